@@ -1,0 +1,301 @@
+//! `DirectKafkaInputDStream`: `currentOffsets`, the driver's consumer, `compute`, clamp, `commitQueue`.
+
+use crate::config::{JobConfig, Strategy};
+use crate::error::{self, SparkError};
+use crate::io::{Gather, Pending};
+use crate::kafka::{KafkaError, KafkaReply, KafkaRequest, OffsetSpec};
+use crate::offsets::{java_list, OffsetRange, Offsets, TopicPartition};
+use crate::time::Time;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// `session.timeout.ms` of kafka-clients 3.4 (Spark 3.5's client): how long a killed driver stays a member.
+pub const SESSION_TIMEOUT_MS: i64 = 45_000;
+
+/// The Kafka stream's state. Everything but `consumer` goes into checkpoints.
+#[derive(Clone, Debug, Default)]
+pub struct DirectKafkaInputDStream {
+    pub current_offsets: Offsets,
+    pub commit_queue: Vec<OffsetRange>,
+    /// `generatedRDDs`: the KafkaRDD of each remembered batch.
+    pub generated: BTreeMap<Time, GeneratedRdd>,
+    /// The driver's `KafkaConsumer` (`@transient kc`), created lazily.
+    pub consumer: Option<DriverConsumer>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GeneratedRdd {
+    pub ranges: Vec<OffsetRange>,
+    /// Rebuilt from the checkpoint's `batchForTime`, not computed in this process.
+    pub restored: bool,
+}
+
+/// What the driver's consumer knows: group membership, assignment and positions set by `seek`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DriverConsumer {
+    pub member: Option<(String, i32)>,
+    pub assignment: BTreeSet<TopicPartition>,
+    pub seeks: Offsets,
+}
+
+/// The consumer as a compute left it (memberships survive a failed compute), and what it found.
+pub struct Gathered<T> {
+    pub consumer: Option<DriverConsumer>,
+    pub result: Result<T, SparkError>,
+}
+
+/// What `compute` read from Kafka.
+pub struct ComputeInputs {
+    pub new_positions: Offsets,
+    pub latest: Offsets,
+}
+
+/// What a successful `compute` produced.
+pub struct Computed {
+    pub ranges: Vec<OffsetRange>,
+    pub num_records: i64,
+    /// `commitAll()`'s map, if the queue held anything.
+    pub commit: Option<Offsets>,
+}
+
+type Step<T> = Result<Result<T, SparkError>, Pending>;
+
+impl DirectKafkaInputDStream {
+    /// `start()` on a fresh context: `consumer()`, `paranoidPoll`, then `currentOffsets` = positions.
+    pub fn gather_start(&self, job: &JobConfig, g: &mut Gather) -> Result<Gathered<Offsets>, Pending> {
+        let mut consumer = match self.gather_consumer(job, g)? {
+            Ok(c) => c,
+            Err(e) => return Ok(Gathered { consumer: None, result: Err(e) }),
+        };
+        if let Err(e) = gather_poll(job, &mut consumer, g)? {
+            return Ok(Gathered { consumer: Some(consumer), result: Err(e) });
+        }
+        let tps: Vec<TopicPartition> = consumer.assignment.iter().cloned().collect();
+        let result = gather_positions(job, &consumer, &tps, g)?;
+        Ok(Gathered { consumer: Some(consumer), result })
+    }
+
+    /// The reads of `compute(validTime)` (§1.3 steps 1, via `latestOffsets()`).
+    pub fn gather_compute(&self, job: &JobConfig, g: &mut Gather) -> Result<Gathered<ComputeInputs>, Pending> {
+        let mut consumer = match self.gather_consumer(job, g)? {
+            Ok(c) => c,
+            Err(e) => return Ok(Gathered { consumer: None, result: Err(e) }),
+        };
+        if let Err(e) = gather_poll(job, &mut consumer, g)? {
+            return Ok(Gathered { consumer: Some(consumer), result: Err(e) });
+        }
+        let parts = &consumer.assignment;
+        let revoked: Vec<TopicPartition> = self.current_offsets.keys().filter(|tp| !parts.contains(*tp)).cloned().collect();
+        if !revoked.is_empty() {
+            let e = SparkError::illegal_state(format!(
+                "Previously tracked partitions {} been revoked by Kafka because of consumer rebalance. This is mostly due to another stream with same group id joined, please check if there're different streaming application misconfigure to use same group id. Fundamentally different stream should use different group id",
+                java_list(&revoked)
+            ));
+            return Ok(Gathered { consumer: Some(consumer), result: Err(e) });
+        }
+        let new_parts: Vec<TopicPartition> = parts.iter().filter(|tp| !self.current_offsets.contains_key(*tp)).cloned().collect();
+        let new_positions = match gather_positions(job, &consumer, &new_parts, g)? {
+            Ok(p) => p,
+            Err(e) => return Ok(Gathered { consumer: Some(consumer), result: Err(e) }),
+        };
+        let all: Vec<TopicPartition> = parts.iter().cloned().collect();
+        let latest = match gather_list_offsets(&all, OffsetSpec::Latest, g)? {
+            Ok(l) => l,
+            Err(e) => return Ok(Gathered { consumer: Some(consumer), result: Err(e) }),
+        };
+        Ok(Gathered { consumer: Some(consumer), result: Ok(ComputeInputs { new_positions, latest }) })
+    }
+
+    /// The rest of `compute`: clamp, ranges, the `StreamInputInfo` check, `currentOffsets`, `commitAll`.
+    pub fn apply_compute(&mut self, job: &JobConfig, inputs: ComputeInputs) -> Result<Computed, SparkError> {
+        // latestOffsets() adds new partitions before anything can throw.
+        self.current_offsets.extend(inputs.new_positions);
+        if let Some(consumer) = &mut self.consumer {
+            consumer.seeks.clear();
+        }
+        let until = self.clamp(job, &inputs.latest);
+        let ranges: Vec<OffsetRange> =
+            until.iter().map(|(tp, &u)| OffsetRange::new(tp, self.current_offsets[tp], u)).collect();
+        // StreamInputInfo(id, rdd.count) where KafkaRDD.count = Σ (until − from).
+        let num_records: i64 = ranges.iter().map(OffsetRange::count).sum();
+        if num_records < 0 {
+            return Err(SparkError::requirement("numRecords must not be negative"));
+        }
+        self.current_offsets = until;
+        let commit = self.commit_all();
+        Ok(Computed { ranges, num_records, commit })
+    }
+
+    /// `clamp(latestOffsets)` with `maxMessagesPerPartition` (no backpressure).
+    fn clamp(&self, job: &JobConfig, latest: &Offsets) -> Offsets {
+        let rate = job.max_rate_per_partition;
+        if rate <= 0 || latest.is_empty() {
+            return latest.clone();
+        }
+        // Spark computes `(secsPerBatch * limit).toLong` in doubles; so do we, for the same roundings.
+        let secs_per_batch = job.batch_duration.ms() as f64 / 1000.0;
+        let mmp = ((secs_per_batch * rate as f64) as i64).max(job.min_rate_per_partition);
+        latest.iter().map(|(tp, &l)| (tp.clone(), (self.current_offsets[tp] + mmp).min(l))).collect()
+    }
+
+    /// `commitAsync(ranges)`: only queues.
+    pub fn commit_async(&mut self, ranges: &[OffsetRange]) {
+        self.commit_queue.extend_from_slice(ranges);
+    }
+
+    /// `commitAll()`: drains the queue into the per-partition maximum `untilOffset`.
+    fn commit_all(&mut self) -> Option<Offsets> {
+        let mut m = Offsets::new();
+        for r in self.commit_queue.drain(..) {
+            let e = m.entry(r.topic_partition()).or_insert(r.until_offset);
+            *e = (*e).max(r.until_offset);
+        }
+        (!m.is_empty()).then_some(m)
+    }
+
+    /// `consumer()`: the live consumer, or `consumerStrategy.onStart(currentOffsets)` (§2.1).
+    fn gather_consumer(&self, job: &JobConfig, g: &mut Gather) -> Step<DriverConsumer> {
+        if let Some(c) = &self.consumer {
+            return Ok(Ok(c.clone()));
+        }
+        let to_seek: &Offsets = if self.current_offsets.is_empty() { job.strategy.user_offsets() } else { &self.current_offsets };
+        let mut c = DriverConsumer::default();
+        match &job.strategy {
+            Strategy::Subscribe { .. } => {
+                if !to_seek.is_empty() {
+                    if let Err(e) = gather_poll(job, &mut c, g)? {
+                        return Ok(Err(e));
+                    }
+                }
+            }
+            Strategy::Assign { partitions, .. } => c.assignment = partitions.iter().cloned().collect(),
+        }
+        for (tp, &off) in to_seek {
+            if !c.assignment.contains(tp) {
+                return Ok(Err(SparkError::illegal_state(format!("No current assignment for partition {tp}"))));
+            }
+            c.seeks.insert(tp.clone(), off);
+        }
+        Ok(Ok(c))
+    }
+}
+
+/// `paranoidPoll`: on a subscribed consumer, `poll(0)` joins or heartbeats and brings the assignment.
+fn gather_poll(job: &JobConfig, c: &mut DriverConsumer, g: &mut Gather) -> Step<()> {
+    let Strategy::Subscribe { topics, .. } = &job.strategy else { return Ok(Ok(())) };
+    let group = job.group_id().unwrap_or_default().to_string();
+    let req = KafkaRequest::GroupPoll {
+        group: group.clone(),
+        member_id: c.member.as_ref().map(|m| m.0.clone()),
+        client_id: client_id(job),
+        topics: topics.clone(),
+        session_timeout_ms: SESSION_TIMEOUT_MS,
+    };
+    match g.kafka(req).ok_or(Pending)? {
+        KafkaReply::Assignment { member_id, generation, partitions } => {
+            c.member = Some((member_id.clone(), *generation));
+            c.assignment = partitions.iter().cloned().collect();
+            Ok(Ok(()))
+        }
+        KafkaReply::Failed { error } => Ok(Err(kafka_exception(error))),
+        other => Ok(Err(unexpected(other))),
+    }
+}
+
+/// `c.position(tp)` for partitions without a known offset: a `seek`, else the committed offset,
+/// else `auto.offset.reset`.
+fn gather_positions(job: &JobConfig, c: &DriverConsumer, tps: &[TopicPartition], g: &mut Gather) -> Step<Offsets> {
+    let mut out = Offsets::new();
+    let mut unknown = Vec::new();
+    for tp in tps {
+        match c.seeks.get(tp) {
+            Some(&o) => {
+                out.insert(tp.clone(), o);
+            }
+            None => unknown.push(tp.clone()),
+        }
+    }
+    if unknown.is_empty() {
+        return Ok(Ok(out));
+    }
+    let mut no_offset = Vec::new();
+    match job.group_id() {
+        Some(group) => match g.kafka(KafkaRequest::OffsetFetch { group: group.into(), partitions: unknown }).ok_or(Pending)? {
+            KafkaReply::Committed { offsets } => {
+                for (tp, o) in offsets {
+                    match o {
+                        Some(o) => {
+                            out.insert(tp.clone(), *o);
+                        }
+                        None => no_offset.push(tp.clone()),
+                    }
+                }
+            }
+            KafkaReply::Failed { error } => return Ok(Err(kafka_exception(error))),
+            other => return Ok(Err(unexpected(other))),
+        },
+        None => no_offset = unknown,
+    }
+    if no_offset.is_empty() {
+        return Ok(Ok(out));
+    }
+    let spec = match job.auto_offset_reset() {
+        "earliest" => OffsetSpec::Earliest,
+        "latest" => OffsetSpec::Latest,
+        _ => {
+            return Ok(Err(SparkError::new(
+                error::NO_OFFSET_FOR_PARTITION,
+                format!("Undefined offset with no reset policy for partitions: {}", java_list(&no_offset)),
+            )))
+        }
+    };
+    match gather_list_offsets(&no_offset, spec, g)? {
+        Ok(reset) => {
+            out.extend(reset);
+            Ok(Ok(out))
+        }
+        Err(e) => Ok(Err(e)),
+    }
+}
+
+/// `seekToEnd`/`seekToBeginning` + `position`: ListOffsets. An unknown partition makes `position`
+/// wait out `default.api.timeout.ms`.
+fn gather_list_offsets(tps: &[TopicPartition], spec: OffsetSpec, g: &mut Gather) -> Step<Offsets> {
+    if tps.is_empty() {
+        return Ok(Ok(Offsets::new()));
+    }
+    match g.kafka(KafkaRequest::ListOffsets { partitions: tps.to_vec(), spec }).ok_or(Pending)? {
+        KafkaReply::Offsets { offsets } => {
+            let mut out = Offsets::new();
+            for (tp, r) in offsets {
+                match r {
+                    Ok(o) => {
+                        out.insert(tp.clone(), *o);
+                    }
+                    Err(_) => {
+                        return Ok(Err(SparkError::new(
+                            error::KAFKA_TIMEOUT,
+                            format!("Timeout of 60000ms expired before the position for partition {tp} could be determined"),
+                        )))
+                    }
+                }
+            }
+            Ok(Ok(out))
+        }
+        KafkaReply::Failed { error } => Ok(Err(kafka_exception(error))),
+        other => Ok(Err(unexpected(other))),
+    }
+}
+
+/// The driver consumer's `client.id`, as kafka-clients generates it.
+pub fn client_id(job: &JobConfig) -> String {
+    format!("consumer-{}-1", job.group_id().unwrap_or_default())
+}
+
+/// A Kafka error that reached the application as an exception.
+pub fn kafka_exception(e: &KafkaError) -> SparkError {
+    SparkError::new("org.apache.kafka.common.KafkaException", format!("Unexpected error from Kafka: {}", e.name()))
+}
+
+fn unexpected(reply: &KafkaReply) -> SparkError {
+    SparkError::new("org.apache.kafka.common.KafkaException", format!("unexpected reply from Kafka: {reply:?}"))
+}
