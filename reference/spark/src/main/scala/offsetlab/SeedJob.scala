@@ -1,0 +1,128 @@
+// The seed's Spark Streaming job (Kafka direct stream → updateStateByKey → print; foreachRDD → commitAsync),
+// run once per scenario `start` in its own JVM, with the trace instrumentation installed around it.
+package offsetlab
+
+import java.io.{File, FileInputStream}
+import java.util.Properties
+
+import scala.jdk.CollectionConverters._
+
+import org.apache.kafka.clients.consumer.ConsumerRecord
+import org.apache.kafka.common.TopicPartition
+import org.apache.kafka.common.serialization.StringDeserializer
+
+import org.apache.spark.SparkConf
+import org.apache.spark.streaming.{Milliseconds, StreamingContext}
+import org.apache.spark.streaming.kafka010._
+import org.apache.spark.streaming.offsetlab.{Instrument, Trace, TraceCommitCallback}
+
+/** The `updateStateByKey` function. A class of its own with a fixed serialVersionUID, so that the harness's
+ *  `change_code` step can put an incompatible version first on the classpath (see Driver.changeCode). */
+@SerialVersionUID(1L)
+class StateSum extends ((Seq[Int], Option[Int]) => Option[Int]) with Serializable {
+  def apply(values: Seq[Int], state: Option[Int]): Option[Int] = Some(values.sum + state.getOrElse(0))
+}
+
+/** What the driver writes for one JVM start (a `.properties` file). */
+final case class JobConfig(p: Properties) {
+  def get(k: String, d: String = null): String = Option(p.getProperty(k)).getOrElse {
+    if (d == null) throw new IllegalArgumentException(s"job config: missing $k") else d
+  }
+  def list(k: String): Seq[String] = get(k, "").split(",").map(_.trim).filter(_.nonEmpty).toSeq
+}
+
+object SeedJob {
+  def main(args: Array[String]): Unit = {
+    Instrument.installPrintCapture() // before anything initialises scala.Console
+    val cfg = JobConfig { val p = new Properties; val in = new FileInputStream(args(0)); try p.load(in) finally in.close(); p }
+    val control = new File(cfg.get("control"))
+    Trace.open(cfg.get("trace"), cfg.list("rename").map { kv => val Array(a, b) = kv.split("=", 2); a -> b })
+    Instrument.installLogCapture()
+    Instrument.checkpointDir = cfg.get("checkpointDir")
+    Instrument.statusFile = new File(control, "status.json")
+    Instrument.conf = new SparkConf(false).set("spark.io.compression.codec", cfg.get("codec", "lz4"))
+
+    val ssc = try StreamingContext.getOrCreate(cfg.get("checkpointDir"), () => create(cfg))
+    catch {
+      case e: Throwable =>
+        Instrument.error(e, "readCheckpoint", None)
+        Trace.emit("contextStopped", "graceful" -> false, "killed" -> false)
+        System.exit(2); throw e
+    }
+    Instrument.ssc = ssc
+    Instrument.captureRestored(ssc)
+
+    // The driver says when: `ssc.start()` waits for the scenario's clock (the JVM is launched early).
+    val startAt = cfg.get("startAt", "0").toLong
+    new File(control, "ready").createNewFile()
+    while (System.currentTimeMillis() < startAt) Thread.sleep(math.min(20L, math.max(1L, startAt - System.currentTimeMillis())))
+    try ssc.start()
+    catch {
+      case e: Throwable =>
+        Instrument.error(e, "start", None)
+        Trace.emit("contextStopped", "graceful" -> false, "killed" -> false)
+        Instrument.writeStatus()
+        sys.exit(3)
+    }
+    Instrument.writeStatus()
+
+    // Wait for termination (an error reported by the scheduler) or a stop request from the driver.
+    val stopFile = new File(control, "stop")
+    var done = false
+    while (!done) {
+      val terminated = try ssc.awaitTerminationOrTimeout(10) catch {
+        case e: Throwable =>
+          // Like an application whose main rethrows: the context is stopped (shutdown hook: not graceful).
+          ssc.stop(stopSparkContext = true, stopGracefully = false)
+          Trace.emit("contextStopped", "graceful" -> false, "killed" -> false)
+          Instrument.writeStatus()
+          sys.exit(1)
+      }
+      if (terminated) done = true
+      else if (stopFile.exists()) {
+        val graceful = new String(java.nio.file.Files.readAllBytes(stopFile.toPath)).trim != "false"
+        ssc.stop(stopSparkContext = true, stopGracefully = graceful)
+        Trace.emit("contextStopped", "graceful" -> graceful, "killed" -> false)
+        Instrument.writeStatus()
+        done = true
+      }
+    }
+    sys.exit(0)
+  }
+
+  /** `creatingFunc`: only called when no checkpoint is readable. */
+  def create(cfg: JobConfig): StreamingContext = {
+    val conf = new SparkConf().setMaster("local[2]").setAppName(cfg.get("appName"))
+      .set("spark.ui.enabled", "false")
+      .set("spark.io.compression.codec", cfg.get("codec", "lz4"))
+      .set("spark.streaming.kafka.maxRatePerPartition", cfg.get("maxRatePerPartition", "0"))
+      .set("spark.streaming.kafka.minRatePerPartition", cfg.get("minRatePerPartition", "1"))
+    val ssc = new StreamingContext(conf, Milliseconds(cfg.get("batchMs").toLong))
+    ssc.checkpoint(cfg.get("checkpointDir"))
+    val group = cfg.get("group")
+    val kafkaParams = Map[String, Object](
+      "bootstrap.servers" -> cfg.get("bootstrap"),
+      "key.deserializer" -> classOf[StringDeserializer],
+      "value.deserializer" -> classOf[StringDeserializer],
+      "group.id" -> group,
+      "auto.offset.reset" -> cfg.get("autoOffsetReset", "latest"),
+      "enable.auto.commit" -> java.lang.Boolean.valueOf(cfg.get("enableAutoCommit", "false")))
+    val strategy: ConsumerStrategy[String, String] = cfg.get("strategy", "Subscribe") match {
+      case "Subscribe" => ConsumerStrategies.Subscribe[String, String](cfg.list("topics"), kafkaParams)
+      case "Assign" =>
+        val tps = cfg.list("assign").map { s => val i = s.lastIndexOf('-'); new TopicPartition(s.take(i), s.drop(i + 1).toInt) }
+        ConsumerStrategies.Assign[String, String](tps, kafkaParams)
+      case other => throw new IllegalArgumentException(s"unknown strategy $other")
+    }
+    val stream = KafkaUtils.createDirectStream[String, String](ssc, LocationStrategies.PreferConsistent, strategy)
+    // output op 0
+    stream.map((r: ConsumerRecord[String, String]) => (r.value, 1)).updateStateByKey[Int](new StateSum).print()
+    // output op 1: the documented "Storing Offsets" pattern; the callback only records completions in the trace
+    val cb = new TraceCommitCallback(group)
+    stream.foreachRDD { rdd =>
+      val ranges = rdd.asInstanceOf[HasOffsetRanges].offsetRanges
+      stream.asInstanceOf[CanCommitOffsets].commitAsync(ranges, cb)
+    }
+    ssc
+  }
+}
