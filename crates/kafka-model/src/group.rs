@@ -1,0 +1,83 @@
+//! A classic consumer group as the coordinator keeps it: members, generation, committed offsets.
+
+use engine::offsets::{Offsets, TopicPartition};
+use engine::time::Time;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Default)]
+pub struct Group {
+    pub members: BTreeMap<String, Member>,
+    pub generation: i32,
+    pub committed: Offsets,
+}
+
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub client_id: String,
+    pub topics: Vec<String>,
+    pub session_timeout_ms: i64,
+    pub last_heartbeat: Time,
+}
+
+/// The states `kafka-consumer-groups --describe --state` prints (rebalances complete instantly here).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum GroupState {
+    Empty,
+    Stable,
+    Dead,
+}
+
+impl std::fmt::Display for GroupState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GroupState::Empty => "Empty",
+            GroupState::Stable => "Stable",
+            GroupState::Dead => "Dead",
+        })
+    }
+}
+
+impl Group {
+    pub fn state(&self) -> GroupState {
+        if self.members.is_empty() {
+            GroupState::Empty
+        } else {
+            GroupState::Stable
+        }
+    }
+
+    pub fn has_expired_members(&self, now: Time) -> bool {
+        self.members.values().any(|m| m.last_heartbeat.ms() + m.session_timeout_ms < now.ms())
+    }
+
+    /// Members whose session timed out leave; the group rebalances.
+    pub fn expire_members(&mut self, now: Time) {
+        let before = self.members.len();
+        self.members.retain(|_, m| m.last_heartbeat.ms() + m.session_timeout_ms >= now.ms());
+        if self.members.len() != before {
+            self.generation += 1;
+        }
+    }
+
+    /// `RangeAssignor`: per topic, members subscribed to it (sorted by member id) get consecutive
+    /// ranges; the first `partitions % members` get one more.
+    pub fn assignment(&self, member: &str, partitions_of: impl Fn(&str) -> Option<i32>) -> Vec<TopicPartition> {
+        let mut topics: Vec<&String> = self.members.values().flat_map(|m| m.topics.iter()).collect();
+        topics.sort();
+        topics.dedup();
+        let mut out = Vec::new();
+        for topic in topics {
+            let Some(n) = partitions_of(topic) else { continue };
+            let subscribers: Vec<&String> = self.members.iter().filter(|(_, m)| m.topics.contains(topic)).map(|(id, _)| id).collect();
+            let Some(i) = subscribers.iter().position(|id| id.as_str() == member) else { continue };
+            let m = subscribers.len() as i32;
+            let (per, extra) = (n / m, n % m);
+            let i = i as i32;
+            let start = per * i + i.min(extra);
+            let len = per + i32::from(i < extra);
+            out.extend((start..start + len).map(|p| TopicPartition::new(topic.clone(), p)));
+        }
+        out
+    }
+}

@@ -1,0 +1,400 @@
+//! `kafka-consumer-groups --reset-offsets`, same arguments, same plan, warnings and refusals
+//! (Kafka 4.x `ConsumerGroupCommand`; spec §7). Pure: a [`ResetView`] supplies what the tool reads.
+
+use crate::GroupState;
+use engine::offsets::{Offsets, TopicPartition};
+
+/// What the tool reads from the cluster.
+pub trait ResetView {
+    fn group_state(&self, group: &str) -> GroupState;
+    fn committed(&self, group: &str) -> Offsets;
+    fn partitions(&self, topic: &str) -> Option<i32>;
+    fn log_start(&self, tp: &TopicPartition) -> Option<i64>;
+    fn log_end(&self, tp: &TopicPartition) -> Option<i64>;
+    /// ListOffsets by timestamp: the first offset whose timestamp is ≥ `ts`.
+    fn offset_for_time(&self, tp: &TopicPartition, ts: i64) -> Option<i64>;
+    /// The tool's clock, for `--by-duration`.
+    fn now_ms(&self) -> i64;
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    ToEarliest,
+    ToLatest,
+    ToCurrent,
+    ToOffset(i64),
+    ShiftBy(i64),
+    ToDatetime(i64),
+    ByDuration(i64),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    AllTopics,
+    /// `--topic t` (all partitions) or `--topic t:0,2`.
+    Topics(Vec<(String, Option<Vec<i32>>)>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResetArgs {
+    pub group: String,
+    pub scope: Scope,
+    pub strategy: Strategy,
+    pub execute: bool,
+    /// Neither `--execute` nor `--dry-run` was given (the tool warns).
+    pub implicit_dry_run: bool,
+}
+
+/// The tool's result: the new offsets, and what it printed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResetPlan {
+    pub offsets: Vec<(TopicPartition, i64)>,
+    pub execute: bool,
+    pub lines: Vec<String>,
+}
+
+/// Parses the tool's arguments (`--bootstrap-server` is accepted and ignored).
+pub fn parse_args(args: &str) -> Result<ResetArgs, String> {
+    let tokens: Vec<String> = shell_words(args)?;
+    let mut group = None;
+    let mut topics = Vec::new();
+    let mut all_topics = false;
+    let mut strategies = Vec::new();
+    let (mut execute, mut dry_run) = (false, false);
+    let mut it = tokens.iter();
+    while let Some(t) = it.next() {
+        let mut value = |name: &str| it.next().cloned().ok_or_else(|| format!("Option {name} requires an argument"));
+        match t.as_str() {
+            "--reset-offsets" => {}
+            "--bootstrap-server" => {
+                value("--bootstrap-server")?;
+            }
+            "--group" => group = Some(value("--group")?),
+            "--topic" => topics.push(parse_topic(&value("--topic")?)?),
+            "--all-topics" => all_topics = true,
+            "--to-earliest" => strategies.push(Strategy::ToEarliest),
+            "--to-latest" => strategies.push(Strategy::ToLatest),
+            "--to-current" => strategies.push(Strategy::ToCurrent),
+            "--to-offset" => strategies.push(Strategy::ToOffset(parse_long(&value("--to-offset")?)?)),
+            "--shift-by" => strategies.push(Strategy::ShiftBy(parse_long(&value("--shift-by")?)?)),
+            "--to-datetime" => strategies.push(Strategy::ToDatetime(parse_datetime(&value("--to-datetime")?)?)),
+            "--by-duration" => strategies.push(Strategy::ByDuration(parse_duration(&value("--by-duration")?)?)),
+            "--execute" => execute = true,
+            "--dry-run" => dry_run = true,
+            other => return Err(format!("{other} is not a recognized option")),
+        }
+    }
+    let group = group.ok_or("Option [reset-offsets] takes one of [group, all-groups]")?;
+    if execute && dry_run {
+        return Err("Option [reset-offsets] only accepts one of [execute, dry-run]".into());
+    }
+    if strategies.len() != 1 {
+        return Err("Option [reset-offsets] takes exactly one of these options: [to-datetime, by-duration, to-earliest, to-latest, shift-by, from-file, to-current, to-offset]".into());
+    }
+    let scope = match (all_topics, topics.is_empty()) {
+        (true, true) => Scope::AllTopics,
+        (false, false) => Scope::Topics(topics),
+        _ => return Err("Option [reset-offsets] takes one of these options: [all-topics, topic]".into()),
+    };
+    Ok(ResetArgs { group, scope, strategy: strategies.remove(0), execute, implicit_dry_run: !execute && !dry_run })
+}
+
+/// Computes what the tool would commit (and prints). `Err` holds the tool's error output.
+pub fn plan(args: &ResetArgs, view: &dyn ResetView) -> Result<ResetPlan, String> {
+    let mut lines = Vec::new();
+    if args.implicit_dry_run {
+        lines.push("WARN: No action will be performed as the --execute option is missing. You should add the --dry-run option explicitly if you are scripting this command and want to keep the current default behavior without prompting.".to_string());
+    }
+    let state = view.group_state(&args.group);
+    if !matches!(state, GroupState::Empty | GroupState::Dead) {
+        return Err(format!(
+            "Error: Assignments can only be reset if the group '{}' is inactive, but the current state is {state}.",
+            args.group
+        ));
+    }
+    let committed = view.committed(&args.group);
+    let partitions: Vec<TopicPartition> = match &args.scope {
+        Scope::AllTopics => committed.keys().cloned().collect(),
+        Scope::Topics(ts) => {
+            let mut v = Vec::new();
+            for (topic, parts) in ts {
+                match parts {
+                    Some(ps) => v.extend(ps.iter().map(|p| TopicPartition::new(topic.clone(), *p))),
+                    None => {
+                        let n = view.partitions(topic).ok_or_else(|| {
+                            "Error: Executing consumer group command failed due to org.apache.kafka.common.errors.UnknownTopicOrPartitionException: This server does not host this topic-partition.".to_string()
+                        })?;
+                        v.extend((0..n).map(|p| TopicPartition::new(topic.clone(), p)));
+                    }
+                }
+            }
+            v
+        }
+    };
+    let mut offsets = Vec::new();
+    for tp in partitions {
+        let (start, end) = match (view.log_start(&tp), view.log_end(&tp)) {
+            (Some(s), Some(e)) => (s, e),
+            _ => return Err(format!("Error: Executing consumer group command failed due to org.apache.kafka.common.errors.UnknownTopicOrPartitionException: This server does not host this topic-partition. ({tp})")),
+        };
+        let requested = match args.strategy {
+            Strategy::ToEarliest => start,
+            Strategy::ToLatest => end,
+            Strategy::ToCurrent => committed.get(&tp).copied().unwrap_or(end),
+            Strategy::ToOffset(n) => n,
+            Strategy::ShiftBy(n) => match committed.get(&tp) {
+                Some(c) => c + n,
+                None => {
+                    return Err(format!(
+                        "Error: Executing consumer group command failed due to Cannot shift offset for partition {tp} since there is no current committed offset"
+                    ))
+                }
+            },
+            Strategy::ToDatetime(ts) => by_time(view, &tp, ts, end, &mut lines),
+            Strategy::ByDuration(d) => by_time(view, &tp, view.now_ms() - d, end, &mut lines),
+        };
+        // `checkOffsetsRange`: clamp into [log start, log end] with a warning.
+        let offset = if requested > end {
+            lines.push(format!("WARN New offset ({requested}) is higher than latest offset for topic partition {tp}. Value will be set to {end}"));
+            end
+        } else if requested < start {
+            lines.push(format!("WARN New offset ({requested}) is lower than earliest offset for topic partition {tp}. Value will be set to {start}"));
+            start
+        } else {
+            requested
+        };
+        offsets.push((tp, offset));
+    }
+    lines.push(String::new());
+    lines.push(format!("{:<30} {:<30} {:<10} {:<15}", "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET").trim_end().to_string());
+    for (tp, o) in &offsets {
+        lines.push(format!("{:<30} {:<30} {:<10} {:<15}", args.group, tp.topic, tp.partition, o).trim_end().to_string());
+    }
+    Ok(ResetPlan { offsets, execute: args.execute, lines })
+}
+
+fn by_time(view: &dyn ResetView, tp: &TopicPartition, ts: i64, end: i64, lines: &mut Vec<String>) -> i64 {
+    view.offset_for_time(tp, ts).unwrap_or_else(|| {
+        lines.push(format!("Warn: Partition {} from topic {} is empty. Falling back to latest known offset.", tp.partition, tp.topic));
+        end
+    })
+}
+
+fn parse_topic(s: &str) -> Result<(String, Option<Vec<i32>>), String> {
+    match s.split_once(':') {
+        None => Ok((s.to_string(), None)),
+        Some((t, ps)) => {
+            let parts: Result<Vec<i32>, _> = ps.split(',').map(|p| p.trim().parse::<i32>()).collect();
+            parts.map(|p| (t.to_string(), Some(p))).map_err(|_| format!("Invalid partition list in --topic {s}"))
+        }
+    }
+}
+
+fn parse_long(s: &str) -> Result<i64, String> {
+    s.parse().map_err(|_| format!("Cannot parse argument '{s}' of option [shift-by, to-offset]: not a number"))
+}
+
+/// `--to-datetime 'YYYY-MM-DDTHH:mm:SS.sss'` (UTC; a trailing `Z` is accepted).
+pub fn parse_datetime(s: &str) -> Result<i64, String> {
+    let bad = || format!("Error parsing timestamp. It does not match the expected format 'YYYY-MM-DDTHH:mm:SS.sss': {s}");
+    let s2 = s.trim_end_matches('Z');
+    let (date, time) = s2.split_once('T').ok_or_else(bad)?;
+    let d: Vec<i64> = date.split('-').map(|x| x.parse().map_err(|_| bad())).collect::<Result<_, _>>()?;
+    let (hms, ms) = time.split_once('.').unwrap_or((time, "0"));
+    let t: Vec<i64> = hms.split(':').map(|x| x.parse().map_err(|_| bad())).collect::<Result<_, _>>()?;
+    if d.len() != 3 || t.len() != 3 {
+        return Err(bad());
+    }
+    let ms: i64 = ms.parse().map_err(|_| bad())?;
+    Ok(days_from_civil(d[0], d[1], d[2]) * 86_400_000 + t[0] * 3_600_000 + t[1] * 60_000 + t[2] * 1000 + ms)
+}
+
+/// `--by-duration PnDTnHnMnS`.
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    let bad = || format!("Error parsing duration: {s}. It must be in the format PnDTnHnMnS");
+    let rest = s.strip_prefix('P').ok_or_else(bad)?;
+    let (days, time) = rest.split_once('T').unwrap_or((rest, ""));
+    let mut total = 0i64;
+    if !days.is_empty() {
+        total += days.strip_suffix('D').ok_or_else(bad)?.parse::<i64>().map_err(|_| bad())? * 86_400_000;
+    }
+    let mut num = String::new();
+    for c in time.chars() {
+        match c {
+            '0'..='9' => num.push(c),
+            'H' | 'M' | 'S' => {
+                let n: i64 = num.parse().map_err(|_| bad())?;
+                num.clear();
+                total += n * match c {
+                    'H' => 3_600_000,
+                    'M' => 60_000,
+                    _ => 1000,
+                };
+            }
+            _ => return Err(bad()),
+        }
+    }
+    if !num.is_empty() {
+        return Err(bad());
+    }
+    Ok(total)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Splits like a shell: whitespace, with '…' and "…" quoting.
+fn shell_words(s: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote = None;
+    let mut in_word = false;
+    for c in s.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if quote.is_some() {
+        return Err("unterminated quote in arguments".into());
+    }
+    if in_word {
+        out.push(cur);
+    }
+    Ok(out)
+}
+
+impl ResetView for crate::KafkaModel {
+    fn group_state(&self, group: &str) -> GroupState {
+        crate::KafkaModel::group_state(self, group)
+    }
+    fn committed(&self, group: &str) -> Offsets {
+        crate::KafkaModel::committed(self, group)
+    }
+    fn partitions(&self, topic: &str) -> Option<i32> {
+        crate::KafkaModel::partitions(self, topic)
+    }
+    fn log_start(&self, tp: &TopicPartition) -> Option<i64> {
+        self.log(tp).map(|l| l.log_start)
+    }
+    fn log_end(&self, tp: &TopicPartition) -> Option<i64> {
+        self.log(tp).map(|l| l.log_end())
+    }
+    fn offset_for_time(&self, tp: &TopicPartition, ts: i64) -> Option<i64> {
+        crate::KafkaModel::offset_for_time(self, tp, ts)
+    }
+    fn now_ms(&self) -> i64 {
+        self.now().ms()
+    }
+}
+
+impl crate::KafkaModel {
+    /// Runs the tool against the model; with `--execute` the plan is committed with generation −1.
+    pub fn reset_offsets(&mut self, args: &str) -> Result<ResetPlan, String> {
+        let parsed = parse_args(args)?;
+        let p = plan(&parsed, self)?;
+        if p.execute {
+            self.commit(&parsed.group, None, &p.offsets).map_err(|e| format!("Error: {}", e.name()))?;
+        }
+        Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::KafkaModel;
+
+    fn model() -> KafkaModel {
+        let mut k = KafkaModel::new();
+        k.create_topic("words", 3).unwrap();
+        for (p, v) in [(0, "a"), (0, "b"), (1, "a"), (2, "c")] {
+            k.produce("words", Some(p), None, v).unwrap();
+        }
+        k
+    }
+
+    #[test]
+    fn shift_by_clamps_to_log_start_with_the_tools_warning() {
+        let mut k = model();
+        k.commit("g", None, &[(TopicPartition::new("words", 0), 2)]).unwrap();
+        let p = k.reset_offsets("--group g --topic words:0 --shift-by -5 --execute").unwrap();
+        assert_eq!(p.offsets, vec![(TopicPartition::new("words", 0), 0)]);
+        assert!(p.lines.contains(&"WARN New offset (-3) is lower than earliest offset for topic partition words-0. Value will be set to 0".to_string()));
+        assert_eq!(k.committed("g")[&TopicPartition::new("words", 0)], 0);
+    }
+
+    #[test]
+    fn shift_by_without_committed_offset_fails() {
+        let mut k = model();
+        let e = k.reset_offsets("--group g --topic words --shift-by -1 --execute").unwrap_err();
+        assert!(e.ends_with("Cannot shift offset for partition words-0 since there is no current committed offset"), "{e}");
+        assert!(k.committed("g").is_empty());
+    }
+
+    #[test]
+    fn refused_while_the_group_has_members() {
+        let mut k = model();
+        k.serve(&engine::kafka::KafkaRequest::GroupPoll {
+            group: "g".into(),
+            member_id: None,
+            client_id: "c".into(),
+            topics: vec!["words".into()],
+            session_timeout_ms: 45_000,
+        });
+        let e = k.reset_offsets("--group g --all-topics --to-earliest --dry-run").unwrap_err();
+        assert_eq!(e, "Error: Assignments can only be reset if the group 'g' is inactive, but the current state is Stable.");
+    }
+
+    #[test]
+    fn dry_run_changes_nothing_and_to_latest_to_current() {
+        let mut k = model();
+        let p = k.reset_offsets("--group g --topic words --to-latest").unwrap();
+        assert!(!p.execute);
+        assert!(p.lines[0].starts_with("WARN: No action will be performed"));
+        assert_eq!(p.offsets.iter().map(|(_, o)| *o).collect::<Vec<_>>(), vec![2, 1, 1]);
+        assert!(k.committed("g").is_empty());
+        k.commit("g", None, &[(TopicPartition::new("words", 1), 0)]).unwrap();
+        let p = k.reset_offsets("--group g --topic words --to-current --execute").unwrap();
+        assert_eq!(p.offsets.iter().map(|(_, o)| *o).collect::<Vec<_>>(), vec![2, 0, 1]);
+        let p = k.reset_offsets("--group g --all-topics --to-offset 7 --execute").unwrap();
+        assert_eq!(p.offsets.iter().map(|(_, o)| *o).collect::<Vec<_>>(), vec![2, 1, 1]);
+    }
+
+    #[test]
+    fn argument_errors() {
+        assert!(parse_args("--group g --to-earliest").unwrap_err().contains("[all-topics, topic]"));
+        assert!(parse_args("--group g --all-topics").unwrap_err().contains("exactly one"));
+        assert!(parse_args("--group g --all-topics --to-earliest --execute --dry-run").is_err());
+        assert!(parse_args("--group g --all-topics --frobnicate").unwrap_err().contains("not a recognized option"));
+    }
+
+    #[test]
+    fn datetimes_and_durations() {
+        assert_eq!(parse_datetime("1970-01-02T00:00:01.500"), Ok(86_401_500));
+        assert_eq!(parse_datetime("2026-01-01T12:00:00.000"), Ok(1_767_268_800_000));
+        assert_eq!(parse_duration("P1DT2H3M4S"), Ok(93_784_000));
+        assert!(parse_duration("1D").is_err());
+    }
+}

@@ -1,0 +1,106 @@
+//! The model's Kafka rules, one test each.
+
+use super::*;
+use engine::kafka::{KafkaReply, KafkaRequest};
+
+fn tp(p: i32) -> TopicPartition {
+    TopicPartition::new("words", p)
+}
+
+fn poll(k: &mut KafkaModel, member: Option<&str>) -> (String, i32, Vec<TopicPartition>) {
+    let req = KafkaRequest::GroupPoll {
+        group: "g".into(),
+        member_id: member.map(str::to_string),
+        client_id: "consumer-g-1".into(),
+        topics: vec!["words".into()],
+        session_timeout_ms: 45_000,
+    };
+    match k.serve(&req) {
+        KafkaReply::Assignment { member_id, generation, partitions } => (member_id, generation, partitions),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn log_start_and_end_follow_produce_and_delete_records() {
+    let mut k = KafkaModel::new();
+    k.create_topic("words", 2).unwrap();
+    for v in ["a", "b", "c"] {
+        k.produce("words", Some(0), None, v).unwrap();
+    }
+    assert_eq!(k.describe_topic("words"), Some(vec![(0, 3), (0, 0)]));
+    assert_eq!(k.delete_records(&tp(0), 2), Ok(2));
+    assert_eq!(k.describe_topic("words"), Some(vec![(2, 3), (0, 0)]));
+    assert!(k.delete_records(&tp(0), 4).is_err());
+    match k.serve(&KafkaRequest::Fetch { partition: tp(0), offset: 1, max_records: 5 }) {
+        KafkaReply::FetchError { error } => assert_eq!(error, KafkaError::OffsetOutOfRange),
+        other => panic!("{other:?}"),
+    }
+    match k.serve(&KafkaRequest::Fetch { partition: tp(0), offset: 2, max_records: 5 }) {
+        KafkaReply::Records { records, high_watermark, .. } => {
+            assert_eq!(records.iter().map(|r| r.value.as_str()).collect::<Vec<_>>(), ["c"]);
+            assert_eq!(high_watermark, 3);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn keyed_records_land_where_the_java_client_puts_them() {
+    let mut k = KafkaModel::new();
+    k.create_topic("words", 3).unwrap();
+    assert_eq!(k.produce("words", None, Some("user-42"), "x").unwrap(), tp(1));
+    assert_eq!(k.produce("words", None, Some("foobar"), "x").unwrap(), tp(0));
+    assert!(k.produce("words", None, None, "x").is_err());
+    assert!(k.produce("nope", Some(0), None, "x").unwrap_err().contains("not present"));
+}
+
+#[test]
+fn generation_minus_one_commits_only_without_members() {
+    let mut k = KafkaModel::new();
+    k.create_topic("words", 1).unwrap();
+    assert_eq!(k.commit("g", None, &[(tp(0), 0)]), Ok(()));
+    assert_eq!(k.group_state("g"), GroupState::Empty);
+    let (id, generation, parts) = poll(&mut k, None);
+    assert_eq!(parts, vec![tp(0)]);
+    assert_eq!(k.group_state("g"), GroupState::Stable);
+    assert_eq!(k.commit("g", None, &[(tp(0), 1)]), Err(KafkaError::UnknownMemberId));
+    assert_eq!(k.commit("g", Some(&(id.clone(), generation + 1)), &[(tp(0), 1)]), Err(KafkaError::IllegalGeneration));
+    assert_eq!(k.commit("g", Some(&(id.clone(), generation)), &[(tp(0), 1)]), Ok(()));
+    assert_eq!(k.committed("g").get(&tp(0)), Some(&1));
+    k.serve(&KafkaRequest::LeaveGroup { group: "g".into(), member_id: id });
+    assert_eq!(k.group_state("g"), GroupState::Empty);
+}
+
+#[test]
+fn topic_deletion_tombstones_offsets_and_kills_an_empty_group() {
+    let mut k = KafkaModel::new();
+    k.create_topic("words", 1).unwrap();
+    k.commit("g", None, &[(tp(0), 0)]).unwrap();
+    k.delete_topic("words").unwrap();
+    assert_eq!(k.group_state("g"), GroupState::Dead);
+    assert!(k.committed("g").is_empty());
+    assert!(k.offsets_topic.iter().any(|r| matches!(r, OffsetsTopicRecord::OffsetCommit { offset: None, .. })));
+    assert!(k.offsets_topic.iter().any(|r| matches!(r, OffsetsTopicRecord::GroupMetadata { state: None, .. })));
+}
+
+#[test]
+fn range_assignor_and_session_timeout() {
+    let mut k = KafkaModel::new();
+    k.create_topic("words", 3).unwrap();
+    let (a, _, parts_a) = poll(&mut k, None);
+    assert_eq!(parts_a.len(), 3);
+    k.advance(Time(1_000));
+    let (b, _, parts_b) = poll(&mut k, None);
+    let (_, _, parts_a) = poll(&mut k, Some(&a));
+    // Member ids sort by their join order here; the first gets the extra partition.
+    assert_eq!((parts_a.len(), parts_b.len()), (2, 1));
+    assert_eq!(parts_a, vec![tp(0), tp(1)]);
+    // b keeps heartbeating, a goes silent for longer than its session timeout.
+    k.advance(Time(40_000));
+    poll(&mut k, Some(&b));
+    k.advance(Time(46_001));
+    assert_eq!(k.groups["g"].members.keys().cloned().collect::<Vec<_>>(), vec![b.clone()]);
+    let (_, _, parts_b) = poll(&mut k, Some(&b));
+    assert_eq!(parts_b.len(), 3);
+}
