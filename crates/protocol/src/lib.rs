@@ -1,0 +1,458 @@
+//! Websocket messages between the Offset Lab page and the bridge (see docs/protocol.md).
+//!
+//! Every frame is JSON text, except record batches, which a client may ask to receive as compact binary
+//! frames ([`encode_records`]/[`decode_records`]); the JSON form of the same batch stays available for
+//! debugging. Requests carry the protocol version `v` and a client-chosen `id`; replies echo the `id`,
+//! pushes have none.
+
+use serde::{Deserialize, Serialize};
+
+pub mod binary;
+pub use binary::{decode_records, encode_records, DecodeError};
+pub use engine::kafka::{KafkaReply, KafkaRequest};
+
+/// The version this crate speaks; a frame with another `v` gets [`ErrorCode::UnsupportedVersion`].
+pub const PROTOCOL_VERSION: u32 = 1;
+/// The largest frame the bridge accepts (bytes); larger ones get [`ErrorCode::FrameTooLarge`].
+pub const MAX_FRAME_BYTES: usize = 256 * 1024;
+/// The separator of `key:::value` lines, as with `kafka-console-producer --property key.separator=:::`.
+pub const DEFAULT_KEY_SEPARATOR: &str = ":::";
+
+/// Page → bridge.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    pub v: u32,
+    pub id: u64,
+    #[serde(flatten)]
+    pub op: Op,
+}
+
+/// What the page asks of the bridge. Topic and group names must start with the connection's namespace
+/// (from [`Reply::Welcome`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase")]
+pub enum Op {
+    /// First frame of a connection (optional). `namespace` resumes a namespace this client was given
+    /// before; `binary_records` asks for [`Reply::Records`] as binary frames.
+    #[serde(rename_all = "camelCase")]
+    Hello {
+        #[serde(default)]
+        namespace: Option<String>,
+        #[serde(default)]
+        binary_records: bool,
+    },
+    ListTopics,
+    CreateTopic { topic: String, partitions: i32 },
+    /// Log start and log end of every partition.
+    DescribeTopic { topic: String },
+    DeleteTopic { topic: String },
+    /// `kafka-delete-records`: move the log start of one partition up to `before_offset`.
+    #[serde(rename_all = "camelCase")]
+    DeleteRecords { topic: String, partition: i32, before_offset: i64 },
+    /// Produce `key:::value` lines (a line without the separator has no key), partitioned like the Java
+    /// client unless `partition` is given.
+    Produce {
+        topic: String,
+        lines: Vec<String>,
+        #[serde(default)]
+        separator: Option<String>,
+        #[serde(default)]
+        partition: Option<i32>,
+    },
+    /// Records `[offset, offset + max_records)` of one partition (fewer at the log end).
+    #[serde(rename_all = "camelCase")]
+    Fetch { topic: String, partition: i32, offset: i64, max_records: u32 },
+    ListOffsets { topic: String, spec: OffsetQuery },
+    ListGroups,
+    /// State, members, committed offsets and lag, like `kafka-consumer-groups --describe`.
+    DescribeGroup { group: String },
+    /// OffsetCommit with generation −1 (what an admin client or an Assign-mode consumer sends).
+    CommitOffsets { group: String, offsets: Vec<PartitionOffset> },
+    /// `kafka-consumer-groups --reset-offsets`; `execute: false` is `--dry-run`.
+    ResetOffsets { group: String, scope: ResetScope, strategy: ResetStrategy, execute: bool },
+    /// Relay one of the engine's Kafka requests; answered with [`Reply::Engine`].
+    Engine { request: KafkaRequest },
+    /// Start (`true`) or stop pushing [`Reply::LogEnd`] for a topic.
+    Watch { topic: String, on: bool },
+}
+
+/// Which offset `ListOffsets` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "at", rename_all = "camelCase")]
+pub enum OffsetQuery {
+    Earliest,
+    Latest,
+    /// The first offset whose timestamp is ≥ `ms` (epoch milliseconds); `None` when there is none.
+    Timestamp { ms: i64 },
+}
+
+/// `--all-topics`, or `--topic t` / `--topic t:0,2` (repeatable).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "scope", rename_all = "camelCase")]
+pub enum ResetScope {
+    AllTopics,
+    Topics { topics: Vec<TopicScope> },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicScope {
+    pub topic: String,
+    /// `None`: every partition of the topic.
+    #[serde(default)]
+    pub partitions: Option<Vec<i32>>,
+}
+
+/// The reset strategies of `kafka-consumer-groups --reset-offsets`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "to", rename_all = "camelCase")]
+pub enum ResetStrategy {
+    ToEarliest,
+    ToLatest,
+    ToCurrent,
+    ToOffset { offset: i64 },
+    ShiftBy { by: i64 },
+    /// `--to-datetime`, as epoch milliseconds.
+    #[serde(rename_all = "camelCase")]
+    ToDatetime { timestamp_ms: i64 },
+    /// `--by-duration`, as milliseconds before now.
+    #[serde(rename_all = "camelCase")]
+    ByDuration { duration_ms: i64 },
+}
+
+/// Bridge → page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    pub v: u32,
+    /// The request's id; `None` for pushes and for frames too broken to carry one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    #[serde(flatten)]
+    pub reply: Reply,
+}
+
+impl Response {
+    pub fn new(id: Option<u64>, reply: Reply) -> Response {
+        Response { v: PROTOCOL_VERSION, id, reply }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "camelCase")]
+pub enum Reply {
+    /// Sent once when the connection opens, and again in answer to `hello`.
+    #[serde(rename_all = "camelCase")]
+    Welcome { protocol_version: u32, namespace: String, kafka: KafkaState, max_frame_bytes: usize, binary_records: bool },
+    Topics { topics: Vec<TopicSummary> },
+    Topic { topic: String, partitions: Vec<PartitionRange> },
+    TopicCreated { topic: String, partitions: i32 },
+    TopicDeleted { topic: String },
+    #[serde(rename_all = "camelCase")]
+    RecordsDeleted { topic: String, partition: i32, log_start: i64 },
+    Produced { topic: String, records: Vec<ProducedRecord> },
+    Records { batch: RecordBatch },
+    Offsets { topic: String, spec: OffsetQuery, offsets: Vec<PartitionOffsetOpt> },
+    Groups { groups: Vec<GroupListing> },
+    Group { group: GroupDescription },
+    Committed { group: String, results: Vec<CommitResult> },
+    ResetOffsets { plan: ResetPlan },
+    Engine { kafka: KafkaReply },
+    /// Push: a watched topic's log end moved.
+    #[serde(rename_all = "camelCase")]
+    LogEnd { topic: String, partitions: Vec<PartitionRange> },
+    /// Push: Kafka went away or came back.
+    KafkaStatus { kafka: KafkaState },
+    Error { code: ErrorCode, message: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KafkaState {
+    pub up: bool,
+    pub bootstrap: String,
+    /// Why Kafka is down, when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicSummary {
+    pub topic: String,
+    pub partitions: i32,
+}
+
+/// A partition's log start (first offset still stored) and log end (next offset to be written).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartitionRange {
+    pub partition: i32,
+    pub log_start: i64,
+    pub log_end: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionOffset {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionOffsetOpt {
+    pub partition: i32,
+    pub offset: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProducedRecord {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<String>,
+    pub value: String,
+}
+
+/// Records of one partition. Keys and values are shown as UTF-8 (invalid bytes replaced).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordBatch {
+    pub topic: String,
+    pub partition: i32,
+    pub high_watermark: i64,
+    pub records: Vec<Record>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub offset: i64,
+    /// Epoch milliseconds.
+    pub timestamp: i64,
+    pub key: Option<String>,
+    pub value: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupListing {
+    pub group: String,
+    pub state: String,
+    pub protocol_type: String,
+}
+
+/// What `kafka-consumer-groups --describe` shows, plus the members' assignments.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupDescription {
+    pub group: String,
+    /// `Empty`, `Stable`, `PreparingRebalance`, `CompletingRebalance` or `Dead` (does not exist).
+    pub state: String,
+    pub protocol_type: String,
+    pub protocol: String,
+    pub members: Vec<Member>,
+    pub offsets: Vec<GroupOffset>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Member {
+    pub member_id: String,
+    pub client_id: String,
+    pub host: String,
+    pub assignment: Vec<TopicPartitions>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicPartitions {
+    pub topic: String,
+    pub partitions: Vec<i32>,
+}
+
+/// One row of `--describe`: CURRENT-OFFSET, LOG-END-OFFSET, LAG, CONSUMER-ID (`None` prints as `-`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupOffset {
+    pub topic: String,
+    pub partition: i32,
+    pub committed: Option<i64>,
+    pub log_end: Option<i64>,
+    pub lag: Option<i64>,
+    pub member_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitResult {
+    pub topic: String,
+    pub partition: i32,
+    /// Kafka's error name (`UNKNOWN_MEMBER_ID`, …), `None` on success.
+    pub error: Option<String>,
+}
+
+/// The outcome of `--reset-offsets`: the plan (`GROUP TOPIC PARTITION NEW-OFFSET`), the tool's warnings
+/// in its words, and whether it was executed. A refused reset has an empty plan and `refused` set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetPlan {
+    pub group: String,
+    pub plan: Vec<PartitionOffset>,
+    pub warnings: Vec<String>,
+    pub refused: Option<String>,
+    pub executed: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ErrorCode {
+    /// Not JSON, or not a request this protocol knows the shape of.
+    BadFrame,
+    FrameTooLarge,
+    UnsupportedVersion,
+    UnknownOp,
+    /// A topic or group outside the connection's namespace.
+    Namespace,
+    RateLimited,
+    InvalidArgument,
+    /// Kafka cannot be reached; the bridge keeps trying.
+    KafkaUnavailable,
+    /// Kafka answered with an error (named in the message).
+    Kafka,
+    /// The request is valid but the tool it mirrors refuses it (message in the tool's words).
+    Refused,
+}
+
+impl Request {
+    pub fn new(id: u64, op: Op) -> Request {
+        Request { v: PROTOCOL_VERSION, id, op }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("requests always serialize")
+    }
+}
+
+impl Response {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("responses always serialize")
+    }
+}
+
+/// Why a text frame is not a valid [`Request`]; carries the id when the frame had one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FrameError {
+    pub id: Option<u64>,
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl FrameError {
+    pub fn into_response(self) -> Response {
+        Response::new(self.id, Reply::Error { code: self.code, message: self.message })
+    }
+}
+
+/// Parses and validates one text frame: size, JSON, version, known op, then the op's fields.
+pub fn parse_request(text: &str) -> Result<Request, FrameError> {
+    let err = |id, code, message: String| FrameError { id, code, message };
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(err(None, ErrorCode::FrameTooLarge, format!("frame of {} bytes exceeds the limit of {MAX_FRAME_BYTES}", text.len())));
+    }
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| err(None, ErrorCode::BadFrame, format!("not JSON: {e}")))?;
+    let Some(obj) = value.as_object() else {
+        return Err(err(None, ErrorCode::BadFrame, "a request is a JSON object".into()));
+    };
+    let id = obj.get("id").and_then(|i| i.as_u64());
+    let Some(id_ok) = id else {
+        return Err(err(None, ErrorCode::BadFrame, "missing or invalid `id` (an unsigned integer)".into()));
+    };
+    match obj.get("v").and_then(|v| v.as_u64()) {
+        Some(v) if v == PROTOCOL_VERSION as u64 => {}
+        Some(v) => {
+            return Err(err(Some(id_ok), ErrorCode::UnsupportedVersion, format!("protocol version {v}; this bridge speaks {PROTOCOL_VERSION}")))
+        }
+        None => return Err(err(Some(id_ok), ErrorCode::BadFrame, "missing or invalid `v` (protocol version)".into())),
+    }
+    let Some(op) = obj.get("op").and_then(|o| o.as_str()) else {
+        return Err(err(Some(id_ok), ErrorCode::BadFrame, "missing `op`".into()));
+    };
+    if !OP_NAMES.contains(&op) {
+        return Err(err(Some(id_ok), ErrorCode::UnknownOp, format!("unknown op `{op}`; known: {}", OP_NAMES.join(", "))));
+    }
+    serde_json::from_value::<Request>(value.clone())
+        .map_err(|e| err(Some(id_ok), ErrorCode::BadFrame, format!("invalid `{op}` request: {e}")))
+}
+
+/// The `op` names of [`Op`], as they appear on the wire.
+pub const OP_NAMES: &[&str] = &[
+    "hello",
+    "listTopics",
+    "createTopic",
+    "describeTopic",
+    "deleteTopic",
+    "deleteRecords",
+    "produce",
+    "fetch",
+    "listOffsets",
+    "listGroups",
+    "describeGroup",
+    "commitOffsets",
+    "resetOffsets",
+    "engine",
+    "watch",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine::offsets::TopicPartition;
+
+    #[test]
+    fn requests_round_trip_through_json_with_their_wire_names() {
+        let ops = vec![
+            Op::Hello { namespace: Some("lab-0123abcd-".into()), binary_records: true },
+            Op::ListTopics,
+            Op::CreateTopic { topic: "t".into(), partitions: 3 },
+            Op::DeleteRecords { topic: "t".into(), partition: 0, before_offset: 2 },
+            Op::Produce { topic: "t".into(), lines: vec!["k:::v".into()], separator: None, partition: None },
+            Op::Fetch { topic: "t".into(), partition: 1, offset: 0, max_records: 10 },
+            Op::ListOffsets { topic: "t".into(), spec: OffsetQuery::Timestamp { ms: 5 } },
+            Op::ResetOffsets {
+                group: "g".into(),
+                scope: ResetScope::Topics { topics: vec![TopicScope { topic: "t".into(), partitions: Some(vec![0, 2]) }] },
+                strategy: ResetStrategy::ShiftBy { by: -5 },
+                execute: false,
+            },
+            Op::Engine {
+                request: KafkaRequest::OffsetFetch { group: "g".into(), partitions: vec![TopicPartition::new("t", 0)] },
+            },
+        ];
+        for (i, op) in ops.into_iter().enumerate() {
+            let req = Request::new(i as u64, op);
+            let json = req.to_json();
+            let name = serde_json::from_str::<serde_json::Value>(&json).unwrap()["op"].as_str().unwrap().to_string();
+            assert!(OP_NAMES.contains(&name.as_str()), "{name} missing from OP_NAMES");
+            assert_eq!(parse_request(&json).unwrap(), req, "{json}");
+        }
+    }
+
+    #[test]
+    fn the_wire_format_is_camel_case() {
+        let json = Request::new(7, Op::DeleteRecords { topic: "t".into(), partition: 0, before_offset: 2 }).to_json();
+        assert_eq!(json, r#"{"v":1,"id":7,"op":"deleteRecords","topic":"t","partition":0,"beforeOffset":2}"#);
+        let reply = Response::new(Some(7), Reply::RecordsDeleted { topic: "t".into(), partition: 0, log_start: 2 }).to_json();
+        assert_eq!(reply, r#"{"v":1,"id":7,"reply":"recordsDeleted","topic":"t","partition":0,"logStart":2}"#);
+    }
+
+    #[test]
+    fn malformed_frames_get_precise_errors() {
+        let code = |t: &str| parse_request(t).unwrap_err();
+        assert_eq!(code("{nope").code, ErrorCode::BadFrame);
+        assert_eq!(code("[1]").code, ErrorCode::BadFrame);
+        assert_eq!(code(r#"{"v":1,"op":"listTopics"}"#).id, None);
+        let e = code(r#"{"v":2,"id":3,"op":"listTopics"}"#);
+        assert_eq!((e.id, e.code), (Some(3), ErrorCode::UnsupportedVersion));
+        let e = code(r#"{"v":1,"id":4,"op":"formatDisk"}"#);
+        assert_eq!((e.id, e.code), (Some(4), ErrorCode::UnknownOp));
+        assert!(e.message.contains("formatDisk"));
+        let e = code(r#"{"v":1,"id":5,"op":"createTopic","topic":"t"}"#);
+        assert_eq!((e.id, e.code), (Some(5), ErrorCode::BadFrame));
+        assert!(e.message.contains("partitions"), "{}", e.message);
+        let big = format!(r#"{{"v":1,"id":6,"op":"produce","topic":"t","lines":["{}"]}}"#, "x".repeat(MAX_FRAME_BYTES));
+        assert_eq!(code(&big).code, ErrorCode::FrameTooLarge);
+    }
+}
