@@ -1,0 +1,17 @@
+//! Offset Lab's Spark Streaming checkpoint reader: codec framing → Java serialization → the Spark/Kafka view.
+//!
+//! Pure Rust and no I/O, so it runs the same natively and in the browser (`wasm32-unknown-unknown`).
+
+pub mod codec;
+mod directory;
+mod error;
+pub mod files;
+pub mod jser;
+mod limits;
+pub mod spark;
+pub mod text;
+
+pub use directory::{inspect_directory, DirectoryEntry};
+pub use error::{Error, Layer, Result};
+pub use limits::Limits;
+pub use spark::{inspect, Inspection};
