@@ -1,0 +1,123 @@
+//! `offset-lab`: run scenarios headless and print what Spark would do, batch by batch.
+
+use scenario::{dir_storage::DirStorage, format, table};
+use std::process::ExitCode;
+
+const USAGE: &str = "usage:
+  offset-lab run <scenario.toml>... [--trace] [--dir <checkpoint-root>]
+      run against the in-memory Kafka model; prints a readable table per step,
+      or the JSON-lines trace with --trace (schema: docs/trace.md).
+      --dir keeps checkpoint files in a real directory (default: in memory).
+      Exits 1 when an `expect` step fails, 2 on a bad scenario file.
+  offset-lab check <scenario.toml>...   parse and check files only
+  offset-lab bench                      print benchmark figures";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("check") => check(&args[1..]),
+        Some("bench") => {
+            scenario_bench();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load(path: &str) -> Result<format::Scenario, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    format::parse(path, &text)
+}
+
+fn check(files: &[String]) -> ExitCode {
+    let mut bad = 0;
+    for f in files {
+        match load(f) {
+            Ok(s) => println!("{f}: ok ({} steps)", s.steps.len()),
+            Err(e) => {
+                eprintln!("{e}");
+                bad += 1;
+            }
+        }
+    }
+    if bad == 0 && !files.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
+}
+
+fn run(args: &[String]) -> ExitCode {
+    let mut files = Vec::new();
+    let (mut trace, mut dir) = (false, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--trace" => trace = true,
+            "--dir" => match it.next() {
+                Some(d) => dir = Some(d.clone()),
+                None => {
+                    eprintln!("--dir needs a directory\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
+            f if !f.starts_with("--") => files.push(f.to_string()),
+            other => {
+                eprintln!("unknown option {other}\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if files.is_empty() {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    }
+    let mut failed = false;
+    for f in &files {
+        let s = match load(f) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        };
+        let storage: Box<dyn engine::storage::Storage> = match &dir {
+            Some(d) => Box::new(DirStorage::new(std::path::Path::new(d).join(&s.name))),
+            None => Box::new(engine::storage::MemoryStorage::default()),
+        };
+        let run = match scenario::run_with(&s, storage) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("{f}: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        if trace {
+            print!("{}", scenario::trace_jsonl(&run));
+        } else {
+            let title = format!("═══ {} — {}", s.name, s.title);
+            print!("{}", table::render(&title, &run.log));
+        }
+        if run.failures.is_empty() {
+            eprintln!("{}: all expectations met", s.name);
+        } else {
+            failed = true;
+            for fail in &run.failures {
+                eprintln!("✗ {fail}");
+            }
+        }
+    }
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn scenario_bench() {
+    scenario::bench::print_all();
+}
