@@ -12,7 +12,7 @@
 //! - `<cache>/kafka/kafka.pid`, the broker's process id while it runs;
 //! - `<cache>/kafka/lock`, held while installing, starting or stopping, so parallel callers queue.
 //!
-//! CLI (`cargo xtask kafka …`): `install`, `start`, `stop`, `status`, `reset`, `classpath`, and Kafka's own
+//! CLI (`cargo xtask kafka …`): `install`, `start`, `stop`, `status`, `reset`, `classpath`, `test`, and Kafka's own
 //! tools by their script name without `kafka-` and `.sh`: `topics`, `consumer-groups`, `console-producer`,
 //! `console-consumer`, `delete-records`, `get-offsets`, `configs`, `dump-log`, … (`cargo xtask kafka help`).
 //! Arguments pass through untouched, so the seed's shell steps work word for word.
@@ -73,6 +73,7 @@ const HELP: &str = "usage: cargo xtask kafka <command> [args]
   status             say whether the broker runs, and where its files are
   reset              stop and wipe the broker's data
   classpath          print the java classpath of the Kafka jars
+  test               the Kafka-backed tests (what `cargo xtask test` runs): start, test, stop
   run-class <class> [args]   run any class on Kafka's classpath
   <tool> [args]      run a Kafka tool, named like its script without kafka- and .sh:
                      topics, consumer-groups, console-producer, console-consumer, delete-records,
@@ -105,6 +106,11 @@ pub fn cli(ctx: &Ctx, args: &[String]) -> Result<(), String> {
             println!("data: {}", files.data.display());
             println!("log:  {}", files.log.display());
             Ok(())
+        }
+        "test" => {
+            let (passed, failed) = test_stage(ctx)?;
+            println!("Kafka-backed tests: {passed} passed, {failed} failed");
+            if failed > 0 { Err(format!("{failed} Kafka-backed tests failed")) } else { Ok(()) }
         }
         "classpath" => {
             println!("{}", java_classpath(ctx)?);
@@ -548,7 +554,7 @@ fn tail_from(path: &Path, from: u64, n: usize) -> String {
 }
 
 /// The Kafka-backed part of `cargo xtask test`: starts Kafka, runs `cargo test -p bridge --features
-/// kafka-tests` against it, stops Kafka again if this call started it, and returns (passed, failed) as
+/// kafka-tests --test kafka` against it, stops Kafka again if this call started it, and returns (passed, failed) as
 /// cargo reported them. An Err means the tests could not run at all (Kafka or the build failed).
 pub fn test_stage(ctx: &Ctx) -> Result<(u32, u32), String> {
     let was_running = is_running(ctx);
@@ -563,11 +569,12 @@ pub fn test_stage(ctx: &Ctx) -> Result<(u32, u32), String> {
 }
 
 fn run_kafka_tests(ctx: &Ctx) -> Result<(u32, u32), String> {
-    step(&format!("Kafka-backed tests: cargo test -p bridge --features kafka-tests (Kafka at {})", bootstrap()));
+    // Only the Kafka-backed test target: the bridge's unit tests are counted by `cargo test --workspace`.
+    step(&format!("Kafka-backed tests: cargo test -p bridge --features kafka-tests --test kafka (Kafka at {})", bootstrap()));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut child = Command::new(cargo)
         .current_dir(&ctx.root)
-        .args(["test", "-p", "bridge", "--features", "kafka-tests", "--color", "never"])
+        .args(["test", "-p", "bridge", "--features", "kafka-tests", "--test", "kafka", "--color", "never"])
         .env("OFFSET_LAB_KAFKA_BOOTSTRAP", bootstrap())
         .env("OFFSET_LAB_KAFKA_CLASSPATH", java_classpath(ctx)?)
         .env("OFFSET_LAB_KAFKA_LOG4J", tools_log4j(ctx)?)
@@ -588,7 +595,7 @@ fn run_kafka_tests(ctx: &Ctx) -> Result<(u32, u32), String> {
     }
     let status = child.wait().map_err(|e| e.to_string())?;
     if results == 0 {
-        return Err(format!("cargo test -p bridge --features kafka-tests printed no test results ({status})"));
+        return Err(format!("cargo test -p bridge --features kafka-tests --test kafka printed no test results ({status})"));
     }
     if !status.success() && totals.1 == 0 {
         // A test binary crashed, or a later one failed to build: count it as a failure, never as a pass.
