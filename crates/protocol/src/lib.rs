@@ -49,8 +49,10 @@ pub enum Op {
     /// `kafka-delete-records`: move the log start of one partition up to `before_offset`.
     #[serde(rename_all = "camelCase")]
     DeleteRecords { topic: String, partition: i32, before_offset: i64 },
-    /// Produce `key:::value` lines (a line without the separator has no key), partitioned like the Java
-    /// client unless `partition` is given.
+    /// Produce lines like `kafka-console-producer`. With `separator` (`":::"` for `--property parse.key=true
+    /// --property key.separator=:::`) each line is `key:::value` and a line without it is an error, in
+    /// the tool's words; without one, each line is a value with a null key. Keyed records are partitioned
+    /// like the Java client (murmur2) unless `partition` is given.
     Produce {
         topic: String,
         lines: Vec<String>,
