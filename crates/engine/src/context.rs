@@ -201,10 +201,15 @@ impl Engine {
         if let Some(o) = self.out.pop_front() {
             return o;
         }
-        match self.app.as_ref().and_then(|a| a.next_batch) {
-            Some(t) if self.in_flight.is_empty() => Output::Timeout(t),
-            _ => Output::Idle,
+        match self.next_timeout() {
+            Some(t) => Output::Timeout(t),
+            None => Output::Idle,
         }
+    }
+
+    /// When the timer fires next (it runs even while a task waits for Kafka, as Spark's timer thread does).
+    pub fn next_timeout(&self) -> Option<Time> {
+        self.app.as_ref().and_then(|a| a.next_batch)
     }
 
     /// Whether a streaming context is running (started and not stopped).
@@ -541,7 +546,9 @@ impl Engine {
     /// The state RDD of `time` now exists; at checkpoint-interval times it is also written to a file.
     fn store_state(&mut self, time: Time, s: state::StateMap) {
         let app = self.app.as_mut().expect("app");
-        let due = app.job.state_checkpoint_duration().is_some_and(|cd| time.is_multiple_of(app.zero_time, cd));
+        // A state RDD restored from its file is not written again.
+        let due = app.job.state_checkpoint_duration().is_some_and(|cd| time.is_multiple_of(app.zero_time, cd))
+            && !app.state.files.contains_key(&time);
         if let (true, Some(dir)) = (due, &app.rdd_dir) {
             let path = format!("{dir}/rdd-{}", app.next_rdd_id);
             app.next_rdd_id += 1;

@@ -32,29 +32,27 @@ pub enum Base {
 }
 
 impl StateDStream {
-    /// `getOrCompute(t - slide)` walked back to something that exists, and the batches to replay
-    /// after it (ascending, ending with `t`).
+    /// `getOrCompute(t)` walked back to a state that exists (in memory, in a file, or the empty
+    /// state before `zeroTime`), and the batches to replay after it (ascending; empty when the
+    /// state of `t` itself exists).
     pub fn lineage(&self, t: Time, slide: i64, zero: Time) -> (Base, Vec<Time>) {
-        let mut chain = vec![t];
-        let mut s = Time(t.ms() - slide);
-        loop {
-            if s <= zero {
-                chain.reverse();
-                return (Base::Empty, chain);
-            }
+        let mut chain = Vec::new();
+        let mut s = t;
+        let base = loop {
             if self.materialized.as_ref().is_some_and(|(m, _)| *m == s) {
-                chain.reverse();
-                return (Base::Memory(s), chain);
+                break Base::Memory(s);
             }
-            if self.rdds.contains(&s) {
-                if let Some(f) = self.files.get(&s) {
-                    chain.reverse();
-                    return (Base::File(s, f.clone()), chain);
-                }
+            if let (true, Some(f)) = (self.rdds.contains(&s), self.files.get(&s)) {
+                break Base::File(s, f.clone());
+            }
+            if s <= zero {
+                break Base::Empty;
             }
             chain.push(s);
             s = Time(s.ms() - slide);
-        }
+        };
+        chain.reverse();
+        (base, chain)
     }
 
     /// `DStreamCheckpointData.update(time)` computed without changing anything: the new
@@ -107,6 +105,8 @@ mod tests {
         assert_eq!(s.lineage(Time(25), 5, Time(0)), (Base::File(Time(10), "ckpt/u/rdd-1".into()), vec![Time(15), Time(20), Time(25)]));
         s.materialized = Some((Time(20), StateMap::new()));
         assert_eq!(s.lineage(Time(25), 5, Time(0)), (Base::Memory(Time(20)), vec![Time(25)]));
+        // A restored state RDD is used as it is, not recomputed.
+        assert_eq!(s.lineage(Time(10), 5, Time(0)), (Base::File(Time(10), "ckpt/u/rdd-1".into()), vec![]));
     }
 
     #[test]

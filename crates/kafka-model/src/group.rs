@@ -10,6 +10,8 @@ pub struct Group {
     pub members: BTreeMap<String, Member>,
     pub generation: i32,
     pub committed: Offsets,
+    /// When a new member asked to join while others were in the group.
+    pub rebalance_since: Option<Time>,
 }
 
 #[derive(Clone, Debug)]
@@ -18,6 +20,13 @@ pub struct Member {
     pub topics: Vec<String>,
     pub session_timeout_ms: i64,
     pub last_heartbeat: Time,
+}
+
+impl Member {
+    /// The coordinator drops a member that has not heartbeated for `session.timeout.ms`.
+    pub fn expired(&self, now: Time) -> bool {
+        now.ms() >= self.last_heartbeat.ms() + self.session_timeout_ms
+    }
 }
 
 /// The states `kafka-consumer-groups --describe --state` prints (rebalances complete instantly here).
@@ -48,16 +57,28 @@ impl Group {
     }
 
     pub fn has_expired_members(&self, now: Time) -> bool {
-        self.members.values().any(|m| m.last_heartbeat.ms() + m.session_timeout_ms < now.ms())
+        self.members.values().any(|m| m.expired(now))
     }
 
     /// Members whose session timed out leave; the group rebalances.
     pub fn expire_members(&mut self, now: Time) {
         let before = self.members.len();
-        self.members.retain(|_, m| m.last_heartbeat.ms() + m.session_timeout_ms >= now.ms());
+        self.members.retain(|_, m| !m.expired(now));
         if self.members.len() != before {
             self.generation += 1;
         }
+    }
+
+    /// Whether a join asked at `now` can complete; starts the rebalance if it has not begun.
+    pub fn rebalance_complete(&mut self, now: Time) -> bool {
+        let since = *self.rebalance_since.get_or_insert(now);
+        self.members.values().all(|m| m.last_heartbeat >= since)
+    }
+
+    /// The earliest time a member that has not rejoined the pending rebalance times out.
+    pub fn rebalance_deadline(&self) -> Option<Time> {
+        let since = self.rebalance_since?;
+        self.members.values().filter(|m| m.last_heartbeat < since).map(|m| Time(m.last_heartbeat.ms() + m.session_timeout_ms)).min()
     }
 
     /// `RangeAssignor`: per topic, members subscribed to it (sorted by member id) get consecutive

@@ -181,11 +181,12 @@ impl KafkaModel {
         self.groups.get(group).map(|g| g.committed.clone()).unwrap_or_default()
     }
 
-    /// Answers one of the engine's requests.
-    pub fn serve(&mut self, req: &KafkaRequest) -> KafkaReply {
-        match req {
+    /// Answers one of the engine's requests, or `None` while it cannot be answered yet (a JoinGroup
+    /// waits until every other member has rejoined or timed out): ask again after [`Self::advance`].
+    pub fn serve(&mut self, req: &KafkaRequest) -> Option<KafkaReply> {
+        Some(match req {
             KafkaRequest::GroupPoll { group, member_id, client_id, topics, session_timeout_ms } => {
-                self.group_poll(group, member_id.as_deref(), client_id, topics, *session_timeout_ms)
+                return self.group_poll(group, member_id.as_deref(), client_id, topics, *session_timeout_ms)
             }
             KafkaRequest::LeaveGroup { group, member_id } => {
                 if let Some(g) = self.groups.get_mut(group) {
@@ -221,7 +222,13 @@ impl KafkaModel {
                     KafkaReply::Records { records: log.records[from..to].to_vec(), log_start_offset: log.log_start, high_watermark: log.log_end() }
                 }
             },
-        }
+        })
+    }
+
+    /// When a waiting JoinGroup can next make progress: the earliest session expiry of a member
+    /// that has not rejoined a pending rebalance.
+    pub fn next_deadline(&self) -> Option<Time> {
+        self.groups.values().filter_map(Group::rebalance_deadline).min()
     }
 
     /// OffsetCommit: members must name their generation; generation −1 only for a group without
@@ -254,7 +261,7 @@ impl KafkaModel {
         Ok(())
     }
 
-    fn group_poll(&mut self, group: &str, member_id: Option<&str>, client_id: &str, topics: &[String], session_timeout_ms: i64) -> KafkaReply {
+    fn group_poll(&mut self, group: &str, member_id: Option<&str>, client_id: &str, topics: &[String], session_timeout_ms: i64) -> Option<KafkaReply> {
         let now = self.now;
         let g = self.groups.entry(group.to_string()).or_default();
         let id = match member_id.filter(|id| g.members.contains_key(*id)) {
@@ -262,18 +269,22 @@ impl KafkaModel {
                 g.members.get_mut(id).expect("checked").last_heartbeat = now;
                 id.to_string()
             }
+            // A new member: the rebalance completes once every other member has rejoined (polled
+            // since it began) or been dropped for missing its session timeout.
+            None if !g.rebalance_complete(now) => return None,
             None => {
                 self.next_member += 1;
                 let id = format!("{client_id}-{:08x}", self.next_member);
                 g.members.insert(id.clone(), Member { client_id: client_id.into(), topics: topics.to_vec(), session_timeout_ms, last_heartbeat: now });
                 g.generation += 1;
+                g.rebalance_since = None;
                 self.write_group_metadata(group);
                 id
             }
         };
         let g = &self.groups[group];
         let partitions = g.assignment(&id, |t| self.partitions(t));
-        KafkaReply::Assignment { member_id: id, generation: g.generation, partitions }
+        Some(KafkaReply::Assignment { member_id: id, generation: g.generation, partitions })
     }
 
     fn write_group_metadata(&mut self, group: &str) {

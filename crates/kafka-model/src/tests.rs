@@ -15,7 +15,7 @@ fn poll(k: &mut KafkaModel, member: Option<&str>) -> (String, i32, Vec<TopicPart
         topics: vec!["words".into()],
         session_timeout_ms: 45_000,
     };
-    match k.serve(&req) {
+    match k.serve(&req).expect("join completes") {
         KafkaReply::Assignment { member_id, generation, partitions } => (member_id, generation, partitions),
         other => panic!("unexpected {other:?}"),
     }
@@ -32,11 +32,11 @@ fn log_start_and_end_follow_produce_and_delete_records() {
     assert_eq!(k.delete_records(&tp(0), 2), Ok(2));
     assert_eq!(k.describe_topic("words"), Some(vec![(2, 3), (0, 0)]));
     assert!(k.delete_records(&tp(0), 4).is_err());
-    match k.serve(&KafkaRequest::Fetch { partition: tp(0), offset: 1, max_records: 5 }) {
+    match k.serve(&KafkaRequest::Fetch { partition: tp(0), offset: 1, max_records: 5 }).unwrap() {
         KafkaReply::FetchError { error } => assert_eq!(error, KafkaError::OffsetOutOfRange),
         other => panic!("{other:?}"),
     }
-    match k.serve(&KafkaRequest::Fetch { partition: tp(0), offset: 2, max_records: 5 }) {
+    match k.serve(&KafkaRequest::Fetch { partition: tp(0), offset: 2, max_records: 5 }).unwrap() {
         KafkaReply::Records { records, high_watermark, .. } => {
             assert_eq!(records.iter().map(|r| r.value.as_str()).collect::<Vec<_>>(), ["c"]);
             assert_eq!(high_watermark, 3);
@@ -84,6 +84,29 @@ fn topic_deletion_tombstones_offsets_and_kills_an_empty_group() {
     assert!(k.offsets_topic.iter().any(|r| matches!(r, OffsetsTopicRecord::GroupMetadata { state: None, .. })));
 }
 
+fn join_request() -> KafkaRequest {
+    KafkaRequest::GroupPoll { group: "g".into(), member_id: None, client_id: "c".into(), topics: vec!["words".into()], session_timeout_ms: 45_000 }
+}
+
+#[test]
+fn a_join_waits_for_the_other_members_to_rejoin_or_time_out() {
+    let mut k = KafkaModel::new();
+    k.create_topic("words", 3).unwrap();
+    poll(&mut k, None);
+    // The first member goes silent at 0 (a killed driver); a new one asks to join at 10 s.
+    k.advance(Time(10_000));
+    assert_eq!(k.serve(&join_request()), None);
+    assert_eq!(k.next_deadline(), Some(Time(45_000)));
+    k.advance(Time(44_999));
+    assert_eq!(k.serve(&join_request()), None);
+    k.advance(Time(45_000));
+    match k.serve(&join_request()) {
+        Some(KafkaReply::Assignment { partitions, .. }) => assert_eq!(partitions.len(), 3),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(k.next_deadline(), None);
+}
+
 #[test]
 fn range_assignor_and_session_timeout() {
     let mut k = KafkaModel::new();
@@ -91,6 +114,9 @@ fn range_assignor_and_session_timeout() {
     let (a, _, parts_a) = poll(&mut k, None);
     assert_eq!(parts_a.len(), 3);
     k.advance(Time(1_000));
+    // a rejoins (polls) after b asked; then b's join completes.
+    assert_eq!(k.serve(&join_request()), None);
+    poll(&mut k, Some(&a));
     let (b, _, parts_b) = poll(&mut k, None);
     let (_, _, parts_a) = poll(&mut k, Some(&a));
     // Member ids sort by their join order here; the first gets the extra partition.

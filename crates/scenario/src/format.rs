@@ -58,6 +58,8 @@ pub struct Expect {
     pub no_error: Option<bool>,
     pub state: Option<BTreeMap<String, i64>>,
     pub last_ranges: Option<BTreeMap<TopicPartition, (i64, i64)>>,
+    /// Ranges of the batches at these clock times (their newest generation).
+    pub batch_ranges: Option<BTreeMap<String, BTreeMap<TopicPartition, (i64, i64)>>>,
     pub checkpoint_files: Option<Vec<String>>,
     pub newest_checkpoint: Option<NewestCheckpoint>,
     pub output_since_last_expect: Option<Vec<String>>,

@@ -54,6 +54,8 @@ pub struct Run<'s> {
     pub log: Vec<LogEntry>,
     pub failures: Vec<String>,
     code_version: u32,
+    /// Requests Kafka cannot answer yet (a JoinGroup waiting for a rebalance).
+    deferred: Vec<(u64, Request)>,
     tool_output: Vec<String>,
     output_since_expect: Vec<String>,
     last_error: Option<(String, String)>,
@@ -76,6 +78,7 @@ impl<'s> Run<'s> {
             log: Vec::new(),
             failures: Vec::new(),
             code_version: 1,
+            deferred: Vec::new(),
             tool_output: Vec::new(),
             output_since_expect: Vec::new(),
             last_error: None,
@@ -163,41 +166,49 @@ impl<'s> Run<'s> {
         }
     }
 
-    /// Lets the job run until `t`: every batch due fires at its own time.
+    /// Lets the job run until `t`: every batch due fires at its own time, and a waiting JoinGroup
+    /// completes when the member it waits for times out.
     pub fn advance_to(&mut self, t: Time) {
-        while let Some(next) = self.engine_next_timeout().filter(|n| *n <= t) {
-            self.kafka.advance(next);
-            self.engine.handle_timeout(next).expect("timeouts move forward");
+        loop {
             self.pump();
+            let timer = self.engine.next_timeout();
+            let kafka = if self.deferred.is_empty() { None } else { self.kafka.next_deadline() };
+            let Some(next) = [timer, kafka].into_iter().flatten().min().filter(|n| *n <= t) else { break };
+            self.kafka.advance(next);
+            self.engine.handle_timeout(next).expect("time moves forward");
         }
         self.kafka.advance(t);
         self.engine.handle_timeout(t).expect("steps move forward");
         self.pump();
     }
 
-    fn engine_next_timeout(&mut self) -> Option<Time> {
-        self.pump();
-        match self.engine.poll_output() {
-            Output::Timeout(t) => Some(t),
-            _ => None,
-        }
-    }
-
     /// Answers the engine's requests and records its events until it is idle.
     fn pump(&mut self) {
+        self.retry_deferred();
         loop {
             match self.engine.poll_output() {
-                Output::Request { id, request } => {
-                    let reply = match &request {
-                        Request::Kafka(k) => Reply::Kafka(self.kafka.serve(k)),
-                        Request::Storage(s) => Reply::Storage(storage::serve(self.storage.as_mut(), s)),
-                    };
-                    // Replies to a killed driver's requests are dropped by the engine, as the network would.
-                    let _ = self.engine.handle_reply(id, reply);
-                }
+                Output::Request { id, request } => self.answer(id, request),
                 Output::Trace(line) => self.record(line),
                 Output::Timeout(_) | Output::Idle => return,
             }
+        }
+    }
+
+    fn answer(&mut self, id: u64, request: Request) {
+        let reply = match &request {
+            Request::Kafka(k) => match self.kafka.serve(k) {
+                Some(r) => Reply::Kafka(r),
+                None => return self.deferred.push((id, request)),
+            },
+            Request::Storage(s) => Reply::Storage(storage::serve(self.storage.as_mut(), s)),
+        };
+        // Replies to a killed driver's requests are dropped by the engine, as the network would.
+        let _ = self.engine.handle_reply(id, reply);
+    }
+
+    fn retry_deferred(&mut self) {
+        for (id, request) in std::mem::take(&mut self.deferred) {
+            self.answer(id, request);
         }
     }
 
@@ -343,6 +354,22 @@ impl<'s> Run<'s> {
             let got: BTreeMap<TopicPartition, (i64, i64)> =
                 last.unwrap_or_default().iter().map(|r| (r.topic_partition(), (r.from_offset, r.until_offset))).collect();
             eq("ranges of the newest batch", x, &got);
+        }
+        if let Some(x) = &e.batch_ranges {
+            for (when, want) in x {
+                let Ok(ms) = crate::format::parse_clock(when) else {
+                    eq("batch time", &"a clock time like 12:00:05", when);
+                    continue;
+                };
+                let batch = Time(self.scenario.day_start.ms() + ms);
+                let got: Option<BTreeMap<TopicPartition, (i64, i64)>> = self.trace.iter().rev().find_map(|l| match &l.event {
+                    TraceEvent::BatchGenerated { batch: b, ranges, .. } if *b == batch => {
+                        Some(ranges.iter().map(|r| (r.topic_partition(), (r.from_offset, r.until_offset))).collect())
+                    }
+                    _ => None,
+                });
+                eq(&format!("ranges of batch {when}"), &Some(want.clone()), &got);
+            }
         }
         if let Some(x) = &e.checkpoint_files {
             let files = self.status(step.at).checkpoint_files;
