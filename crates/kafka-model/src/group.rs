@@ -12,7 +12,13 @@ pub struct Group {
     pub committed: Offsets,
     /// When a new member asked to join while others were in the group.
     pub rebalance_since: Option<Time>,
+    /// Partition counts as the members last fetched them (`metadata.max.age.ms`).
+    pub metadata: BTreeMap<String, i32>,
+    pub metadata_at: Option<Time>,
 }
+
+/// `metadata.max.age.ms` default: how long a consumer trusts its view of the topics.
+pub const METADATA_MAX_AGE_MS: i64 = 300_000;
 
 #[derive(Clone, Debug)]
 pub struct Member {
@@ -66,6 +72,21 @@ impl Group {
         self.members.retain(|_, m| !m.expired(now));
         if self.members.len() != before {
             self.generation += 1;
+        }
+    }
+
+    /// The members refresh topic metadata when it is older than `metadata.max.age.ms`; a changed
+    /// partition count makes the leader rebalance.
+    pub fn refresh_metadata(&mut self, now: Time, current: &BTreeMap<String, i32>) {
+        // A deleted topic is noticed at once: requests for it fail and force a refresh.
+        let gone = self.metadata.keys().any(|t| !current.contains_key(t));
+        let stale = gone || self.metadata_at.is_none_or(|at| now.ms() - at.ms() >= METADATA_MAX_AGE_MS);
+        if stale || self.members.is_empty() {
+            if !self.metadata.is_empty() && self.metadata != *current {
+                self.generation += 1;
+            }
+            self.metadata = current.clone();
+            self.metadata_at = Some(now);
         }
     }
 

@@ -119,6 +119,16 @@ impl KafkaModel {
         Ok(())
     }
 
+    /// `kafka-topics --alter --partitions N`: partitions can only be added.
+    pub fn add_partitions(&mut self, topic: &str, total: i32) -> Result<(), String> {
+        let parts = self.topics.get_mut(topic).ok_or_else(|| format!("Topic '{topic}' does not exist as expected"))?;
+        if total <= parts.len() as i32 {
+            return Err(format!("Topic currently has {} partitions, which is higher than the requested {total}.", parts.len()));
+        }
+        parts.resize(total as usize, PartitionLog::default());
+        Ok(())
+    }
+
     pub fn partitions(&self, topic: &str) -> Option<i32> {
         self.topics.get(topic).map(|p| p.len() as i32)
     }
@@ -263,7 +273,9 @@ impl KafkaModel {
 
     fn group_poll(&mut self, group: &str, member_id: Option<&str>, client_id: &str, topics: &[String], session_timeout_ms: i64) -> Option<KafkaReply> {
         let now = self.now;
+        let metadata: BTreeMap<String, i32> = self.topics.iter().map(|(t, p)| (t.clone(), p.len() as i32)).collect();
         let g = self.groups.entry(group.to_string()).or_default();
+        g.refresh_metadata(now, &metadata);
         let id = match member_id.filter(|id| g.members.contains_key(*id)) {
             Some(id) => {
                 g.members.get_mut(id).expect("checked").last_heartbeat = now;
@@ -283,7 +295,7 @@ impl KafkaModel {
             }
         };
         let g = &self.groups[group];
-        let partitions = g.assignment(&id, |t| self.partitions(t));
+        let partitions = g.assignment(&id, |t| g.metadata.get(t).copied());
         Some(KafkaReply::Assignment { member_id: id, generation: g.generation, partitions })
     }
 

@@ -39,6 +39,11 @@ pub enum Action {
     ResetOffsets { args: String },
     DeleteCheckpoint,
     ChangeCode,
+    /// Another consumer (`kafka-console-consumer --group …`) joins the group and keeps polling.
+    JoinGroup { group: String, topics: Vec<String> },
+    /// That consumer stops (LeaveGroup).
+    LeaveGroup { group: String },
+    AddPartitions { topic: String, partitions: i32 },
     Expect(Box<Expect>),
 }
 
@@ -134,6 +139,8 @@ struct RawStep {
     lines: Option<Vec<String>>,
     before: Option<i64>,
     args: Option<String>,
+    group: Option<String>,
+    topics: Option<Vec<String>>,
     #[serde(flatten)]
     expect: BTreeMap<String, toml::Value>,
 }
@@ -181,8 +188,11 @@ fn build_action(base: &RawJob, job: &JobConfig, s: RawStep) -> Result<Action, St
         "delete_topic" => vec!["topic"],
         "delete_records" => vec!["topic", "partition", "before"],
         "reset_offsets" => vec!["args"],
+        "join_group" => vec!["group", "topics"],
+        "leave_group" => vec!["group"],
+        "add_partitions" => vec!["topic", "partitions"],
         "kill" | "delete_checkpoint" | "change_code" | "expect" => vec![],
-        other => return Err(format!("unknown `do = \"{other}\"`; known: start, stop, kill, produce, create_topic, delete_topic, delete_records, reset_offsets, delete_checkpoint, change_code, expect")),
+        other => return Err(format!("unknown `do = \"{other}\"`; known: start, stop, kill, produce, create_topic, delete_topic, delete_records, add_partitions, reset_offsets, join_group, leave_group, delete_checkpoint, change_code, expect")),
     };
     let given: Vec<&str> = [
         ("job", s.job.is_some()),
@@ -194,6 +204,8 @@ fn build_action(base: &RawJob, job: &JobConfig, s: RawStep) -> Result<Action, St
         ("lines", s.lines.is_some()),
         ("before", s.before.is_some()),
         ("args", s.args.is_some()),
+        ("group", s.group.is_some()),
+        ("topics", s.topics.is_some()),
     ]
     .iter()
     .filter(|(_, g)| *g)
@@ -238,6 +250,12 @@ fn build_action(base: &RawJob, job: &JobConfig, s: RawStep) -> Result<Action, St
             before: s.before.ok_or("`do = \"delete_records\"` needs `before`")?,
         },
         "reset_offsets" => Action::ResetOffsets { args: need(s.args, "args")? },
+        "join_group" => Action::JoinGroup {
+            group: s.group.or_else(|| job.group_id().map(str::to_string)).ok_or("`join_group` needs `group` (the job has none)")?,
+            topics: s.topics.unwrap_or_else(|| job.strategy.topics()),
+        },
+        "leave_group" => Action::LeaveGroup { group: s.group.or_else(|| job.group_id().map(str::to_string)).ok_or("`leave_group` needs `group`")? },
+        "add_partitions" => Action::AddPartitions { topic: need(s.topic, "topic")?, partitions: s.partitions.ok_or("`do = \"add_partitions\"` needs `partitions` (the new total)")? },
         "delete_checkpoint" => Action::DeleteCheckpoint,
         "change_code" => Action::ChangeCode,
         "expect" => {

@@ -3,6 +3,7 @@
 
 use crate::format::{Action, Expect, Scenario, Step};
 use engine::checkpoint::{self, Checkpoint};
+use engine::kafka::KafkaRequest;
 use engine::offsets::{Offsets, TopicPartition};
 use engine::storage::{self, Storage};
 use engine::time::{clock, Time};
@@ -56,6 +57,8 @@ pub struct Run<'s> {
     code_version: u32,
     /// Requests Kafka cannot answer yet (a JoinGroup waiting for a rebalance).
     deferred: Vec<(u64, Request)>,
+    /// Other consumers in the driver's group: (group, topics, member id once joined).
+    consumers: Vec<(String, Vec<String>, Option<String>)>,
     tool_output: Vec<String>,
     output_since_expect: Vec<String>,
     last_error: Option<(String, String)>,
@@ -79,6 +82,7 @@ impl<'s> Run<'s> {
             failures: Vec::new(),
             code_version: 1,
             deferred: Vec::new(),
+            consumers: Vec::new(),
             tool_output: Vec::new(),
             output_since_expect: Vec::new(),
             last_error: None,
@@ -151,6 +155,24 @@ impl<'s> Run<'s> {
                 self.code_version += 1;
                 None
             }
+            Action::JoinGroup { group, topics } => {
+                self.consumers.push((group.clone(), topics.clone(), None));
+                None
+            }
+            Action::LeaveGroup { group } => {
+                if let Some(i) = self.consumers.iter().position(|c| &c.0 == group) {
+                    let (group, _, member) = self.consumers.remove(i);
+                    if let Some(member_id) = member {
+                        self.kafka.serve(&KafkaRequest::LeaveGroup { group, member_id });
+                    }
+                }
+                None
+            }
+            Action::AddPartitions { topic, partitions } => {
+                let r = self.kafka.add_partitions(topic, *partitions);
+                self.tool(now, r.err().map(|e| format!("Error while executing topic command : {e}")).into_iter().collect());
+                None
+            }
             Action::Expect(e) => {
                 self.check(index, step, e);
                 None
@@ -172,7 +194,8 @@ impl<'s> Run<'s> {
         loop {
             self.pump();
             let timer = self.engine.next_timeout();
-            let kafka = if self.deferred.is_empty() { None } else { self.kafka.next_deadline() };
+            let waiting = !self.deferred.is_empty() || self.consumers.iter().any(|c| c.2.is_none());
+            let kafka = if waiting { self.kafka.next_deadline() } else { None };
             let Some(next) = [timer, kafka].into_iter().flatten().min().filter(|n| *n <= t) else { break };
             self.kafka.advance(next);
             self.engine.handle_timeout(next).expect("time moves forward");
@@ -184,6 +207,7 @@ impl<'s> Run<'s> {
 
     /// Answers the engine's requests and records its events until it is idle.
     fn pump(&mut self) {
+        self.poll_consumers();
         self.retry_deferred();
         loop {
             match self.engine.poll_output() {
@@ -204,6 +228,22 @@ impl<'s> Run<'s> {
         };
         // Replies to a killed driver's requests are dropped by the engine, as the network would.
         let _ = self.engine.handle_reply(id, reply);
+    }
+
+    /// The other consumers poll all the time: they join, then heartbeat.
+    fn poll_consumers(&mut self) {
+        for (group, topics, member) in &mut self.consumers {
+            let req = KafkaRequest::GroupPoll {
+                group: group.clone(),
+                member_id: member.clone(),
+                client_id: "console-consumer".into(),
+                topics: topics.clone(),
+                session_timeout_ms: engine::SESSION_TIMEOUT_MS,
+            };
+            if let Some(engine::kafka::KafkaReply::Assignment { member_id, .. }) = self.kafka.serve(&req) {
+                *member = Some(member_id);
+            }
+        }
     }
 
     fn retry_deferred(&mut self) {
@@ -446,6 +486,9 @@ pub fn describe(a: &Action) -> String {
         Action::ResetOffsets { args } => format!("kafka-consumer-groups --reset-offsets {args}"),
         Action::DeleteCheckpoint => "rm -r the checkpoint directory".into(),
         Action::ChangeCode => "change the application's code (new classes)".into(),
+        Action::JoinGroup { group, topics } => format!("kafka-console-consumer --group {group} --topic {} (keeps running)", topics.join(",")),
+        Action::LeaveGroup { group } => format!("the console consumer of group {group} stops"),
+        Action::AddPartitions { topic, partitions } => format!("kafka-topics --alter --topic {topic} --partitions {partitions}"),
         Action::Expect(_) => "expect".into(),
     }
 }
