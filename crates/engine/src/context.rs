@@ -707,3 +707,41 @@ fn run_uuid(now: Time, process: u64) -> String {
         b & 0xffff_ffff_ffff
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::KafkaReply;
+
+    fn started() -> Engine {
+        let mut e = Engine::new();
+        e.handle_input(Time(2_000), Input::Start { job: JobConfig::seed(&["words"], "g"), code_version: 1 }).unwrap();
+        e
+    }
+
+    #[test]
+    fn bad_inputs_are_refused_and_change_nothing() {
+        let mut e = Engine::new();
+        assert!(e.handle_input(Time(0), Input::Stop { graceful: true }).is_err());
+        assert!(e.handle_input(Time(0), Input::Kill).is_err());
+        let mut e = started();
+        let again = e.handle_input(Time(2_000), Input::Start { job: JobConfig::seed(&["words"], "g"), code_version: 1 });
+        assert!(again.unwrap_err().0.contains("already running"));
+        assert!(e.handle_timeout(Time(1_000)).unwrap_err().0.contains("backwards"));
+        assert!(e.handle_reply(999, Reply::Kafka(KafkaReply::Left)).is_err());
+        let mut bad = JobConfig::seed(&["words"], "g");
+        bad.kafka_params.insert("auto.offset.reset".into(), "smallest".into());
+        assert!(Engine::new().handle_input(Time(0), Input::Start { job: bad, code_version: 1 }).unwrap_err().0.contains("smallest"));
+    }
+
+    #[test]
+    fn the_first_thing_a_start_does_is_list_the_checkpoint_directory() {
+        let mut e = started();
+        match e.poll_output() {
+            Output::Request { request: Request::Storage(StorageRequest::List { dir }), .. } => assert_eq!(dir, "ckpt"),
+            other => panic!("unexpected {other:?}"),
+        }
+        // Nothing else happens until that request is answered.
+        assert_eq!(e.poll_output(), Output::Idle);
+    }
+}

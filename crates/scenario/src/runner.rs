@@ -97,7 +97,7 @@ impl<'s> Run<'s> {
         }
     }
 
-    fn step(&mut self, index: usize, step: &Step) {
+    pub fn step(&mut self, index: usize, step: &Step) {
         self.advance_to(step.at);
         self.log.push(LogEntry::Step { index, at: step.at, action: describe(&step.action) });
         let now = step.at;
