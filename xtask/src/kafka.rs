@@ -28,7 +28,8 @@
 //! - [`test_stage`]: the Kafka-backed tests (`cargo test -p bridge --features kafka-tests`).
 //!
 //! Environment passed to the Kafka-backed tests: `OFFSET_LAB_KAFKA_BOOTSTRAP`, `OFFSET_LAB_KAFKA_CLASSPATH`
-//! and `OFFSET_LAB_KAFKA_LOG4J` (so a test can run `ConsumerGroupCommand` itself as the reference).
+//! and `OFFSET_LAB_KAFKA_LOG4J` (so a test can run `ConsumerGroupCommand` itself as the reference), and
+//! `OFFSET_LAB_XTASK` + `OFFSET_LAB_CACHE` (so a test can stop and restart a broker of its own).
 
 use crate::util::{run, step};
 use crate::Ctx;
@@ -527,10 +528,12 @@ pub fn reset(ctx: &Ctx) -> Result<(), String> {
     stop(ctx)?;
     let files = Files::new(ctx);
     let _lock = lock(ctx)?;
-    if files.data.exists() {
-        fs::remove_dir_all(&files.data).map_err(|e| format!("cannot remove {}: {e}", files.data.display()))?;
+    // A non-default port's instance folder holds nothing else worth keeping.
+    let wipe = if port() == DEFAULT_PORT { &files.data } else { &files.dir };
+    if wipe.exists() {
+        fs::remove_dir_all(wipe).map_err(|e| format!("cannot remove {}: {e}", wipe.display()))?;
     }
-    eprintln!("Kafka data wiped ({})", files.data.display());
+    eprintln!("Kafka data wiped ({})", wipe.display());
     Ok(())
 }
 
@@ -578,6 +581,9 @@ fn run_kafka_tests(ctx: &Ctx) -> Result<(u32, u32), String> {
         .env("OFFSET_LAB_KAFKA_BOOTSTRAP", bootstrap())
         .env("OFFSET_LAB_KAFKA_CLASSPATH", java_classpath(ctx)?)
         .env("OFFSET_LAB_KAFKA_LOG4J", tools_log4j(ctx)?)
+        // Lets a test start and stop a broker of its own (on another port) through this launcher.
+        .env("OFFSET_LAB_XTASK", std::env::current_exe().map_err(|e| e.to_string())?)
+        .env("OFFSET_LAB_CACHE", &ctx.cache)
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot run cargo: {e}"))?;

@@ -545,3 +545,86 @@ async fn kafka_unreachable_gives_clear_errors_and_the_bridge_keeps_serving() {
     let c2 = Client::connect(&addr).await;
     assert!(!c2.ns.is_empty());
 }
+
+/// A broker of this test's own on free ports, driven through `cargo xtask kafka` (the binary is passed
+/// in `OFFSET_LAB_XTASK`); stopped and wiped when dropped.
+struct OwnKafka {
+    port: u16,
+}
+
+/// Runs `xtask kafka <cmd>` for the broker on `port`.
+fn own_kafka(port: u16, cmd: &str) {
+    let status = Command::new(env("OFFSET_LAB_XTASK"))
+        .args(["kafka", cmd])
+        .env("OFFSET_LAB_KAFKA_PORT", port.to_string())
+        .env("OFFSET_LAB_CACHE", env("OFFSET_LAB_CACHE"))
+        .status()
+        .expect("xtask runs");
+    assert!(status.success(), "xtask kafka {cmd} on port {port} failed: {status}");
+}
+
+async fn own_kafka_async(port: u16, cmd: &'static str) {
+    tokio::task::spawn_blocking(move || own_kafka(port, cmd)).await.unwrap()
+}
+
+fn free_port_pair() -> u16 {
+    loop {
+        let p = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if p < 65535 && std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+            return p;
+        }
+    }
+}
+
+impl Drop for OwnKafka {
+    fn drop(&mut self) {
+        own_kafka(self.port, "reset");
+    }
+}
+
+impl Client {
+    /// Waits for a `kafkaStatus` push saying `up`.
+    async fn await_status(&mut self, up: bool) {
+        loop {
+            if let Either::Text(Response { reply: Reply::KafkaStatus { kafka }, .. }) = self.frame().await {
+                if kafka.up == up {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_stopped_and_restarted_mid_session() {
+    let own = OwnKafka { port: free_port_pair() };
+    own_kafka_async(own.port, "start").await;
+    let addr = start_bridge(Config::new(format!("127.0.0.1:{}", own.port))).await;
+    let mut c = Client::connect(&addr).await;
+    if !c.welcome_kafka.up {
+        c.await_status(true).await;
+    }
+    let t = c.name("durable");
+    c.ok(Op::CreateTopic { topic: t.clone(), partitions: 1 }).await;
+    let lines: Vec<String> = vec!["k:::1".into(), "k:::2".into(), "k:::3".into()];
+    c.ok(Op::Produce { topic: t.clone(), lines, separator: Some(":::".into()), partition: None }).await;
+
+    own_kafka_async(own.port, "stop").await;
+    c.await_status(false).await;
+    match c.call(Op::Fetch { topic: t.clone(), partition: 0, offset: 0, max_records: 10 }).await {
+        Reply::Error { code: ErrorCode::KafkaUnavailable, .. } => {}
+        r => panic!("expected kafkaUnavailable while Kafka is stopped, got {r:?}"),
+    }
+
+    own_kafka_async(own.port, "start").await;
+    c.await_status(true).await;
+    // Nothing acknowledged was lost, and the session goes on.
+    match c.ok(Op::Fetch { topic: t.clone(), partition: 0, offset: 0, max_records: 10 }).await {
+        Reply::Records { batch } => assert_eq!(batch.records.iter().map(|r| r.value.as_str()).collect::<Vec<_>>(), vec!["1", "2", "3"]),
+        r => panic!("{r:?}"),
+    }
+    match c.ok(Op::Produce { topic: t.clone(), lines: vec!["k:::4".into()], separator: Some(":::".into()), partition: None }).await {
+        Reply::Produced { records, .. } => assert_eq!(records[0].offset, 3),
+        r => panic!("{r:?}"),
+    }
+}
