@@ -3,8 +3,11 @@
 mod kafka;
 mod reference;
 mod util;
+mod wasm;
 
 use std::path::PathBuf;
+use std::process::Command;
+use util::{cargo, run, step};
 
 /// What every task needs to know about where it runs.
 pub struct Ctx {
@@ -53,14 +56,82 @@ impl Ctx {
     }
 }
 
-fn demo(_ctx: &Ctx, _args: &[String]) -> Result<(), String> {
-    Err("demo: not wired yet".into())
+/// The shipped scenarios, sorted.
+pub fn scenario_files(ctx: &Ctx) -> Result<Vec<PathBuf>, String> {
+    let dir = ctx.root.join("scenarios");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    v.sort();
+    Ok(v)
 }
 
-fn test(_ctx: &Ctx, _args: &[String]) -> Result<(), String> {
-    Err("test: not wired yet".into())
+/// Builds the `offset-lab` CLI and returns its path.
+fn build_offset_lab(ctx: &Ctx, release: bool) -> Result<PathBuf, String> {
+    let mut c = cargo(&ctx.root);
+    c.args(["build", "-q", "-p", "scenario", "--bin", "offset-lab"]);
+    if release {
+        c.arg("--release");
+    }
+    run(&mut c)?;
+    Ok(ctx.root.join("target").join(if release { "release" } else { "debug" }).join("offset-lab"))
 }
 
-fn bench(_ctx: &Ctx, _args: &[String]) -> Result<(), String> {
-    Err("bench: not wired yet".into())
+/// Until the page exists: the seed's experiment, headless, as readable tables, with the checkpoint
+/// files left on disk for `ls`.
+fn demo(ctx: &Ctx, _args: &[String]) -> Result<(), String> {
+    step("building the offset-lab CLI (release)");
+    let bin = build_offset_lab(ctx, true)?;
+    let dir = ctx.cache.join("demo-checkpoints");
+    let _ = std::fs::remove_dir_all(&dir);
+    for name in ["reset-ignored", "topic-recreated", "checkpoint-deleted"] {
+        step(&format!("scenario {name}"));
+        run(Command::new(&bin).arg("run").arg(ctx.root.join(format!("scenarios/{name}.toml"))).arg("--dir").arg(&dir))?;
+    }
+    println!("\nThe checkpoint files these runs wrote are under {}/<scenario>/ckpt (ls them).", dir.display());
+    println!("More scenarios: {}/scenarios; run one with `cargo run -q -p scenario --bin offset-lab -- run <file>`.", ctx.root.display());
+    println!("A real Kafka for the shell steps: `cargo xtask kafka start`, then e.g. `cargo xtask kafka consumer-groups --bootstrap-server 127.0.0.1:9092 --list`.");
+    Ok(())
+}
+
+/// Every test: the workspace's unit and integration tests, native vs WASM traces, the tests
+/// against a real Kafka. Prints one summary line; fails if anything failed or could not run.
+fn test(ctx: &Ctx, _args: &[String]) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let mut stages: Vec<(&str, Result<(u32, u32), String>)> = Vec::new();
+    step("workspace tests: cargo test --workspace");
+    stages.push(("workspace (cargo test)", util::cargo_test(&ctx.root, &["--workspace"])));
+    let wasm = build_offset_lab(ctx, false).and_then(|bin| wasm::test_stage(ctx, &bin));
+    stages.push(("native vs WASM traces", wasm));
+    stages.push(("real Kafka (bridge)", kafka::test_stage(ctx)));
+    let (mut passed, mut failed) = (0, 0);
+    eprintln!("\n==> summary ({} s)", started.elapsed().as_secs());
+    for (name, r) in &stages {
+        match r {
+            Ok((p, f)) => {
+                eprintln!("  {name}: {p} passed, {f} failed");
+                passed += p;
+                failed += f;
+            }
+            Err(e) => {
+                eprintln!("  {name}: could not run: {e}");
+                failed += 1;
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(format!("{failed} failed"))
+    }
+}
+
+/// Benchmark figures (never pass/fail): the engine natively and in WebAssembly.
+fn bench(ctx: &Ctx, _args: &[String]) -> Result<(), String> {
+    step("building the offset-lab CLI (release)");
+    let bin = build_offset_lab(ctx, true)?;
+    run(Command::new(&bin).arg("bench"))
 }
