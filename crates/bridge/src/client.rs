@@ -11,6 +11,7 @@ use engine::kafka::{KafkaError, KafkaReply, KafkaRequest, OffsetSpec, Record as 
 use engine::offsets::TopicPartition;
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::leave_group_request::MemberIdentity;
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
@@ -100,6 +101,7 @@ const V_JOIN_GROUP: i16 = 9;
 const V_SYNC_GROUP: i16 = 5;
 const V_HEARTBEAT: i16 = 4;
 const V_LEAVE_GROUP: i16 = 5;
+const V_METADATA: i16 = 9;
 
 impl Kafka {
     pub fn new(bootstrap: impl Into<String>) -> Kafka {
@@ -553,6 +555,55 @@ impl Kafka {
             }
         }
         Ok(result)
+    }
+
+    // ---- __consumer_offsets ----
+
+    /// The `__consumer_offsets` partition holding `group`'s records.
+    pub async fn offsets_topic_partition(&self, group: &str) -> Result<i32> {
+        let req = MetadataRequest::default()
+            .with_topics(Some(vec![MetadataRequestTopic::default().with_name(Some(TopicName(StrBytes::from("__consumer_offsets"))))]))
+            .with_allow_auto_topic_creation(false);
+        let resp: MetadataResponse = self.call(ApiKey::Metadata, V_METADATA, &req).await?;
+        let t = resp.topics.into_iter().next().ok_or_else(|| OpError::new(ErrorCode::Kafka, "Metadata: no __consumer_offsets"))?;
+        if let Some(e) = wire::error_name(t.error_code) {
+            // The topic appears with the first group; before that there is nothing to read.
+            return Err(OpError::new(ErrorCode::Kafka, format!("__consumer_offsets: {e}")));
+        }
+        Ok(crate::offsets_topic::partition_for_group(group, t.partitions.len() as i32))
+    }
+
+    /// `group`'s records in `partition` of `__consumer_offsets` from `from` (`None`: the log start) up to
+    /// the high watermark, and the next offset to read.
+    pub async fn read_offsets_topic(&self, group: &str, partition: i32, from: Option<i64>) -> Result<(Vec<OffsetsTopicRecord>, i64)> {
+        let pc = self.partition("__consumer_offsets", partition).await?;
+        let mut next = match from {
+            Some(o) => o,
+            None => pc.get_offset(OffsetAt::Earliest).await.map_err(|e| rs_error("__consumer_offsets earliest", e))?,
+        };
+        let mut out = Vec::new();
+        for _ in 0..50 {
+            let (records, high_watermark) =
+                pc.fetch_records(next, 1..1_048_576, 0).await.map_err(|e| rs_error(&format!("fetch __consumer_offsets-{partition}"), e))?;
+            for r in records.iter().filter(|r| r.offset >= next) {
+                if let Some(key) = &r.record.key {
+                    if let Some(rec) = crate::offsets_topic::decode(r.offset, key, r.record.value.as_deref()) {
+                        if crate::offsets_topic::group_of(&rec) == Some(group) {
+                            out.push(rec);
+                        }
+                    }
+                }
+            }
+            match records.last() {
+                Some(last) if last.offset + 1 < high_watermark => next = last.offset + 1,
+                // Control batches and compaction leave gaps: the high watermark is the next offset.
+                _ => {
+                    next = next.max(high_watermark);
+                    break;
+                }
+            }
+        }
+        Ok((out, next))
     }
 
     // ---- the engine's requests ----

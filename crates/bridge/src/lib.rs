@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod namespace;
+pub mod offsets_topic;
 pub mod partitioner;
 pub mod reset;
 pub mod server;

@@ -140,6 +140,8 @@ async fn connection(mut socket: WebSocket, app: Arc<App>) {
     let mut status = app.status.clone();
     let (tx, mut rx) = mpsc::channel::<Message>(256);
     let mut watches: BTreeMap<String, Vec<PartitionRange>> = BTreeMap::new();
+    // group → (its __consumer_offsets partition, next offset to read; None = from the log start)
+    let mut group_watches: BTreeMap<String, (i32, Option<i64>)> = BTreeMap::new();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut bucket = Bucket { tokens: app.config.rate_burst, last: tokio::time::Instant::now() };
     if send(&mut socket, welcome(&app, &ns, binary)).await.is_err() {
@@ -199,6 +201,23 @@ async fn connection(mut socket: WebSocket, app: Arc<App>) {
                         };
                         if send(&mut socket, Response::new(Some(req.id), reply)).await.is_err() { break }
                     }
+                    Op::WatchOffsetsTopic { group, on } => {
+                        let reply = match ns.check("group", &group) {
+                            Err(e) => Reply::Error { code: ErrorCode::Namespace, message: e },
+                            Ok(()) if !on => {
+                                group_watches.remove(&group);
+                                Reply::OffsetsTopic { group, partition: -1, records: vec![] }
+                            }
+                            Ok(()) => match app.kafka.offsets_topic_partition(&group).await {
+                                Ok(partition) => {
+                                    group_watches.insert(group.clone(), (partition, None));
+                                    Reply::OffsetsTopic { group, partition, records: vec![] }
+                                }
+                                Err(e) => Reply::Error { code: e.code, message: e.message },
+                            },
+                        };
+                        if send(&mut socket, Response::new(Some(req.id), reply)).await.is_err() { break }
+                    }
                     op => {
                         // Each request runs on its own task, so a slow one (JoinGroup) does not hold up the rest.
                         let (app, ns, tx) = (Arc::clone(&app), ns.clone(), tx.clone());
@@ -221,7 +240,17 @@ async fn connection(mut socket: WebSocket, app: Arc<App>) {
                 let kafka = status.borrow_and_update().clone();
                 if send(&mut socket, Response::new(None, Reply::KafkaStatus { kafka })).await.is_err() { break }
             }
-            _ = tick.tick(), if !watches.is_empty() => {
+            _ = tick.tick(), if !watches.is_empty() || !group_watches.is_empty() => {
+                let groups: Vec<(String, i32, Option<i64>)> = group_watches.iter().map(|(g, (p, n))| (g.clone(), *p, *n)).collect();
+                for (group, partition, next) in groups {
+                    if let Ok((records, new_next)) = app.kafka.read_offsets_topic(&group, partition, next).await {
+                        group_watches.insert(group.clone(), (partition, Some(new_next)));
+                        if !records.is_empty() {
+                            let r = Response::new(None, Reply::OffsetsTopic { group, partition, records });
+                            if send(&mut socket, r).await.is_err() { return }
+                        }
+                    }
+                }
                 let topics: Vec<String> = watches.keys().cloned().collect();
                 for topic in topics {
                     if let Ok(parts) = app.kafka.describe_topic(&topic).await {
@@ -283,7 +312,7 @@ fn check_engine(ns: &Namespace, req: &KafkaRequest) -> Result<(), String> {
 pub async fn dispatch_with(kafka: &Kafka, ns: &Namespace, op: Op) -> Result<Reply, OpError> {
     let k = kafka;
     Ok(match op {
-        Op::Hello { .. } | Op::Watch { .. } => return Err(OpError::new(ErrorCode::InvalidArgument, "handled by the connection")),
+        Op::Hello { .. } | Op::Watch { .. } | Op::WatchOffsetsTopic { .. } => return Err(OpError::new(ErrorCode::InvalidArgument, "handled by the connection")),
         Op::ListTopics => Reply::Topics { topics: k.list_topics().await?.into_iter().filter(|t| ns.contains(&t.topic)).collect() },
         Op::CreateTopic { topic, partitions } => {
             ns.check("topic", &topic).map_err(ns_err)?;

@@ -76,6 +76,9 @@ pub enum Op {
     Engine { request: KafkaRequest },
     /// Start (`true`) or stop pushing [`Reply::LogEnd`] for a topic.
     Watch { topic: String, on: bool },
+    /// Start (`true`) or stop pushing [`Reply::OffsetsTopic`]: the group's records in `__consumer_offsets`,
+    /// decoded, from the partition's log start on.
+    WatchOffsetsTopic { group: String, on: bool },
 }
 
 /// Which offset `ListOffsets` asks for.
@@ -161,6 +164,8 @@ pub enum Reply {
     /// Push: a watched topic's log end moved.
     #[serde(rename_all = "camelCase")]
     LogEnd { topic: String, partitions: Vec<PartitionRange> },
+    /// Push: new records of a watched group in `__consumer_offsets` (partition `partition` of it).
+    OffsetsTopic { group: String, partition: i32, records: Vec<OffsetsTopicRecord> },
     /// Push: Kafka went away or came back.
     KafkaStatus { kafka: KafkaState },
     Error { code: ErrorCode, message: String },
@@ -297,6 +302,58 @@ pub struct ResetPlan {
     pub executed: bool,
 }
 
+/// One record of `__consumer_offsets`, decoded as Kafka's `OffsetsMessageFormatter` and
+/// `GroupMetadataMessageFormatter` do. `offset` is the record's position in `__consumer_offsets`;
+/// `value: None` is a tombstone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum OffsetsTopicRecord {
+    /// Key versions 0–1 (`OffsetCommitKey`).
+    OffsetCommit { offset: i64, group: String, topic: String, partition: i32, value: Option<OffsetCommitValue> },
+    /// Key version 2 (`GroupMetadataKey`).
+    GroupMetadata { offset: i64, group: String, value: Option<GroupMetadataValue> },
+    /// Another record type (e.g. the new consumer protocol's); only its key version is shown.
+    #[serde(rename_all = "camelCase")]
+    Other { offset: i64, key_version: i16 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OffsetCommitValue {
+    pub version: i16,
+    /// The committed offset.
+    pub offset: i64,
+    /// −1 when absent (versions before 3 have none).
+    pub leader_epoch: i32,
+    pub metadata: String,
+    pub commit_timestamp: i64,
+    /// Only version 1 carries it.
+    pub expire_timestamp: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupMetadataValue {
+    pub version: i16,
+    pub protocol_type: String,
+    pub generation: i32,
+    pub protocol: Option<String>,
+    pub leader: Option<String>,
+    pub current_state_timestamp: Option<i64>,
+    pub members: Vec<GroupMetadataMember>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupMetadataMember {
+    pub member_id: String,
+    pub group_instance_id: Option<String>,
+    pub client_id: String,
+    pub client_host: String,
+    pub rebalance_timeout: i32,
+    pub session_timeout: i32,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ErrorCode {
@@ -396,6 +453,7 @@ pub const OP_NAMES: &[&str] = &[
     "resetOffsets",
     "engine",
     "watch",
+    "watchOffsetsTopic",
 ];
 
 #[cfg(test)]
