@@ -6,4 +6,5 @@ pub mod offsets_topic;
 pub mod partitioner;
 pub mod reset;
 pub mod server;
+pub mod storage;
 pub mod wire;

@@ -3,8 +3,8 @@
 use bridge::server::{serve, Config};
 
 const USAGE: &str = "usage: bridge [--listen 127.0.0.1:8787] [--bootstrap 127.0.0.1:9092] [--dist DIR]
-              [--allow-origin ORIGIN]... [--token TOKEN] [--no-namespace]
-env: OFFSET_LAB_BRIDGE_LISTEN, OFFSET_LAB_KAFKA_BOOTSTRAP";
+              [--allow-origin ORIGIN]... [--token TOKEN] [--no-namespace] [--checkpoints DIR]
+env: OFFSET_LAB_BRIDGE_LISTEN, OFFSET_LAB_KAFKA_BOOTSTRAP, OFFSET_LAB_CHECKPOINTS (default .cache/checkpoints)";
 
 fn main() {
     if let Err(e) = run() {
@@ -16,6 +16,9 @@ fn main() {
 fn run() -> Result<(), String> {
     let mut listen = std::env::var("OFFSET_LAB_BRIDGE_LISTEN").unwrap_or_else(|_| "127.0.0.1:8787".into());
     let mut config = Config::new(std::env::var("OFFSET_LAB_KAFKA_BOOTSTRAP").unwrap_or_else(|_| "127.0.0.1:9092".into()));
+    if let Ok(dir) = std::env::var("OFFSET_LAB_CHECKPOINTS") {
+        config.checkpoint_root = dir.into();
+    }
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
@@ -26,6 +29,7 @@ fn run() -> Result<(), String> {
             "--allow-origin" => config.allowed_origins.push(value("--allow-origin")?),
             "--token" => config.token = Some(value("--token")?),
             "--no-namespace" => config.namespaces = false,
+            "--checkpoints" => config.checkpoint_root = value("--checkpoints")?.into(),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());

@@ -32,6 +32,8 @@ pub struct Config {
     /// Requests per second a connection may make on average, and the burst above it.
     pub rate_per_sec: f64,
     pub rate_burst: f64,
+    /// Checkpoint files go to `<checkpoint_root>/<namespace>/…`.
+    pub checkpoint_root: PathBuf,
 }
 
 impl Config {
@@ -44,6 +46,7 @@ impl Config {
             namespaces: true,
             rate_per_sec: 200.0,
             rate_burst: 400.0,
+            checkpoint_root: PathBuf::from(".cache/checkpoints"),
         }
     }
 }
@@ -308,8 +311,8 @@ fn check_engine(ns: &Namespace, req: &KafkaRequest) -> Result<(), String> {
     }
 }
 
-/// Runs one request against Kafka.
-pub async fn dispatch_with(kafka: &Kafka, ns: &Namespace, op: Op) -> Result<Reply, OpError> {
+/// Runs one request against Kafka (or the checkpoint folder).
+pub async fn dispatch_with(kafka: &Kafka, checkpoint_root: &std::path::Path, ns: &Namespace, op: Op) -> Result<Reply, OpError> {
     let k = kafka;
     Ok(match op {
         Op::Hello { .. } | Op::Watch { .. } | Op::WatchOffsetsTopic { .. } => return Err(OpError::new(ErrorCode::InvalidArgument, "handled by the connection")),
@@ -372,6 +375,13 @@ pub async fn dispatch_with(kafka: &Kafka, ns: &Namespace, op: Op) -> Result<Repl
             }
             Reply::ResetOffsets { plan }
         }
+        Op::Storage { request } => {
+            let mut disk = crate::storage::DiskStorage::for_namespace(checkpoint_root, ns.prefix());
+            let storage = tokio::task::spawn_blocking(move || engine::storage::serve(&mut disk, &request))
+                .await
+                .map_err(|e| OpError::new(ErrorCode::InvalidArgument, format!("storage task failed: {e}")))?;
+            Reply::Storage { storage }
+        }
         Op::Engine { request } => {
             check_engine(ns, &request).map_err(ns_err)?;
             Reply::Engine { kafka: k.engine(&request).await }
@@ -380,7 +390,7 @@ pub async fn dispatch_with(kafka: &Kafka, ns: &Namespace, op: Op) -> Result<Repl
 }
 
 async fn dispatch(app: &App, ns: &Namespace, op: Op) -> Result<Reply, OpError> {
-    dispatch_with(&app.kafka, ns, op).await
+    dispatch_with(&app.kafka, &app.config.checkpoint_root, ns, op).await
 }
 
 #[cfg(test)]

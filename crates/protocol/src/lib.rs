@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 pub mod binary;
 pub use binary::{decode_records, encode_records, DecodeError};
 pub use engine::kafka::{KafkaReply, KafkaRequest};
+pub use engine::storage::{StorageReply, StorageRequest};
 
 /// The version this crate speaks; a frame with another `v` gets [`ErrorCode::UnsupportedVersion`].
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -74,6 +75,9 @@ pub enum Op {
     ResetOffsets { group: String, scope: ResetScope, strategy: ResetStrategy, execute: bool },
     /// Relay one of the engine's Kafka requests; answered with [`Reply::Engine`].
     Engine { request: KafkaRequest },
+    /// Relay one of the engine's checkpoint-storage requests; answered with [`Reply::Storage`]. Paths are
+    /// relative to this connection's folder under the bridge's checkpoint root.
+    Storage { request: StorageRequest },
     /// Start (`true`) or stop pushing [`Reply::LogEnd`] for a topic.
     Watch { topic: String, on: bool },
     /// Start (`true`) or stop pushing [`Reply::OffsetsTopic`]: the group's records in `__consumer_offsets`,
@@ -161,6 +165,7 @@ pub enum Reply {
     Committed { group: String, results: Vec<CommitResult> },
     ResetOffsets { plan: ResetPlan },
     Engine { kafka: KafkaReply },
+    Storage { storage: StorageReply },
     /// Push: a watched topic's log end moved.
     #[serde(rename_all = "camelCase")]
     LogEnd { topic: String, partitions: Vec<PartitionRange> },
@@ -452,6 +457,7 @@ pub const OP_NAMES: &[&str] = &[
     "commitOffsets",
     "resetOffsets",
     "engine",
+    "storage",
     "watch",
     "watchOffsetsTopic",
 ];
