@@ -10,6 +10,8 @@ pub mod jser;
 mod limits;
 pub mod spark;
 pub mod text;
+#[cfg(feature = "wasm-abi")]
+pub mod wasm_abi;
 
 pub use directory::{inspect_directory, DirectoryEntry};
 pub use error::{Error, Layer, Result};

@@ -64,11 +64,19 @@ fn kafka(out: &mut String, k: &KafkaStream) {
             }
         }
     }
-    let offsets: Vec<String> =
-        k.current_offsets.iter().map(|o| format!("{}-{} {}", o.topic, o.partition, o.offset)).collect();
-    let _ = writeln!(out, "  currentOffsets       {}", if offsets.is_empty() { "none".into() } else { offsets.join(", ") });
-    let queue: Vec<String> = k.commit_queue.iter().map(range).collect();
-    let _ = writeln!(out, "  commitQueue          {}", if queue.is_empty() { "empty".into() } else { queue.join(", ") });
+    let _ = writeln!(out, "  currentOffsets       {} partition(s): where the next batch starts", k.current_offsets.len());
+    for o in &k.current_offsets {
+        let _ = writeln!(out, "    {}-{} {}", o.topic, o.partition, o.offset);
+    }
+    if k.commit_queue.is_empty() {
+        let _ = writeln!(out, "  commitQueue          empty");
+    } else {
+        // Queued by commitAsync; the next batch's compute sends them to Kafka.
+        let _ = writeln!(out, "  commitQueue          {} range(s) not yet sent to Kafka", k.commit_queue.len());
+        for r in &k.commit_queue {
+            let _ = writeln!(out, "    {}", range(r));
+        }
+    }
     let _ = writeln!(out, "  batchForTime         {} batch(es), re-run on restart", k.batch_for_time.len());
     for b in &k.batch_for_time {
         let ranges: Vec<String> = b.ranges.iter().map(range).collect();
