@@ -1,14 +1,255 @@
 //! The reference harness: real Spark runs the shipped scenarios and its trace is diffed with the engine's.
-//! (Owned by the reference-harness work; this is the placeholder the lead wired in.)
+//!
+//! The harness itself is a Maven project, `reference/spark` (Spark 3.5.1, Scala 2.13; see
+//! `docs/reference-harness.md`): `offsetlab.SeedJob` is the seed's job with the trace instrumentation,
+//! `offsetlab.Driver` runs a scenario file against the real Kafka of `cargo xtask kafka`, one job JVM per
+//! `start`, and `offsetlab.Diff` compares its trace with the engine's. This module builds it, runs it and counts.
+//!
+//! CLI (`cargo xtask reference …`):
+//! - `build`: `mvn -q -o compile` (online only when the offline build cannot resolve);
+//! - `run <scenario.toml> [--scale S] [--codec lz4|zstd|snappy] [--out DIR]`: real Spark only;
+//! - `diff <run-dir> <engine-trace.jsonl> <scenario.toml>`: compare two traces;
+//! - `check <scenario.toml>…`: run on Spark, produce the engine's trace, diff (what `test` does for each file);
+//! - `fixtures`: write real checkpoint files for `crates/spark-checkpoint/fixtures/spark/`.
+//!
+//! Runs go to `target/reference/<scenario>/`. The time scale defaults to 1 (real Spark at the scenario's own
+//! batch interval); `OFFSET_LAB_REFERENCE_SCALE` changes it for `test`.
 
-use crate::Ctx;
+use crate::util::step;
+use crate::{kafka, Ctx};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+const HELP: &str = "usage: cargo xtask reference <command>
+  build                                   compile the harness (Maven, offline when cached)
+  run <scenario.toml> [--scale S] [--codec C] [--out DIR]
+                                          run a scenario on real Spark + real Kafka
+  diff <run-dir> <engine-trace> <scenario.toml>
+                                          diff a Spark run's trace with an engine trace
+  check <scenario.toml>...                run on Spark, run the engine, diff
+  fixtures                                write real checkpoint fixtures for crates/spark-checkpoint";
 
 /// `cargo xtask reference <args>`.
-pub fn cli(_ctx: &Ctx, _args: &[String]) -> Result<(), String> {
-    Err("cargo xtask reference: not implemented yet".into())
+pub fn cli(ctx: &Ctx, args: &[String]) -> Result<(), String> {
+    let (cmd, rest) = match args.split_first() {
+        Some((c, r)) => (c.as_str(), r),
+        None => ("help", &[][..]),
+    };
+    match cmd {
+        "build" => build(ctx).map(|_| ()),
+        "run" => {
+            let (files, opts) = split_opts(rest);
+            let scenario = files.first().ok_or("run: which scenario file?")?;
+            let cp = build(ctx)?;
+            kafka::ensure_started(ctx)?;
+            let out = opts.get("out").map(PathBuf::from).unwrap_or_else(|| run_dir(ctx, Path::new(scenario)));
+            let ok = run_spark(ctx, &cp, Path::new(scenario), &out, opts.get("scale").map(String::as_str), opts.get("codec").map(String::as_str))?;
+            eprintln!("trace: {}", out.join("trace.jsonl").display());
+            if ok { Ok(()) } else { Err("some expectations failed on real Spark (see expect.jsonl)".into()) }
+        }
+        "diff" => {
+            let [run, engine, scenario] = rest else { return Err("diff <run-dir> <engine-trace> <scenario.toml>".into()) };
+            let cp = build(ctx)?;
+            if diff(ctx, &cp, Path::new(run), Path::new(engine), Path::new(scenario))? { Ok(()) } else { Err("unexplained differences".into()) }
+        }
+        "check" => {
+            let (files, _) = split_opts(rest);
+            let (p, f) = check_all(ctx, &files.iter().map(PathBuf::from).collect::<Vec<_>>())?;
+            println!("reference: {p} passed, {f} failed");
+            if f == 0 { Ok(()) } else { Err(format!("{f} scenario(s) differ from real Spark")) }
+        }
+        "fixtures" => fixtures(ctx),
+        _ => {
+            eprintln!("{HELP}");
+            if cmd == "help" { Ok(()) } else { Err(format!("unknown command `{cmd}`")) }
+        }
+    }
 }
 
 /// The real-Spark part of `cargo xtask test`; returns (passed, failed) counts.
-pub fn test_stage(_ctx: &Ctx) -> Result<(u32, u32), String> {
-    Err("reference test stage not implemented yet".into())
+pub fn test_stage(ctx: &Ctx) -> Result<(u32, u32), String> {
+    let dir = ctx.root.join("scenarios");
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!("no scenarios in {}", dir.display()));
+    }
+    check_all(ctx, &files)
+}
+
+fn check_all(ctx: &Ctx, files: &[PathBuf]) -> Result<(u32, u32), String> {
+    let started = Instant::now();
+    let cp = build(ctx)?;
+    kafka::ensure_started(ctx)?;
+    let scale = std::env::var("OFFSET_LAB_REFERENCE_SCALE").ok();
+    let (mut passed, mut failed) = (0, 0);
+    // One scenario at a time: each runs Spark JVMs on a 2-core machine against wall-clock batch times.
+    for f in files {
+        let t = Instant::now();
+        step(&format!("reference: {} on real Spark", f.display()));
+        let out = run_dir(ctx, f);
+        let verdict = run_spark(ctx, &cp, f, &out, scale.as_deref(), None)
+            .and_then(|_| engine_trace(ctx, f, &out.join("engine.jsonl")))
+            .and_then(|engine| diff(ctx, &cp, &out, &engine, f));
+        match verdict {
+            Ok(true) => passed += 1,
+            Ok(false) => failed += 1,
+            Err(e) => {
+                eprintln!("reference: {}: {e}", f.display());
+                failed += 1
+            }
+        }
+        eprintln!("reference: {} took {:.0} s", f.display(), t.elapsed().as_secs_f64());
+    }
+    eprintln!("reference: {passed} passed, {failed} failed in {:.0} s", started.elapsed().as_secs_f64());
+    Ok((passed, failed))
+}
+
+fn split_opts(args: &[String]) -> (Vec<String>, std::collections::BTreeMap<String, String>) {
+    let mut files = Vec::new();
+    let mut opts = std::collections::BTreeMap::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if let Some(k) = a.strip_prefix("--") {
+            opts.insert(k.to_string(), it.next().cloned().unwrap_or_default());
+        } else {
+            files.push(a.clone());
+        }
+    }
+    (files, opts)
+}
+
+fn spark_dir(ctx: &Ctx) -> PathBuf {
+    ctx.root.join("reference").join("spark")
+}
+
+fn run_dir(ctx: &Ctx, scenario: &Path) -> PathBuf {
+    let stem = scenario.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scenario".into());
+    ctx.root.join("target").join("reference").join(stem)
+}
+
+/// Compiles the harness and returns the job/driver classpath (classes + Maven's resolved jars).
+fn build(ctx: &Ctx) -> Result<String, String> {
+    let dir = spark_dir(ctx);
+    step("reference: mvn compile (reference/spark)");
+    let offline = Command::new("mvn").args(["-q", "-o", "compile"]).current_dir(&dir).status();
+    let ok = matches!(offline, Ok(s) if s.success());
+    if !ok {
+        // first use on this machine: let Maven resolve Spark from Central into ~/.m2
+        let s = Command::new("mvn").args(["-q", "compile"]).current_dir(&dir).status().map_err(|e| format!("cannot run mvn: {e}"))?;
+        if !s.success() {
+            return Err(format!("mvn compile failed in {}", dir.display()));
+        }
+    }
+    let jars = fs::read_to_string(dir.join("target/classpath.txt")).map_err(|e| format!("target/classpath.txt: {e}"))?;
+    Ok(format!("{}:{}", dir.join("target/classes").display(), jars.trim()))
+}
+
+fn tools_log4j(ctx: &Ctx) -> Result<PathBuf, String> {
+    let path = ctx.root.join("target").join("reference").join("tools-log4j2.properties");
+    fs::create_dir_all(path.parent().unwrap()).map_err(|e| e.to_string())?;
+    // Kafka's tools print their clamping warnings (WARN) to stderr; the driver records them as tool output.
+    fs::write(
+        &path,
+        "status = warn\nappender.err.type = Console\nappender.err.name = STDERR\nappender.err.target = SYSTEM_ERR\n\
+         appender.err.layout.type = PatternLayout\nappender.err.layout.pattern = %p %m%n\n\
+         rootLogger.level = warn\nrootLogger.appenderRef.err.ref = STDERR\n",
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// Runs one scenario on real Spark; Ok(false) when an `expect` step failed there.
+fn run_spark(ctx: &Ctx, cp: &str, scenario: &Path, out: &Path, scale: Option<&str>, codec: Option<&str>) -> Result<bool, String> {
+    let kafka_cp = kafka::java_classpath(ctx)?;
+    let mut c = Command::new("java");
+    c.args(["-Xmx512m", "-XX:+UseSerialGC", "-cp", cp, "offsetlab.Driver"])
+        .arg("--scenario").arg(scenario)
+        .arg("--out").arg(out)
+        .arg("--bootstrap").arg(kafka::bootstrap())
+        .arg("--kafka-classpath").arg(&kafka_cp)
+        .arg("--kafka-log4j").arg(tools_log4j(ctx)?)
+        .arg("--job-classpath").arg(cp)
+        .arg("--variant-src").arg(spark_dir(ctx).join("src/variant/offsetlab/StateSum.java"));
+    if let Some(s) = scale {
+        c.arg("--scale").arg(s);
+    }
+    if let Some(k) = codec {
+        c.arg("--codec").arg(k);
+    }
+    let status = c.status().map_err(|e| format!("cannot run java: {e}"))?;
+    match status.code() {
+        Some(0) => Ok(true),
+        Some(1) => Ok(false),
+        _ => Err(format!("scenario driver failed ({status}); see {}", out.join("driver.log").display())),
+    }
+}
+
+/// The engine's trace of the same scenario, from the lead's CLI.
+fn engine_trace(ctx: &Ctx, scenario: &Path, dest: &Path) -> Result<PathBuf, String> {
+    let out = Command::new("cargo")
+        .args(["run", "-q", "-p", "scenario", "--bin", "offset-lab", "--", "run", "--trace"])
+        .arg(scenario)
+        .current_dir(&ctx.root)
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("offset-lab run --trace {} failed: {}", scenario.display(), String::from_utf8_lossy(&out.stderr)));
+    }
+    fs::write(dest, &out.stdout).map_err(|e| format!("{}: {e}", dest.display()))?;
+    Ok(dest.to_path_buf())
+}
+
+/// Ok(true) when every difference is a known one (reference/known-differences.txt).
+fn diff(ctx: &Ctx, cp: &str, run: &Path, engine: &Path, scenario: &Path) -> Result<bool, String> {
+    let status = Command::new("java")
+        .args(["-Xmx256m", "-XX:+UseSerialGC", "-cp", cp, "offsetlab.Diff"])
+        .arg("--run").arg(run)
+        .arg("--engine").arg(engine)
+        .arg("--scenario").arg(scenario)
+        .arg("--known").arg(ctx.root.join("reference").join("known-differences.txt"))
+        .status()
+        .map_err(|e| format!("cannot run java: {e}"))?;
+    match status.code() {
+        Some(0) => Ok(true),
+        Some(1) => Ok(false),
+        _ => Err(format!("trace diff failed ({status})")),
+    }
+}
+
+/// Real checkpoint files for the decoder's tests: one run per codec/strategy, then `offsetlab.Fixtures` copies
+/// a few small files and writes what Spark itself deserialized next to them.
+fn fixtures(ctx: &Ctx) -> Result<(), String> {
+    let cp = build(ctx)?;
+    kafka::ensure_started(ctx)?;
+    let dest = ctx.root.join("crates/spark-checkpoint/fixtures/spark");
+    let scen = ctx.root.join("reference/scenarios");
+    for (name, file, codec) in [
+        ("subscribe-lz4", "fixture-subscribe.toml", "lz4"),
+        ("subscribe-zstd", "fixture-subscribe.toml", "zstd"),
+        ("subscribe-snappy", "fixture-subscribe.toml", "snappy"),
+        ("assign-two-topics-lz4", "fixture-assign.toml", "lz4"),
+        ("failed-batch-lz4", "fixture-failed.toml", "lz4"),
+    ] {
+        let out = ctx.root.join("target/reference/fixtures").join(name);
+        step(&format!("reference: fixture {name}"));
+        run_spark(ctx, &cp, &scen.join(file), &out, None, Some(codec))?;
+        let s = Command::new("java")
+            .args(["-Xmx256m", "-cp", &cp, "offsetlab.Fixtures"])
+            .arg("--run").arg(&out)
+            .arg("--dest").arg(dest.join(name))
+            .arg("--codec").arg(codec)
+            .status()
+            .map_err(|e| format!("cannot run java: {e}"))?;
+        if !s.success() {
+            return Err(format!("fixture {name}: copying failed"));
+        }
+    }
+    Ok(())
 }

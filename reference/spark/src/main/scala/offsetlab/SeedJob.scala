@@ -52,9 +52,12 @@ object SeedJob {
     Instrument.ssc = ssc
     Instrument.captureRestored(ssc)
 
-    // The driver says when: `ssc.start()` waits for the scenario's clock (the JVM is launched early).
-    val startAt = cfg.get("startAt", "0").toLong
+    // The driver says when: the JVM is launched early and `ssc.start()` waits for the scenario's clock.
     new File(control, "ready").createNewFile()
+    val go = new File(control, "go")
+    while (!go.exists()) Thread.sleep(5)
+    Thread.sleep(5) // the driver writes `go` with a rename; let the content settle
+    val startAt = new String(java.nio.file.Files.readAllBytes(go.toPath)).trim.toLong
     while (System.currentTimeMillis() < startAt) Thread.sleep(math.min(20L, math.max(1L, startAt - System.currentTimeMillis())))
     try ssc.start()
     catch {
@@ -64,6 +67,7 @@ object SeedJob {
         Instrument.writeStatus()
         sys.exit(3)
     }
+    Instrument.running = true
     Instrument.writeStatus()
 
     // Wait for termination (an error reported by the scheduler) or a stop request from the driver.
@@ -74,6 +78,7 @@ object SeedJob {
         case e: Throwable =>
           // Like an application whose main rethrows: the context is stopped (shutdown hook: not graceful).
           ssc.stop(stopSparkContext = true, stopGracefully = false)
+          Instrument.running = false
           Trace.emit("contextStopped", "graceful" -> false, "killed" -> false)
           Instrument.writeStatus()
           sys.exit(1)
@@ -82,6 +87,7 @@ object SeedJob {
       else if (stopFile.exists()) {
         val graceful = new String(java.nio.file.Files.readAllBytes(stopFile.toPath)).trim != "false"
         ssc.stop(stopSparkContext = true, stopGracefully = graceful)
+        Instrument.running = false
         Trace.emit("contextStopped", "graceful" -> graceful, "killed" -> false)
         Instrument.writeStatus()
         done = true

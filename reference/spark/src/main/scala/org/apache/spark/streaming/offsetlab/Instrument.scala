@@ -72,9 +72,17 @@ object Instrument {
   @volatile var lastError: Json = JNull
 
   /** After getOrCreate: the batch times whose KafkaRDDs came from the checkpoint's batchForTime. */
-  def captureRestored(s: StreamingContext): Unit =
+  def captureRestored(s: StreamingContext): Unit = {
     restoredTimes = kafkaStream(s.graph).map(_.checkpointData.currentCheckpointFiles.keys.map(_.milliseconds).toSet)
       .getOrElse(Set.empty)
+    // Harness-only event (not in the schema): what the recovered stream holds before ssc.start().
+    if (loadedFile.isDefined) kafkaStream(s.graph).foreach { k =>
+      val queue = call(k, "commitQueue").asInstanceOf[ConcurrentLinkedQueue[OffsetRange]].asScala.toSeq
+      Trace.emit("restoredStream", "currentOffsets" -> offsetsJson(currentOffsets(k)),
+        "commitQueue" -> rangesJson(queue.map(r => (r.topic, r.partition, r.fromOffset, r.untilOffset))),
+        "restoredBatches" -> arr(restoredTimes.toSeq.sorted.map(JNum(_))))
+    }
+  }
 
   // ---------- helpers ----------
   def timeOf(s: String): Long = s.trim.stripSuffix(" ms").trim.toLong
@@ -100,11 +108,17 @@ object Instrument {
       "cause" -> obj("class" -> root.getClass.getName, "message" -> root.getMessage))
   }
 
-  private def call(o: AnyRef, name: String): AnyRef = {
-    val m = o.getClass.getMethods.find(m => m.getName == name && m.getParameterCount == 0)
-      .getOrElse(throw new NoSuchMethodException(s"${o.getClass.getName}.$name"))
-    m.invoke(o)
-  }
+  /** A no-argument accessor, or else a field (Scala keeps private constructor vals as fields only). */
+  private def call(o: AnyRef, name: String): AnyRef =
+    o.getClass.getMethods.find(m => m.getName == name && m.getParameterCount == 0) match {
+      case Some(m) => m.invoke(o)
+      case None =>
+        val f = Iterator.iterate[Class[_]](o.getClass)(_.getSuperclass).takeWhile(_ != null)
+          .flatMap(_.getDeclaredFields).find(f => f.getName == name || f.getName.endsWith("$$" + name))
+          .getOrElse(throw new NoSuchFieldException(s"${o.getClass.getName}.$name"))
+        f.setAccessible(true)
+        f.get(o)
+    }
 
   def kafkaStream(graph: org.apache.spark.streaming.DStreamGraph): Option[DStream[_]] =
     graph.getInputStreams().find(_.getClass.getName.endsWith("DirectKafkaInputDStream"))
@@ -128,7 +142,8 @@ object Instrument {
       "zeroTime" -> g.zeroTime.milliseconds,
       "batchDuration" -> g.batchDuration.milliseconds,
       "checkpointDuration" -> cp.checkpointDuration.milliseconds,
-      "rememberDuration" -> g.rememberDuration.milliseconds)
+      // the graph's own rememberDuration is only set by ssc.remember(); the input stream's is what Spark uses
+      "rememberDuration" -> kafkaStream(g).map(s => JNum(s.rememberDuration.milliseconds): Json).getOrElse(JNull))
     val kafka = kafkaStream(g).map { s =>
       val queue = call(s, "commitQueue").asInstanceOf[ConcurrentLinkedQueue[OffsetRange]].asScala.toSeq
       val bft = s.checkpointData.currentCheckpointFiles.asInstanceOf[mutable.HashMap[Time, AnyRef]].toSeq
@@ -366,8 +381,10 @@ object Instrument {
   }
 
   /** What the scenario driver's `expect` steps read: the live stream's state after the latest event. */
+  // Not ssc.getState(): it locks the context, which ssc.stop() holds while the JobGenerator drains.
+  @volatile var running = false
+
   def writeStatus(): Unit = if (statusFile != null) synchronized {
-    val running = ssc != null && ssc.getState() == org.apache.spark.streaming.StreamingContextState.ACTIVE
     val offsets = Option(ssc).flatMap(s => kafkaStream(s.graph)).map(s => offsetsJson(currentOffsets(s))).getOrElse(arr(Nil))
     val j = obj("running" -> running, "currentOffsets" -> offsets, "lastRanges" -> lastRanges,
       "lastPrint" -> arr(lastPrint.map(JStr(_))), "lastError" -> (lastError: Json))

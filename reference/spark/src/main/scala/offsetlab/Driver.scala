@@ -1,0 +1,468 @@
+// The scenario driver: runs a docs/scenarios.md file against real Kafka and real Spark (one JVM per `start`).
+package offsetlab
+
+import java.io.File
+import java.nio.charset.StandardCharsets
+import java.nio.file.{Files, Path, Paths}
+import java.time.LocalTime
+import java.util.Properties
+import java.util.concurrent.TimeUnit
+
+import scala.collection.mutable
+import scala.jdk.CollectionConverters._
+
+import org.apache.kafka.clients.admin.{Admin, AdminClientConfig, OffsetSpec}
+import org.apache.kafka.clients.producer.{KafkaProducer, ProducerConfig, ProducerRecord}
+import org.apache.kafka.common.TopicPartition
+import org.apache.kafka.common.serialization.StringSerializer
+import org.tomlj.{Toml, TomlArray, TomlTable}
+
+import org.apache.spark.streaming.offsetlab.Json
+import org.apache.spark.streaming.offsetlab.Json._
+
+object Driver {
+  final case class Opts(scenario: Path, out: Path, bootstrap: String, kafkaCp: String, kafkaLog4j: String,
+                        jobCp: String, variantSrc: Path, scale: Double, codec: String, warmupMs: Long)
+
+  def main(args: Array[String]): Unit = {
+    val m = args.grouped(2).collect { case Array(k, v) => k.stripPrefix("--") -> v }.toMap
+    def req(k: String) = m.getOrElse(k, { System.err.println(s"driver: missing --$k"); sys.exit(64) })
+    val o = Opts(Paths.get(req("scenario")), Paths.get(req("out")), m.getOrElse("bootstrap", "127.0.0.1:9092"),
+      req("kafka-classpath"), req("kafka-log4j"), req("job-classpath"), Paths.get(req("variant-src")),
+      m.getOrElse("scale", "1").toDouble, m.getOrElse("codec", "lz4"), m.getOrElse("warmup-ms", "25000").toLong)
+    val ok = new Run(o).run()
+    sys.exit(if (ok) 0 else 1)
+  }
+
+  /** Spark's own (Java 17) module flags, as spark-submit adds them. */
+  val JvmOpens: Seq[String] = Seq("java.lang", "java.lang.invoke", "java.lang.reflect", "java.io", "java.net", "java.nio",
+    "java.util", "java.util.concurrent", "java.util.concurrent.atomic", "sun.nio.ch", "sun.nio.cs", "sun.security.action",
+    "sun.util.calendar").map(p => s"--add-opens=java.base/$p=ALL-UNNAMED") ++
+    Seq("-XX:+IgnoreUnrecognizedVMOptions", "-Djdk.reflect.useDirectMethodHandle=false")
+}
+
+final class Run(o: Driver.Opts) {
+  private val toml = Toml.parse(o.scenario)
+  if (toml.hasErrors) throw new IllegalArgumentException(toml.errors.asScala.map(e => s"${o.scenario}:${e.position}: ${e.getMessage}").mkString("\n"))
+  private val name = Option(toml.getString("name")).getOrElse(o.scenario.getFileName.toString.stripSuffix(".toml"))
+  private val job = Option(toml.getTable("job")).getOrElse(throw new IllegalArgumentException("scenario has no [job]"))
+  /** Runs are isolated on the shared broker with suffixed topic and group names; the trace maps them back. */
+  private val suffix = s"-ref${System.currentTimeMillis() % 1000000}"
+  private val storage = o.out.resolve("storage")
+  private val control = o.out.resolve("control")
+  private val traceFile = o.out.resolve("trace.jsonl")
+  private val expectFile = o.out.resolve("expect.jsonl")
+  private val log = o.out.resolve("driver.log")
+
+  private def real(topicOrGroup: String) = topicOrGroup + suffix
+  private def durMs(s: String): Long = {
+    val t = s.trim
+    val ms = if (t.endsWith("ms")) t.dropRight(2).toDouble else if (t.endsWith("s")) t.dropRight(1).toDouble * 1000
+      else if (t.endsWith("m")) t.dropRight(1).toDouble * 60000 else t.toDouble
+    ms.toLong
+  }
+  private val batchMs = (durMs(job.getString("batch_interval")) / o.scale).toLong
+  private val clockZero = LocalTime.parse("12:00:00").toNanoOfDay / 1000000
+  private def stepOffset(at: String): Long = ((LocalTime.parse(at).toNanoOfDay / 1000000 - clockZero) / o.scale).toLong
+
+  private val admin = Admin.create(props(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG -> o.bootstrap))
+  private val producer = new KafkaProducer[String, String](props(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG -> o.bootstrap,
+    ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG -> classOf[StringSerializer].getName,
+    ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG -> classOf[StringSerializer].getName, ProducerConfig.LINGER_MS_CONFIG -> "0"))
+  private def props(kv: (String, String)*): Properties = { val p = new Properties; kv.foreach { case (k, v) => p.put(k, v) }; p }
+
+  private var proc: Option[Process] = None
+  private var launched = false
+  private var t0 = 0L
+  private var variantDir: Option[Path] = None
+  private var toolOutput: Seq[String] = Nil
+  private var lastExpectAt = 0L
+  private var failures = 0
+  private val topicsSeen = mutable.LinkedHashSet[String]()
+  private val groupsSeen = mutable.LinkedHashSet[String]()
+
+  private def say(s: String): Unit = {
+    val line = f"${System.currentTimeMillis()}%d $s"
+    System.err.println(s"[$name] $s")
+    Files.write(log, (line + "\n").getBytes(StandardCharsets.UTF_8), java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND)
+  }
+
+  def run(): Boolean = {
+    deleteRecursively(o.out.toFile)
+    Files.createDirectories(storage); Files.createDirectories(control)
+    val steps = Option(toml.getArray("step")).map(a => (0 until a.size).map(a.getTable)).getOrElse(Nil)
+    groupsSeen += job.getString("group")
+    // topics that exist before the first step
+    Option(toml.getArray("topic")).foreach(a => (0 until a.size).map(a.getTable).foreach { t =>
+      createTopic(t.getString("name"), t.getLong("partitions").toInt)
+    })
+    var endAt = 0L
+    try {
+      steps.zipWithIndex.foreach { case (s, i) =>
+        if (i == 0) {
+          // a first `start` launches its JVM before the clock is fixed: machines here are slow and shared
+          if (s.getString("do") == "start") launch(s)
+          // 12:00:00 ↦ a batch-grid boundary just far enough ahead
+          val first = stepOffset(s.getString("at"))
+          t0 = ((System.currentTimeMillis() + 1000 - first) / batchMs + 1) * batchMs
+          say(s"scenario $name: 12:00:00 = $t0 (batch ${batchMs} ms, scale ${o.scale}), names suffixed '$suffix'")
+          Files.write(o.out.resolve("run.json"), obj("scenario" -> name, "t0" -> t0, "batchMs" -> batchMs,
+            "scaleMilli" -> JNum((o.scale * 1000).toLong), "suffix" -> suffix).render.getBytes(StandardCharsets.UTF_8))
+        }
+        val at = t0 + stepOffset(s.getString("at"))
+        val kind = s.getString("do")
+        if (kind == "start") start(s, at) else {
+          sleepUntil(at)
+          val late = System.currentTimeMillis() - at
+          if (late > batchMs / 4) say(s"WARNING step ${i + 1} ($kind) is late by $late ms")
+          // Kafka-changing steps wait until Spark has generated every batch due by now (a slow restart
+          // generates its rescheduled batches late; the engine generates them at their instant)
+          if (Set("produce", "delete_topic", "create_topic", "delete_records", "reset_offsets")(kind)) settleGenerated(at)
+          step(kind, s)
+        }
+        endAt = at
+      }
+    } catch {
+      case e: Throwable => say(s"ERROR: driver failed: $e"); e.printStackTrace(); failures += 1
+    } finally {
+      // the run ends at the last step: whatever still runs is cut off (the diff drops events after `end`)
+      Files.write(o.out.resolve("end.json"), obj("end" -> System.currentTimeMillis()).render.getBytes(StandardCharsets.UTF_8))
+      proc.foreach { p => p.destroyForcibly(); p.waitFor(30, TimeUnit.SECONDS) }
+      cleanup()
+    }
+    say(s"done: $failures failed expectation(s)")
+    failures == 0
+  }
+
+  private def sleepUntil(at: Long): Unit = { val d = at - System.currentTimeMillis(); if (d > 0) Thread.sleep(d) }
+
+  // ---------- steps ----------
+  private def step(kind: String, s: TomlTable): Unit = kind match {
+    case "stop" =>
+      val graceful = Option(s.getBoolean("graceful")).forall(_.booleanValue)
+      proc match {
+        case Some(p) =>
+          Files.write(control.resolve("stop"), graceful.toString.getBytes)
+          say(s"stop (graceful=$graceful) requested")
+          if (!p.waitFor(120, TimeUnit.SECONDS)) { say("job did not stop in 120 s; killing"); p.destroyForcibly() }
+          proc = None
+        case None => say("stop: no job running")
+      }
+    case "kill" =>
+      proc.foreach { p =>
+        p.destroyForcibly(); p.waitFor(30, TimeUnit.SECONDS)
+        appendTrace(obj("t" -> System.currentTimeMillis(), "event" -> "contextStopped", "graceful" -> false, "killed" -> true))
+        say("killed")
+      }
+      proc = None
+    case "produce" =>
+      val topic = real(s.getString("topic"))
+      val n = Option(s.getLong("partition")) match {
+        case Some(p) =>
+          strings(s.getArray("values")).foreach(v => producer.send(new ProducerRecord[String, String](topic, p.toInt, null, v)).get())
+          s.getArray("values").size
+        case None =>
+          strings(s.getArray("lines")).foreach { l =>
+            val i = l.indexOf(":::")
+            val (k, v) = if (i >= 0) (l.take(i), l.drop(i + 3)) else (null, l)
+            producer.send(new ProducerRecord[String, String](topic, k, v)).get()
+          }
+          s.getArray("lines").size
+      }
+      say(s"produced $n record(s) to $topic")
+    case "create_topic" => createTopic(s.getString("topic"), s.getLong("partitions").toInt)
+    case "delete_topic" =>
+      tool("org.apache.kafka.tools.TopicCommand", Seq("--bootstrap-server", o.bootstrap, "--delete", "--topic", real(s.getString("topic"))))
+    case "delete_records" =>
+      val f = o.out.resolve("delete-records.json")
+      Files.write(f, s"""{"partitions":[{"topic":"${real(s.getString("topic"))}","partition":${s.getLong("partition")},"offset":${s.getLong("before")}}],"version":1}""".getBytes)
+      tool("org.apache.kafka.tools.DeleteRecordsCommand", Seq("--bootstrap-server", o.bootstrap, "--offset-json-file", f.toString))
+    case "reset_offsets" =>
+      val args = renameArgs(s.getString("args").trim.split("\\s+").toSeq)
+      toolOutput = tool("org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+        Seq("--bootstrap-server", o.bootstrap, "--reset-offsets") ++ args).map(unrename)
+    case "delete_checkpoint" =>
+      deleteRecursively(storage.resolve(job.getString("checkpoint_dir")).toFile); say("checkpoint directory deleted")
+    case "change_code" => variantDir = Some(compileVariant()); say(s"code changed: ${variantDir.get} goes first on the classpath")
+    case "expect" => expect(s)
+    case other => throw new IllegalArgumentException(s"unknown step do = $other")
+  }
+
+  private def strings(a: TomlArray): Seq[String] = if (a == null) Nil else (0 until a.size).map(a.getString)
+
+  private def renameArgs(args: Seq[String]): Seq[String] = {
+    val out = mutable.ArrayBuffer[String]()
+    var i = 0
+    while (i < args.length) {
+      val a = args(i)
+      if ((a == "--group" || a == "--topic") && i + 1 < args.length) {
+        val v = args(i + 1)
+        val mapped = if (a == "--group") real(v) else { val c = v.indexOf(':'); if (c >= 0) real(v.take(c)) + v.drop(c) else real(v) }
+        if (a == "--group") groupsSeen += v
+        out += a += mapped; i += 2
+      } else { out += a; i += 1 }
+    }
+    out.toSeq
+  }
+  private def unrename(s: String): String = (topicsSeen ++ groupsSeen).toSeq.sortBy(-_.length).foldLeft(s)((acc, n) => acc.replace(real(n), n))
+
+  private def createTopic(topic: String, partitions: Int): Unit = {
+    topicsSeen += topic
+    tool("org.apache.kafka.tools.TopicCommand", Seq("--bootstrap-server", o.bootstrap, "--create", "--topic", real(topic),
+      "--partitions", partitions.toString, "--replication-factor", "1"))
+  }
+
+  /** Runs one of Kafka's own tools (the real CLI classes, from Kafka's jars); returns its output lines. */
+  private def tool(main: String, args: Seq[String]): Seq[String] = {
+    val cmd = Seq("java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", s"-Dlog4j2.configurationFile=${o.kafkaLog4j}",
+      "-cp", o.kafkaCp, main) ++ args
+    val pb = new ProcessBuilder(cmd.asJava).redirectErrorStream(true)
+    val p = pb.start()
+    val outText = new String(p.getInputStream.readAllBytes(), StandardCharsets.UTF_8)
+    p.waitFor()
+    val lines = outText.linesIterator.toSeq.filter(_.trim.nonEmpty)
+    say(s"tool ${main.split('.').last} ${args.mkString(" ")} -> exit ${p.exitValue}\n  " + lines.mkString("\n  "))
+    lines
+  }
+
+  // ---------- starting the job JVM ----------
+  /** `start` at `at`: launch (unless already launched), wait until the JVM is ready, release ssc.start() at `at`. */
+  private def start(s: TomlTable, at: Long): Unit = {
+    if (!launched) {
+      // launch ahead of `at` so SparkContext creation (getOrCreate) is done when ssc.start() is due
+      sleepUntil(at - o.warmupMs)
+      launch(s)
+    }
+    launched = false
+    val late = System.currentTimeMillis() - at
+    if (late > 0) say(s"WARNING: job JVM was ready $late ms after the start time (raise --warmup-ms)")
+    val tmp = control.resolve("go.tmp")
+    Files.write(tmp, at.toString.getBytes)
+    Files.move(tmp, control.resolve("go"), java.nio.file.StandardCopyOption.ATOMIC_MOVE)
+    say(s"start: ssc.start() released for $at")
+    sleepUntil(at)
+  }
+
+  private def launch(s: TomlTable): Unit = {
+    val overrides = Option(s.getTable("job"))
+    def jget(k: String): Option[Any] = overrides.flatMap(t => Option(t.get(java.util.List.of(k)))).orElse(Option(job.get(java.util.List.of(k))))
+    def js(k: String, d: String): String = jget(k).map {
+      case a: TomlArray => (0 until a.size).map(i => String.valueOf(a.get(i))).mkString(",")
+      case v => String.valueOf(v)
+    }.getOrElse(d)
+    val topics = js("topics", "").split(",").filter(_.nonEmpty)
+    val group = js("group", "g")
+    topics.foreach(topicsSeen += _); groupsSeen += group
+    val assign = js("assign", "").split(",").filter(_.nonEmpty).map { tp => val i = tp.lastIndexOf('-'); real(tp.take(i)) + tp.drop(i) }
+    val renames = (topicsSeen ++ groupsSeen).toSeq.map(n => s"${real(n)}=$n")
+    val cfg = Seq(
+      "appName" -> js("app_name", "words"),
+      "checkpointDir" -> storage.resolve(js("checkpoint_dir", "ckpt")).toString,
+      "batchMs" -> ((durMs(js("batch_interval", "5s")) / o.scale).toLong).toString,
+      "strategy" -> js("strategy", "Subscribe"),
+      "topics" -> topics.map(real).mkString(","),
+      "assign" -> assign.mkString(","),
+      "group" -> real(group),
+      "autoOffsetReset" -> js("auto_offset_reset", "latest"),
+      "enableAutoCommit" -> js("enable_auto_commit", "false"),
+      "maxRatePerPartition" -> js("max_rate_per_partition", "0"),
+      "minRatePerPartition" -> js("min_rate_per_partition", "1"),
+      "codec" -> o.codec,
+      "bootstrap" -> o.bootstrap,
+      "trace" -> traceFile.toString,
+      "control" -> control.toString,
+      "rename" -> renames.mkString(","))
+    val n = Files.list(o.out).iterator().asScala.count(_.getFileName.toString.matches("job-\\d+\\.properties")) + 1
+    val cfgFile = o.out.resolve(s"job-$n.properties")
+    val p = new Properties; cfg.foreach { case (k, v) => p.setProperty(k, v) }
+    val w = Files.newBufferedWriter(cfgFile); try p.store(w, s"scenario $name") finally w.close()
+    Seq("stop", "ready", "go", "status.json").foreach(f => Files.deleteIfExists(control.resolve(f)))
+    val cp = (variantDir.map(_.toString).toSeq :+ o.jobCp).mkString(File.pathSeparator)
+    val cmd = Seq("java", "-Xmx768m", "-XX:+UseSerialGC") ++ Driver.JvmOpens ++ Seq("-cp", cp, "offsetlab.SeedJob", cfgFile.toString)
+    val pb = new ProcessBuilder(cmd.asJava)
+      .redirectOutput(o.out.resolve(s"job-$n.stdout").toFile).redirectError(o.out.resolve(s"job-$n.stderr").toFile)
+    val t = System.currentTimeMillis()
+    proc = Some(pb.start())
+    launched = true
+    while (!Files.exists(control.resolve("ready")) && proc.get.isAlive && System.currentTimeMillis() < t + 180000) Thread.sleep(20)
+    say(s"launch: job JVM $n (pid ${proc.get.pid}) ready in ${System.currentTimeMillis() - t} ms" + (if (!proc.get.isAlive) " (it exited)" else ""))
+  }
+
+  private def compileVariant(): Path = {
+    val dir = o.out.resolve("variant-classes")
+    Files.createDirectories(dir)
+    val javac = javax.tools.ToolProvider.getSystemJavaCompiler
+    val rc = javac.run(null, null, null, "-d", dir.toString, "-cp", o.jobCp, "-nowarn", o.variantSrc.toString)
+    if (rc != 0) throw new IllegalStateException(s"javac failed on ${o.variantSrc}")
+    dir
+  }
+
+  private def appendTrace(j: Json): Unit =
+    Files.write(traceFile, (j.render + "\n").getBytes(StandardCharsets.UTF_8), java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND)
+
+  // ---------- expect ----------
+  private def tp(s: String): TopicPartition = { val i = s.lastIndexOf('-'); new TopicPartition(real(s.take(i)), s.drop(i + 1).toInt) }
+  private def tpName(t: TopicPartition) = s"${unrename(t.topic)}-${t.partition}"
+
+  private def status(): Map[String, Json] = {
+    val f = control.resolve("status.json")
+    if (!Files.exists(f)) Map.empty else Json.parse(new String(Files.readAllBytes(f), StandardCharsets.UTF_8)) match {
+      case o: JObj => o.fields.toMap
+      case _ => Map.empty
+    }
+  }
+
+  private def traceLines(): Seq[JObj] = if (!Files.exists(traceFile)) Nil else
+    Files.readAllLines(traceFile).asScala.toSeq.filter(_.trim.nonEmpty).map(Json.parse).collect { case o: JObj => o }
+
+  /** The engine processes a batch at its grid instant; real Spark needs a moment. Before checking, wait until
+   *  every batch generated up to this instant has finished (completed or failed), at most 60 s. */
+  private def settle(at: Long): Unit = if (proc.exists(_.isAlive)) {
+    val lastGrid = (at / batchMs) * batchMs
+    val deadline = System.currentTimeMillis() + 60000
+    def num(o: JObj, k: String) = o.get(k).collect { case JNum(x) => x }
+    def pending(): Boolean = {
+      val ls = traceLines()
+      val gen = ls.filter(_.get("event").contains(JStr("batchGenerated"))).flatMap(num(_, "batch")).filter(_ <= lastGrid).toSet
+      val done = ls.filter(l => l.get("event").exists(e => e == JStr("batchCompleted") || e == JStr("error") ||
+        (e == JStr("jobFinished") && !l.get("error").contains(JNull)))).flatMap(num(_, "batch")).toSet
+      val stopped = ls.exists(_.get("event").contains(JStr("contextStopped")))
+      !stopped && proc.exists(_.isAlive) && ((gen -- done).nonEmpty || (status().get("running").contains(JBool(true)) && !gen.contains(lastGrid) && lastGrid > t0))
+    }
+    while (pending() && System.currentTimeMillis() < deadline) Thread.sleep(50)
+    val waited = System.currentTimeMillis() - at
+    if (waited > batchMs / 2) say(s"expect: waited ${waited} ms for Spark to finish the batches due by now")
+  }
+
+  private def settleGenerated(at: Long): Unit = if (proc.exists(_.isAlive)) {
+    val lastGrid = (at / batchMs) * batchMs
+    val deadline = System.currentTimeMillis() + 60000
+    def pending(): Boolean = {
+      val ls = traceLines()
+      val started = ls.exists(_.get("event").contains(JStr("contextStarted")))
+      val stopped = ls.exists(l => l.get("event").exists(e => e == JStr("contextStopped") || e == JStr("error")))
+      val gen = ls.filter(_.get("event").contains(JStr("batchGenerated"))).flatMap(_.get("batch").collect { case JNum(x) => x })
+      proc.exists(_.isAlive) && !stopped && lastGrid > t0 && (!started || !gen.contains(lastGrid))
+    }
+    while (pending() && System.currentTimeMillis() < deadline) Thread.sleep(20)
+    val waited = System.currentTimeMillis() - at
+    if (waited > 200) say(s"step waited $waited ms for Spark to generate the batches due by now")
+  }
+
+  private def expect(s: TomlTable): Unit = {
+    settle(System.currentTimeMillis())
+    val now = System.currentTimeMillis()
+    val group = real(job.getString("group"))
+    def check(key: String, expected: Json, actual: Json): Unit = {
+      val ok = expected == actual
+      if (!ok) failures += 1
+      val j = obj("at" -> s.getString("at"), "key" -> key, "ok" -> ok, "expected" -> expected, "actual" -> actual)
+      Files.write(expectFile, (j.render + "\n").getBytes(StandardCharsets.UTF_8), java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND)
+      say(s"expect ${s.getString("at")} $key: ${if (ok) "ok" else s"FAILED expected ${expected.render} actual ${actual.render}"}")
+    }
+    def tableMap(k: String): Seq[(String, TomlTable, String)] = Option(s.getTable(k)).toSeq.flatMap(t => t.keySet.asScala.toSeq.sorted.map(x => (x, t, x)))
+    def committed(): Map[TopicPartition, Long] =
+      admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS).asScala
+        .collect { case (t, om) if om != null => t -> om.offset }.toMap
+    def offsets(spec: OffsetSpec, tps: Seq[TopicPartition]): Map[TopicPartition, Long] =
+      admin.listOffsets(tps.map(t => t -> spec).toMap.asJava).all().get(30, TimeUnit.SECONDS).asScala.map { case (t, r) => t -> r.offset }.toMap
+    def mapJson(m: Seq[(String, Json)]): Json = JObj(m.sortBy(_._1))
+    def expectedMap(k: String): Seq[(String, Json)] = {
+      val t = s.getTable(k)
+      t.keySet.asScala.toSeq.map(x => x -> toJson(t.get(java.util.List.of(x))))
+    }
+    val keys = s.keySet.asScala.toSeq.filterNot(k => k == "at" || k == "do")
+    lazy val st = status()
+    keys.foreach {
+      case k @ "committed" =>
+        val exp = expectedMap(k); val c = committed()
+        check(k, mapJson(exp), mapJson(exp.map { case (n, _) => n -> c.get(tp(n)).map(v => JNum(v): Json).getOrElse(JNull) }))
+      case k @ "no_committed" =>
+        val exp = strings(s.getArray(k)); val c = committed()
+        check(k, arr(exp.map(JStr(_))), arr(exp.filterNot(n => c.contains(tp(n))).map(JStr(_))))
+      case k @ ("log_end" | "log_start") =>
+        val exp = expectedMap(k)
+        val got = offsets(if (k == "log_end") OffsetSpec.latest() else OffsetSpec.earliest(), exp.map(e => tp(e._1)))
+        check(k, mapJson(exp), mapJson(exp.map { case (n, _) => n -> (JNum(got(tp(n))): Json) }))
+      case k @ "group_state" =>
+        val d = admin.describeConsumerGroups(java.util.List.of(group)).all().get(30, TimeUnit.SECONDS).get(group)
+        val state = d.state.toString.toLowerCase.capitalize
+        check(k, toJson(s.get(java.util.List.of(k))), JStr(if (state == "Completingrebalance") "CompletingRebalance" else if (state == "Preparingrebalance") "PreparingRebalance" else state))
+      case k @ "running" => check(k, toJson(s.get(java.util.List.of(k))), JBool(proc.exists(_.isAlive) && st.get("running").contains(JBool(true))))
+      case k @ "current_offsets" =>
+        val exp = expectedMap(k)
+        val cur = st.get("currentOffsets").collect { case JArr(xs) => xs.collect { case o: JObj =>
+          s"${o.get("topic").collect { case JStr(x) => x }.get}-${o.get("partition").collect { case JNum(x) => x }.get}" -> o.get("offset").get } }.getOrElse(Nil).toMap
+        check(k, mapJson(exp), mapJson(exp.map { case (n, _) => n -> cur.getOrElse(n, JNull) }))
+      case k @ "last_ranges" =>
+        val exp = expectedMap(k)
+        val cur = st.get("lastRanges").collect { case JArr(xs) => xs.collect { case o: JObj =>
+          s"${o.get("topic").collect { case JStr(x) => x }.get}-${o.get("partition").collect { case JNum(x) => x }.get}" ->
+            (arr(Seq(o.get("fromOffset").get, o.get("untilOffset").get)): Json) } }.getOrElse(Nil).toMap
+        check(k, mapJson(exp), mapJson(exp.map { case (n, _) => n -> cur.getOrElse(n, JNull) }))
+      case k @ ("error" | "error_class" | "no_error") =>
+        val errs = traceLines().filter(_.get("event").contains(JStr("error")))
+        val last = errs.lastOption
+        k match {
+          case "error" => check(k, toJson(s.get(java.util.List.of(k))), last.flatMap(_.get("message")).getOrElse(JNull))
+          case "error_class" => check(k, toJson(s.get(java.util.List.of(k))), last.flatMap(_.get("class")).getOrElse(JNull))
+          case _ => check(k, toJson(s.get(java.util.List.of(k))), JBool(errs.isEmpty))
+        }
+      case k @ "state" =>
+        val exp = expectedMap(k)
+        val Pair = """\((.*),(-?\d+)\)""".r
+        val lines = st.get("lastPrint").collect { case JArr(xs) => xs.collect { case JStr(l) => l } }.getOrElse(Nil)
+        check(k, mapJson(exp), mapJson(lines.collect { case Pair(a, b) => a -> (JNum(b.toLong): Json) }))
+      case k @ "checkpoint_files" =>
+        val dir = storage.resolve(job.getString("checkpoint_dir")).toFile
+        val files = Option(dir.list()).map(_.toSeq).getOrElse(Nil).filter(_.matches("checkpoint-\\d+([\\w.]*)"))
+          .sortBy(f => (f.stripPrefix("checkpoint-").takeWhile(_.isDigit).toLong, !f.endsWith(".bk")))
+        // names carry real epoch times: compare as grid indices, like the diff (checkpoint-<index>[.bk])
+        val t0 = Json.parse(new String(Files.readAllBytes(o.out.resolve("run.json")))) match { case j: JObj => j.get("t0").collect { case JNum(x) => x }.get; case _ => 0L }
+        val idx = files.map { f => val t = f.stripPrefix("checkpoint-").takeWhile(_.isDigit); JStr(s"checkpoint-${(t.toLong - t0) / batchMs}${f.stripPrefix("checkpoint-").drop(t.length)}"): Json }
+        check(k, toJson(s.get(java.util.List.of(k))), arr(idx))
+      case k @ "output_since_last_expect" =>
+        val lines = traceLines().filter(l => l.get("event").contains(JStr("output")) && l.get("t").exists { case JNum(t) => t > lastExpectAt && t <= now; case _ => false })
+          .flatMap(_.get("lines").collect { case JArr(xs) => xs }.getOrElse(Nil))
+        check(k, toJson(s.get(java.util.List.of(k))), arr(lines))
+      case k @ "tool_output" => check(k, toJson(s.get(java.util.List.of(k))), arr(toolOutput.map(JStr(_))))
+      case k @ "newest_checkpoint" =>
+        val cps = traceLines().filter(_.get("event").contains(JStr("checkpointWritten"))).filter(_.get("t").exists { case JNum(t) => t <= now; case _ => false })
+        val content = cps.lastOption.flatMap(_.get("checkpoint")).collect { case c: JObj => c }
+        val exp = s.getTable(k)
+        exp.keySet.asScala.toSeq.sorted.foreach { f =>
+          check(s"$k.$f", toJson(exp.get(java.util.List.of(f))), content.flatMap(_.get(f)).getOrElse(JNull))
+        }
+      case k => check(k, JStr("a key the harness knows"), JStr(s"unknown expect key $k"))
+    }
+    lastExpectAt = now
+  }
+
+  private def toJson(v: Any): Json = v match {
+    case null => JNull
+    case s: String => JStr(s)
+    case l: java.lang.Long => JNum(l)
+    case b: java.lang.Boolean => JBool(b)
+    case d: java.lang.Double => JNum(d.toLong)
+    case a: TomlArray => arr((0 until a.size).map(i => toJson(a.get(i))))
+    case t: TomlTable => JObj(t.keySet.asScala.toSeq.sorted.map(k => k -> toJson(t.get(java.util.List.of(k)))))
+    case other => JStr(String.valueOf(other))
+  }
+
+  private def cleanup(): Unit = {
+    try producer.close() catch { case _: Throwable => }
+    // the broker is shared: remove this run's suffixed topics and group
+    try {
+      val existing = admin.listTopics().names().get(30, TimeUnit.SECONDS).asScala
+      val mine = topicsSeen.map(real).filter(existing.contains)
+      if (mine.nonEmpty) admin.deleteTopics(mine.asJava).all().get(30, TimeUnit.SECONDS)
+      admin.deleteConsumerGroups(groupsSeen.map(real).asJava).all().get(30, TimeUnit.SECONDS)
+    } catch { case _: Throwable => }
+    admin.close()
+  }
+
+  private def deleteRecursively(f: File): Unit = {
+    if (f.isDirectory) Option(f.listFiles()).foreach(_.foreach(deleteRecursively))
+    f.delete()
+  }
+}
