@@ -133,5 +133,20 @@ fn test(ctx: &Ctx, _args: &[String]) -> Result<(), String> {
 fn bench(ctx: &Ctx, _args: &[String]) -> Result<(), String> {
     step("building the offset-lab CLI (release)");
     let bin = build_offset_lab(ctx, true)?;
-    run(Command::new(&bin).arg("bench"))
+    run(Command::new(&bin).arg("bench"))?;
+    let wasm = wasm::build(ctx)?;
+    step("the same records workload natively and in WebAssembly (Node), best of 3");
+    println!("  {:>10}  {:>10}  {:>12}  {:>12}  {:>10}", "partitions", "records", "native rec/s", "wasm rec/s", "wasm/native");
+    for p in ["1", "10", "100"] {
+        let n = "100000";
+        let secs = |c: &mut Command| -> Result<f64, String> {
+            let out = c.output().map_err(|e| e.to_string())?;
+            String::from_utf8_lossy(&out.stdout).trim().parse::<f64>().map_err(|_| format!("{c:?}: {}", String::from_utf8_lossy(&out.stderr)))
+        };
+        let native = secs(Command::new(&bin).args(["bench-records", p, n]))?;
+        let in_wasm = secs(Command::new("node").arg(ctx.root.join("crates/engine-wasm/bench.mjs")).arg(&wasm).args([p, n]))?;
+        let n: f64 = n.parse().unwrap();
+        println!("  {p:>10}  {n:>10}  {:>12.0}  {:>12.0}  {:>9.2}x", n / native, n / in_wasm, in_wasm / native);
+    }
+    Ok(())
 }

@@ -45,3 +45,9 @@ pub unsafe extern "C" fn run_scenario(ptr: *const u8, len: usize) -> u64 {
     std::mem::forget(bytes);
     ((p as u64) << 32) | n as u64
 }
+
+/// The records benchmark workload (`scenario::bench::records_batch`); Node times it.
+#[no_mangle]
+pub extern "C" fn bench_records(partitions: i32, records: u32) -> i64 {
+    scenario::bench::records_batch(partitions, records as usize)
+}

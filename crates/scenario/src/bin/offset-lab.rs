@@ -21,6 +21,24 @@ fn main() -> ExitCode {
             scenario_bench();
             ExitCode::SUCCESS
         }
+        // The records workload alone, best of 3, in seconds: what `cargo xtask bench` compares with WASM.
+        Some("bench-records") => match (args.get(1).and_then(|p| p.parse().ok()), args.get(2).and_then(|n| n.parse().ok())) {
+            (Some(p), Some(n)) => {
+                let best = (0..3)
+                    .map(|_| {
+                        let t = std::time::Instant::now();
+                        assert_eq!(scenario::bench::records_batch(p, n), n as i64);
+                        t.elapsed().as_secs_f64()
+                    })
+                    .fold(f64::INFINITY, f64::min);
+                println!("{best:.6}");
+                ExitCode::SUCCESS
+            }
+            _ => {
+                eprintln!("usage: offset-lab bench-records <partitions> <records>");
+                ExitCode::from(2)
+            }
+        },
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)
