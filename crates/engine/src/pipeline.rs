@@ -45,15 +45,25 @@ pub fn narrow(transforms: &[Transform], input: Vec<Datum>) -> Vec<Datum> {
             Transform::MapValueOne => data.into_iter().map(|d| Datum::Pair(text_of(&d, false), 1)).collect(),
             Transform::MapKeyOne => data.into_iter().map(|d| Datum::Pair(text_of(&d, true), 1)).collect(),
             Transform::MapValue => data.into_iter().map(|d| Datum::Text(text_of(&d, false))).collect(),
-            Transform::FlatMapWords => data
-                .into_iter()
-                .flat_map(|d| text_of(&d, false).split(' ').map(|w| Datum::Text(w.to_string())).collect::<Vec<_>>())
-                .collect(),
+            Transform::FlatMapWords => data.into_iter().flat_map(|d| java_split_space(&text_of(&d, false))).map(Datum::Text).collect(),
             Transform::FilterContains(needle) => data.into_iter().filter(|d| text_of(d, false).contains(needle.as_str())).collect(),
             Transform::ReduceByKeySum | Transform::UpdateStateByKeySum => data,
         };
     }
     data
+}
+
+/// `String.split(" ")` as Java does it: trailing empty strings are dropped, and a string without
+/// a space comes back whole.
+pub fn java_split_space(s: &str) -> Vec<String> {
+    if !s.contains(' ') {
+        return vec![s.to_string()];
+    }
+    let mut parts: Vec<String> = s.split(' ').map(str::to_string).collect();
+    while parts.last().is_some_and(|p| p.is_empty()) {
+        parts.pop();
+    }
+    parts
 }
 
 /// The value (or key) a lambda like `r => r.value` sees; `null` keys print as Java does.
@@ -139,6 +149,14 @@ mod tests {
         assert_eq!(lines[13], "...");
         assert_eq!(lines[14], "");
         assert_eq!(print_lines(Time(1), &[], 10).len(), 4);
+    }
+
+    #[test]
+    fn split_like_java() {
+        assert_eq!(java_split_space("a  b "), vec!["a", "", "b"]);
+        assert_eq!(java_split_space(" "), Vec::<String>::new());
+        assert_eq!(java_split_space(""), vec![""]);
+        assert_eq!(java_split_space(" a"), vec!["", "a"]);
     }
 
     #[test]
