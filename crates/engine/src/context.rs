@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 pub enum Input {
     /// A new driver process runs `StreamingContext.getOrCreate(dir, creatingFunc).start()`.
     /// `code_version` stands for the application's compiled classes.
-    Start { job: JobConfig, code_version: u32 },
+    Start { job: Box<JobConfig>, code_version: u32 },
     /// `ssc.stop(stopSparkContext = true, stopGracefully = graceful)`.
     Stop { graceful: bool },
     /// `kill -9` of the driver.
@@ -128,7 +128,7 @@ impl Engine {
                 }
                 job.validate().map_err(Refused)?;
                 self.processes += 1;
-                self.app = Some(App::new(job, code_version));
+                self.app = Some(App::new(*job, code_version));
                 self.memo = Memo::default();
             }
             Input::Stop { graceful } => {
@@ -715,7 +715,7 @@ mod tests {
 
     fn started() -> Engine {
         let mut e = Engine::new();
-        e.handle_input(Time(2_000), Input::Start { job: JobConfig::seed(&["words"], "g"), code_version: 1 }).unwrap();
+        e.handle_input(Time(2_000), Input::Start { job: Box::new(JobConfig::seed(&["words"], "g")), code_version: 1 }).unwrap();
         e
     }
 
@@ -725,13 +725,13 @@ mod tests {
         assert!(e.handle_input(Time(0), Input::Stop { graceful: true }).is_err());
         assert!(e.handle_input(Time(0), Input::Kill).is_err());
         let mut e = started();
-        let again = e.handle_input(Time(2_000), Input::Start { job: JobConfig::seed(&["words"], "g"), code_version: 1 });
+        let again = e.handle_input(Time(2_000), Input::Start { job: Box::new(JobConfig::seed(&["words"], "g")), code_version: 1 });
         assert!(again.unwrap_err().0.contains("already running"));
         assert!(e.handle_timeout(Time(1_000)).unwrap_err().0.contains("backwards"));
         assert!(e.handle_reply(999, Reply::Kafka(KafkaReply::Left)).is_err());
         let mut bad = JobConfig::seed(&["words"], "g");
         bad.kafka_params.insert("auto.offset.reset".into(), "smallest".into());
-        assert!(Engine::new().handle_input(Time(0), Input::Start { job: bad, code_version: 1 }).unwrap_err().0.contains("smallest"));
+        assert!(Engine::new().handle_input(Time(0), Input::Start { job: Box::new(bad), code_version: 1 }).unwrap_err().0.contains("smallest"));
     }
 
     #[test]

@@ -47,6 +47,9 @@ pub enum Action {
     Expect(Box<Expect>),
 }
 
+/// Offset ranges as scenarios write them: `"words-0" = [from, until]`.
+pub type Ranges = BTreeMap<TopicPartition, (i64, i64)>;
+
 /// What an `expect` step checks; `None` means "not checked".
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -62,9 +65,9 @@ pub struct Expect {
     pub error_class: Option<String>,
     pub no_error: Option<bool>,
     pub state: Option<BTreeMap<String, i64>>,
-    pub last_ranges: Option<BTreeMap<TopicPartition, (i64, i64)>>,
+    pub last_ranges: Option<Ranges>,
     /// Ranges of the batches at these clock times (their newest generation).
-    pub batch_ranges: Option<BTreeMap<String, BTreeMap<TopicPartition, (i64, i64)>>>,
+    pub batch_ranges: Option<BTreeMap<String, Ranges>>,
     pub checkpoint_files: Option<Vec<String>>,
     pub newest_checkpoint: Option<NewestCheckpoint>,
     pub output_since_last_expect: Option<Vec<String>>,

@@ -102,7 +102,7 @@ impl<'s> Run<'s> {
         self.log.push(LogEntry::Step { index, at: step.at, action: describe(&step.action) });
         let now = step.at;
         let refused = match &step.action {
-            Action::Start { job } => self.engine.handle_input(now, Input::Start { job: job.clone(), code_version: self.code_version }).err(),
+            Action::Start { job } => self.engine.handle_input(now, Input::Start { job: Box::new(job.clone()), code_version: self.code_version }).err(),
             Action::Stop { graceful } => self.engine.handle_input(now, Input::Stop { graceful: *graceful }).err(),
             Action::Kill => self.engine.handle_input(now, Input::Kill).err(),
             Action::Produce { topic, records } => {
@@ -391,7 +391,7 @@ impl<'s> Run<'s> {
                 TraceEvent::BatchGenerated { ranges, .. } => Some(ranges.clone()),
                 _ => None,
             });
-            let got: BTreeMap<TopicPartition, (i64, i64)> =
+            let got: crate::format::Ranges =
                 last.unwrap_or_default().iter().map(|r| (r.topic_partition(), (r.from_offset, r.until_offset))).collect();
             eq("ranges of the newest batch", x, &got);
         }
@@ -402,7 +402,7 @@ impl<'s> Run<'s> {
                     continue;
                 };
                 let batch = Time(self.scenario.day_start.ms() + ms);
-                let got: Option<BTreeMap<TopicPartition, (i64, i64)>> = self.trace.iter().rev().find_map(|l| match &l.event {
+                let got: Option<crate::format::Ranges> = self.trace.iter().rev().find_map(|l| match &l.event {
                     TraceEvent::BatchGenerated { batch: b, ranges, .. } if *b == batch => {
                         Some(ranges.iter().map(|r| (r.topic_partition(), (r.from_offset, r.until_offset))).collect())
                     }
