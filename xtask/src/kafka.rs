@@ -12,7 +12,7 @@
 //! - `<cache>/kafka/kafka.pid`, the broker's process id while it runs;
 //! - `<cache>/kafka/lock`, held while installing, starting or stopping, so parallel callers queue.
 //!
-//! CLI (`cargo xtask kafka …`): `install`, `start`, `stop`, `status`, `reset`, `classpath`, `test`, and Kafka's own
+//! CLI (`cargo xtask kafka …`): `install`, `start`, `stop`, `status`, `reset`, `classpath`, `test`, `bench`, and Kafka's own
 //! tools by their script name without `kafka-` and `.sh`: `topics`, `consumer-groups`, `console-producer`,
 //! `console-consumer`, `delete-records`, `get-offsets`, `configs`, `dump-log`, … (`cargo xtask kafka help`).
 //! Arguments pass through untouched, so the seed's shell steps work word for word.
@@ -75,6 +75,7 @@ const HELP: &str = "usage: cargo xtask kafka <command> [args]
   reset              stop and wipe the broker's data
   classpath          print the java classpath of the Kafka jars
   test               the Kafka-backed tests (what `cargo xtask test` runs): start, test, stop
+  bench [--records N]  start Kafka, print bridge vs rskafka-direct throughput and feed latency
   run-class <class> [args]   run any class on Kafka's classpath
   <tool> [args]      run a Kafka tool, named like its script without kafka- and .sh:
                      topics, consumer-groups, console-producer, console-consumer, delete-records,
@@ -112,6 +113,14 @@ pub fn cli(ctx: &Ctx, args: &[String]) -> Result<(), String> {
             let (passed, failed) = test_stage(ctx)?;
             println!("Kafka-backed tests: {passed} passed, {failed} failed");
             if failed > 0 { Err(format!("{failed} Kafka-backed tests failed")) } else { Ok(()) }
+        }
+        "bench" => {
+            ensure_started(ctx)?;
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            run(Command::new(cargo)
+                .current_dir(&ctx.root)
+                .args(["run", "-p", "bridge", "--release", "--example", "bench", "--", "--bootstrap", &bootstrap()])
+                .args(rest))
         }
         "classpath" => {
             println!("{}", java_classpath(ctx)?);
@@ -582,7 +591,7 @@ fn run_kafka_tests(ctx: &Ctx) -> Result<(u32, u32), String> {
         .env("OFFSET_LAB_KAFKA_CLASSPATH", java_classpath(ctx)?)
         .env("OFFSET_LAB_KAFKA_LOG4J", tools_log4j(ctx)?)
         // Lets a test start and stop a broker of its own (on another port) through this launcher.
-        .env("OFFSET_LAB_XTASK", std::env::current_exe().map_err(|e| e.to_string())?)
+        .env("OFFSET_LAB_XTASK", crate::util::xtask_exe()?)
         .env("OFFSET_LAB_CACHE", &ctx.cache)
         .stdout(Stdio::piped())
         .spawn()

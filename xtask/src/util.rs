@@ -20,6 +20,17 @@ pub fn run(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
+/// This xtask binary's path. A rebuild while it runs (`cargo test --workspace` relinks it) leaves
+/// Linux reporting `… (deleted)`; the fresh binary at the same path does the same work.
+pub fn xtask_exe() -> Result<std::path::PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let shown = exe.to_string_lossy();
+    Ok(match shown.strip_suffix(" (deleted)") {
+        Some(live) => std::path::PathBuf::from(live),
+        None => exe,
+    })
+}
+
 /// `cargo`, as the one running xtask.
 pub fn cargo(root: &Path) -> Command {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
