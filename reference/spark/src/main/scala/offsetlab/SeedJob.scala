@@ -113,11 +113,12 @@ object SeedJob {
       "group.id" -> group,
       "auto.offset.reset" -> cfg.get("autoOffsetReset", "latest"),
       "enable.auto.commit" -> java.lang.Boolean.valueOf(cfg.get("enableAutoCommit", "false")))
+    def tp(s: String) = { val i = s.lastIndexOf('-'); new TopicPartition(s.take(i), s.drop(i + 1).toInt) }
+    // the strategies' `offsets` argument ("offsets to begin at on initial startup")
+    val offsets = cfg.list("startingOffsets").map { kv => val Array(a, b) = kv.split("=", 2); tp(a) -> b.toLong }.toMap
     val strategy: ConsumerStrategy[String, String] = cfg.get("strategy", "Subscribe") match {
-      case "Subscribe" => ConsumerStrategies.Subscribe[String, String](cfg.list("topics"), kafkaParams)
-      case "Assign" =>
-        val tps = cfg.list("assign").map { s => val i = s.lastIndexOf('-'); new TopicPartition(s.take(i), s.drop(i + 1).toInt) }
-        ConsumerStrategies.Assign[String, String](tps, kafkaParams)
+      case "Subscribe" => ConsumerStrategies.Subscribe[String, String](cfg.list("topics"), kafkaParams, offsets)
+      case "Assign" => ConsumerStrategies.Assign[String, String](cfg.list("assign").map(tp), kafkaParams, offsets)
       case other => throw new IllegalArgumentException(s"unknown strategy $other")
     }
     val stream = KafkaUtils.createDirectStream[String, String](ssc, LocationStrategies.PreferConsistent, strategy)
@@ -125,8 +126,10 @@ object SeedJob {
     stream.map((r: ConsumerRecord[String, String]) => (r.value, 1)).updateStateByKey[Int](new StateSum).print()
     // output op 1: the documented "Storing Offsets" pattern; the callback only records completions in the trace
     val cb = new TraceCommitCallback(group)
-    stream.foreachRDD { rdd =>
+    stream.foreachRDD { (rdd, time) =>
       val ranges = rdd.asInstanceOf[HasOffsetRanges].offsetRanges
+      // harness-only event: shows whether a commit came from a job's queueing or from a restored commitQueue
+      Instrument.commitQueued(time.milliseconds, ranges)
       stream.asInstanceOf[CanCommitOffsets].commitAsync(ranges, cb)
     }
     ssc

@@ -84,6 +84,10 @@ object Instrument {
     }
   }
 
+  def commitQueued(batch: Long, ranges: Array[OffsetRange]): Unit =
+    Trace.emit("commitQueued", "batch" -> batch,
+      "ranges" -> rangesJson(ranges.toSeq.map(r => (r.topic, r.partition, r.fromOffset, r.untilOffset))))
+
   // ---------- helpers ----------
   def timeOf(s: String): Long = s.trim.stripSuffix(" ms").trim.toLong
 
@@ -165,7 +169,8 @@ object Instrument {
           .sortBy(tp => (tp.topic, tp.partition)).map(tp => JStr(tp.toString)))) else Nil
       Seq[(String, Json)](
         "currentOffsets" -> offsetsJson(currentOffsets(s)),
-        "commitQueue" -> rangesJson(queue.map(r => (r.topic, r.partition, r.fromOffset, r.untilOffset))),
+        // queue order, as commitAll drains it
+        "commitQueue" -> arr(queue.map(r => obj("topic" -> r.topic, "partition" -> r.partition, "fromOffset" -> r.fromOffset, "untilOffset" -> r.untilOffset))),
         "batchForTime" -> arr(bft),
         "kafkaParams" -> JObj(kp.toSeq.sortBy(_._1).map { case (k, v) => k -> (String.valueOf(v): Json) }),
         "topics" -> arr(topics.map(JStr(_))),
