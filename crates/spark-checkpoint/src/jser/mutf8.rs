@@ -3,6 +3,10 @@
 /// Decodes to UTF-16 units first, because surrogate pairs arrive as two 3-byte sequences.
 /// Lone surrogates become U+FFFD; malformed bytes are an error, as in `readUTF`.
 pub fn decode(bytes: &[u8]) -> Result<String, String> {
+    // Class names, field names and most values are ASCII, where modified UTF-8 is plain UTF-8.
+    if bytes.iter().all(|&b| b != 0 && b < 0x80) {
+        return Ok(bytes.iter().map(|&b| char::from(b)).collect());
+    }
     let mut units = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
@@ -39,6 +43,12 @@ mod tests {
         // "a\0b😀" as DataOutput.writeUTF writes it.
         let bytes = [b'a', 0xC0, 0x80, b'b', 0xED, 0xA0, 0xBD, 0xED, 0xB8, 0x80];
         assert_eq!(decode(&bytes).unwrap(), "a\0b😀");
+    }
+
+    #[test]
+    fn ascii_takes_the_short_path_with_the_same_result() {
+        assert_eq!(decode(b"org.apache.spark.streaming.Checkpoint").unwrap(), "org.apache.spark.streaming.Checkpoint");
+        assert_eq!(decode(b"").unwrap(), "");
     }
 
     #[test]
