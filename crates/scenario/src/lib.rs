@@ -1,6 +1,7 @@
 //! Scenario files, the headless runner (engine + in-memory Kafka + checkpoint storage) and the
 //! readable table. The `offset-lab` binary is the CLI over it.
 
+pub mod backend;
 pub mod bench;
 pub mod dir_storage;
 pub mod format;
@@ -21,7 +22,7 @@ pub fn run_with(s: &format::Scenario, storage: Box<dyn Storage>) -> Result<runne
 }
 
 /// The trace as JSON lines.
-pub fn trace_jsonl(run: &runner::Run<'_>) -> String {
+pub fn trace_jsonl<K: backend::KafkaBackend>(run: &runner::Run<'_, K>) -> String {
     let mut s = String::new();
     for l in &run.trace {
         s.push_str(&l.to_json());

@@ -9,6 +9,7 @@ use engine::storage::{self, Storage};
 use engine::time::{clock, Time};
 use engine::trace::{TraceEvent, TraceLine};
 use engine::{Engine, Input, Output, Reply, Request};
+use crate::backend::KafkaBackend;
 use kafka_model::KafkaModel;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -46,10 +47,12 @@ pub struct StatusRow {
     pub committed: Option<i64>,
 }
 
-pub struct Run<'s> {
+/// A scenario in progress: the engine, a Kafka (the in-memory model unless said otherwise) and a
+/// checkpoint storage, driven step by step.
+pub struct Run<'s, K: KafkaBackend = KafkaModel> {
     pub scenario: &'s Scenario,
     pub engine: Engine,
-    pub kafka: KafkaModel,
+    pub kafka: K,
     pub storage: Box<dyn Storage>,
     pub trace: Vec<TraceLine>,
     pub log: Vec<LogEntry>,
@@ -65,9 +68,16 @@ pub struct Run<'s> {
     any_error: bool,
 }
 
-impl<'s> Run<'s> {
-    pub fn new(scenario: &'s Scenario, storage: Box<dyn Storage>) -> Result<Run<'s>, String> {
-        let mut kafka = KafkaModel::new();
+impl<'s> Run<'s, KafkaModel> {
+    /// A run against the in-memory Kafka model.
+    pub fn new(scenario: &'s Scenario, storage: Box<dyn Storage>) -> Result<Run<'s, KafkaModel>, String> {
+        Run::with_kafka(scenario, storage, KafkaModel::new())
+    }
+}
+
+impl<'s, K: KafkaBackend> Run<'s, K> {
+    /// A run against any Kafka; the scenario's topics are created first.
+    pub fn with_kafka(scenario: &'s Scenario, storage: Box<dyn Storage>, mut kafka: K) -> Result<Run<'s, K>, String> {
         kafka.advance(scenario.steps.first().map_or(scenario.day_start, |s| s.at));
         for (name, partitions) in &scenario.topics {
             kafka.create_topic(name, *partitions)?;
@@ -135,10 +145,7 @@ impl<'s> Run<'s> {
                 None
             }
             Action::ResetOffsets { args } => {
-                let lines = match self.kafka.reset_offsets(args) {
-                    Ok(plan) => plan.lines,
-                    Err(e) => vec![e],
-                };
+                let lines = self.kafka.reset_offsets(args).unwrap_or_else(|e| vec![e]);
                 self.tool_output = lines.clone();
                 self.tool(now, lines);
                 None
@@ -163,7 +170,7 @@ impl<'s> Run<'s> {
                 if let Some(i) = self.consumers.iter().position(|c| &c.0 == group) {
                     let (group, _, member) = self.consumers.remove(i);
                     if let Some(member_id) = member {
-                        self.kafka.serve(&KafkaRequest::LeaveGroup { group, member_id });
+                        let _ = self.kafka.serve(&KafkaRequest::LeaveGroup { group, member_id });
                     }
                 }
                 None
@@ -308,10 +315,10 @@ impl<'s> Run<'s> {
         let rows = parts
             .into_iter()
             .map(|tp| {
-                let log = self.kafka.log(&tp);
+                let log = self.kafka.log_range(&tp);
                 StatusRow {
-                    log_start: log.map(|l| l.log_start),
-                    log_end: log.map(|l| l.log_end()),
+                    log_start: log.map(|l| l.0),
+                    log_end: log.map(|l| l.1),
                     current: current.get(&tp).copied(),
                     checkpointed: checkpointed.get(&tp).copied(),
                     committed: committed.get(&tp).copied(),
@@ -328,7 +335,7 @@ impl<'s> Run<'s> {
         Status {
             at,
             rows,
-            group_state: self.kafka.group_state(&group).to_string(),
+            group_state: self.kafka.group_state(&group),
             group,
             running: self.engine.is_running(),
             checkpoint_files: files,
@@ -362,14 +369,14 @@ impl<'s> Run<'s> {
             if let Some(x) = want {
                 let got: BTreeMap<_, _> = x
                     .keys()
-                    .map(|tp| (tp.clone(), self.kafka.log(tp).map(|l| if start { l.log_start } else { l.log_end() })))
+                    .map(|tp| (tp.clone(), self.kafka.log_range(tp).map(|l| if start { l.0 } else { l.1 })))
                     .collect();
                 let want: BTreeMap<_, _> = x.iter().map(|(tp, o)| (tp.clone(), Some(*o))).collect();
                 eq(what, &want, &got);
             }
         }
         if let Some(x) = &e.group_state {
-            eq("group state", x, &self.kafka.group_state(&group).to_string());
+            eq("group state", x, &self.kafka.group_state(&group));
         }
         if let Some(x) = e.running {
             eq("running", &x, &self.engine.is_running());
