@@ -59,9 +59,16 @@ object Diff {
     for (kind <- Ordered ++ Unordered) {
       val a = sN.filter(_._1 == kind).map(_._2)
       val b = eN.filter(_._1 == kind).map(_._2)
-      // compare only the fields both sides write for this kind
-      val common = (a.flatMap(_.fields.map(_._1)).toSet intersect b.flatMap(_.fields.map(_._1)).toSet) -- Ignored
-      def key(o: JObj) = JObj(o.fields.filter(f => common(f._1))).render
+      // compare only the fields both sides write for this kind, at every level of nesting
+      def paths(o: JObj, pre: String): Set[String] = o.fields.flatMap { case (k, v) =>
+        val p = pre + "/" + k
+        v match { case c: JObj => paths(c, p) + p; case _ => Set(p) }
+      }.toSet
+      val common = (a.flatMap(paths(_, "")).toSet intersect b.flatMap(paths(_, "")).toSet)
+      def keep(o: JObj, pre: String): JObj = JObj(o.fields.collect {
+        case (k, v) if common(pre + "/" + k) && !Ignored(k) => k -> (v match { case c: JObj => keep(c, pre + "/" + k); case x => x })
+      })
+      def key(o: JObj) = keep(o, "").render
       val (ka, kb) = (a.map(key), b.map(key))
       if (Ordered.contains(kind)) {
         val (onlyA, onlyB) = lcsDiff(ka, kb)
@@ -123,6 +130,8 @@ object Diff {
       case (f, JArr(xs)) if TimeLists(f) => JArr(xs.map { case JNum(t) => idx(t); case o => o })
       case ("file" | "checkpointFile", JStr(s)) => JStr(if (s.contains("/rdd-")) "rdd" else file(s))
       case ("lines", JArr(xs)) => JArr(xs.map(_.render).sorted.map(JStr(_)))
+      // Spark queues a batch's ranges in hash-map order; commitAll takes the per-partition maximum
+      case ("commitQueue", JArr(xs)) => JArr(xs.map(walk("", _)).sortBy(_.render))
       case (_, JObj(fs)) => JObj(fs.filterNot(f => Ignored(f._1)).map { case (kk, vv) => kk -> walk(kk, vv) })
       case (_, JArr(xs)) => JArr(xs.map(walk("", _)))
       case (_, o) => o
