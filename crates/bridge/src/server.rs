@@ -145,7 +145,7 @@ async fn connection(mut socket: WebSocket, app: Arc<App>) {
     let mut watches: BTreeMap<String, Vec<PartitionRange>> = BTreeMap::new();
     // group → (its __consumer_offsets partition, next offset to read; None = from the log start)
     let mut group_watches: BTreeMap<String, (i32, Option<i64>)> = BTreeMap::new();
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
     let mut bucket = Bucket { tokens: app.config.rate_burst, last: tokio::time::Instant::now() };
     if send(&mut socket, welcome(&app, &ns, binary)).await.is_err() {
         return;
@@ -168,19 +168,22 @@ async fn connection(mut socket: WebSocket, app: Arc<App>) {
                 let now = tokio::time::Instant::now();
                 bucket.tokens = (bucket.tokens + now.duration_since(bucket.last).as_secs_f64() * app.config.rate_per_sec).min(app.config.rate_burst);
                 bucket.last = now;
-                let req = match parse_request(&text) {
+                let parsed = parse_request(&text);
+                // Every frame costs a token, malformed ones too, so a flood of garbage is limited as well.
+                if bucket.tokens < 1.0 {
+                    let id = parsed.as_ref().map(|r| Some(r.id)).unwrap_or_else(|e| e.id);
+                    let r = Response::new(id, Reply::Error { code: ErrorCode::RateLimited, message: format!("more than {} requests/s", app.config.rate_per_sec) });
+                    if send(&mut socket, r).await.is_err() { break }
+                    continue;
+                }
+                bucket.tokens -= 1.0;
+                let req = match parsed {
                     Ok(r) => r,
                     Err(e) => {
                         if send(&mut socket, e.into_response()).await.is_err() { break }
                         continue;
                     }
                 };
-                if bucket.tokens < 1.0 {
-                    let r = Response::new(Some(req.id), Reply::Error { code: ErrorCode::RateLimited, message: format!("more than {} requests/s", app.config.rate_per_sec) });
-                    if send(&mut socket, r).await.is_err() { break }
-                    continue;
-                }
-                bucket.tokens -= 1.0;
                 match req.op {
                     Op::Hello { namespace, binary_records } => {
                         let reply = match namespace {
