@@ -5,6 +5,8 @@ pub mod backend;
 pub mod bench;
 pub mod dir_storage;
 pub mod format;
+#[cfg(feature = "real-kafka")]
+pub mod real;
 pub mod runner;
 pub mod table;
 

@@ -4,10 +4,12 @@ use scenario::{dir_storage::DirStorage, format, table};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
-  offset-lab run <scenario.toml>... [--trace] [--dir <checkpoint-root>]
+  offset-lab run <scenario.toml>... [--trace] [--dir <checkpoint-root>] [--bootstrap <host:port>]
       run against the in-memory Kafka model; prints a readable table per step,
       or the JSON-lines trace with --trace (schema: docs/trace.md).
       --dir keeps checkpoint files in a real directory (default: in memory).
+      --bootstrap runs against a real Kafka, in real time (build with --features real-kafka);
+      the scenario's topics are deleted and re-created first.
       Exits 1 when an `expect` step fails, 2 on a bad scenario file.
   offset-lab check <scenario.toml>...   parse and check files only
   offset-lab bench                      print benchmark figures";
@@ -71,11 +73,18 @@ fn check(files: &[String]) -> ExitCode {
 
 fn run(args: &[String]) -> ExitCode {
     let mut files = Vec::new();
-    let (mut trace, mut dir) = (false, None);
+    let (mut trace, mut dir, mut bootstrap) = (false, None, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--trace" => trace = true,
+            "--bootstrap" => match it.next() {
+                Some(b) => bootstrap = Some(b.clone()),
+                None => {
+                    eprintln!("--bootstrap needs host:port\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
             "--dir" => match it.next() {
                 Some(d) => dir = Some(d.clone()),
                 None => {
@@ -107,25 +116,15 @@ fn run(args: &[String]) -> ExitCode {
             Some(d) => Box::new(DirStorage::new(std::path::Path::new(d).join(&s.name))),
             None => Box::new(engine::storage::MemoryStorage::default()),
         };
-        let run = match scenario::run_with(&s, storage) {
-            Ok(r) => r,
+        let outcome = match &bootstrap {
+            None => scenario::run_with(&s, storage).map(|run| report(&s, &run.trace, &run.log, &run.failures, trace)),
+            Some(b) => run_real(&s, storage, b, trace),
+        };
+        match outcome {
+            Ok(ok) => failed |= !ok,
             Err(e) => {
                 eprintln!("{f}: {e}");
                 return ExitCode::from(2);
-            }
-        };
-        if trace {
-            print!("{}", scenario::trace_jsonl(&run));
-        } else {
-            let title = format!("═══ {} — {}", s.name, s.title);
-            print!("{}", table::render(&title, &run.log));
-        }
-        if run.failures.is_empty() {
-            eprintln!("{}: all expectations met", s.name);
-        } else {
-            failed = true;
-            for fail in &run.failures {
-                eprintln!("✗ {fail}");
             }
         }
     }
@@ -134,6 +133,38 @@ fn run(args: &[String]) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Prints a finished run; true when every expectation was met.
+fn report(s: &format::Scenario, trace_lines: &[engine::trace::TraceLine], log: &[scenario::runner::LogEntry], failures: &[String], trace: bool) -> bool {
+    if trace {
+        for l in trace_lines {
+            println!("{}", l.to_json());
+        }
+    } else {
+        print!("{}", table::render(&format!("═══ {} — {}", s.name, s.title), log));
+    }
+    for fail in failures {
+        eprintln!("✗ {fail}");
+    }
+    if failures.is_empty() {
+        eprintln!("{}: all expectations met", s.name);
+    }
+    failures.is_empty()
+}
+
+#[cfg(feature = "real-kafka")]
+fn run_real(s: &format::Scenario, storage: Box<dyn engine::storage::Storage>, bootstrap: &str, trace: bool) -> Result<bool, String> {
+    let topics: Vec<String> = s.topics.iter().map(|t| t.0.clone()).collect();
+    let kafka = scenario::real::RealKafka::connect(bootstrap, &topics)?;
+    let mut run = scenario::runner::Run::with_kafka(s, storage, kafka)?;
+    run.run_all();
+    Ok(report(s, &run.trace, &run.log, &run.failures, trace))
+}
+
+#[cfg(not(feature = "real-kafka"))]
+fn run_real(_: &format::Scenario, _: Box<dyn engine::storage::Storage>, _: &str, _: bool) -> Result<bool, String> {
+    Err("this build has no real-Kafka support: build with `cargo run -p scenario --features real-kafka --bin offset-lab`".into())
 }
 
 fn scenario_bench() {

@@ -1,0 +1,169 @@
+//! A real Apache Kafka behind the runner (feature `real-kafka`): the bridge's client on a private
+//! tokio runtime. Scenario time is played in real time: `advance` waits for the wall clock.
+
+use crate::backend::KafkaBackend;
+use bridge::client::Kafka;
+use engine::kafka::{KafkaReply, KafkaRequest};
+use engine::offsets::{Offsets, TopicPartition};
+use engine::time::Time;
+use kafka_model::reset::{self, ResetView};
+use kafka_model::GroupState;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub struct RealKafka {
+    rt: tokio::runtime::Runtime,
+    kafka: Kafka,
+    /// Scenario time minus wall time, fixed at the first `advance`.
+    offset_ms: Option<i64>,
+}
+
+fn wall_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+impl RealKafka {
+    /// Connects, and deletes the scenario's topics if an earlier run left them, so the run starts
+    /// from empty logs and groups without offsets.
+    pub fn connect(bootstrap: &str, topics: &[String]) -> Result<RealKafka, String> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        let kafka = Kafka::new(bootstrap);
+        rt.block_on(kafka.ping()).map_err(|e| format!("Kafka at {bootstrap} is not reachable: {e}"))?;
+        let k = RealKafka { rt, kafka, offset_ms: None };
+        for t in topics {
+            if k.partitions(t).is_some() {
+                k.rt.block_on(k.kafka.delete_topic(t)).map_err(|e| e.message)?;
+                k.wait_for(|k| k.partitions(t).is_none(), &format!("topic {t} to be deleted"))?;
+            }
+        }
+        Ok(k)
+    }
+
+    fn wait_for(&self, done: impl Fn(&RealKafka) -> bool, what: &str) -> Result<(), String> {
+        for _ in 0..100 {
+            if done(self) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(format!("timed out waiting for {what}"))
+    }
+
+    fn facts(&self) -> Facts<'_> {
+        Facts { k: self }
+    }
+}
+
+impl KafkaBackend for RealKafka {
+    fn serve(&mut self, req: &KafkaRequest) -> Option<KafkaReply> {
+        Some(self.rt.block_on(self.kafka.engine(req)))
+    }
+
+    fn advance(&mut self, now: Time) {
+        let offset = *self.offset_ms.get_or_insert_with(|| now.ms() - wall_ms());
+        let wait = now.ms() - offset - wall_ms();
+        if wait > 0 {
+            std::thread::sleep(Duration::from_millis(wait as u64));
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Time> {
+        None
+    }
+
+    fn produce(&mut self, topic: &str, partition: Option<i32>, key: Option<&str>, value: &str) -> Result<(), String> {
+        let (line, sep) = match key {
+            Some(k) => (format!("{k}:::{value}"), Some(":::")),
+            None => (value.to_string(), None),
+        };
+        self.rt.block_on(self.kafka.produce(topic, &[line], sep, partition)).map(|_| ()).map_err(|e| e.message)
+    }
+
+    fn create_topic(&mut self, topic: &str, partitions: i32) -> Result<(), String> {
+        self.rt.block_on(self.kafka.create_topic(topic, partitions)).map_err(|e| e.message)?;
+        self.wait_for(|k| k.partitions(topic) == Some(partitions), &format!("topic {topic} to be created"))
+    }
+
+    fn delete_topic(&mut self, topic: &str) -> Result<(), String> {
+        self.rt.block_on(self.kafka.delete_topic(topic)).map_err(|e| e.message)?;
+        self.wait_for(|k| k.partitions(topic).is_none(), &format!("topic {topic} to be deleted"))
+    }
+
+    fn add_partitions(&mut self, _topic: &str, _total: i32) -> Result<(), String> {
+        Err("adding partitions is not supported against a real Kafka yet (the bridge has no CreatePartitions)".into())
+    }
+
+    fn delete_records(&mut self, tp: &TopicPartition, before: i64) -> Result<i64, String> {
+        self.rt.block_on(self.kafka.delete_records(&tp.topic, tp.partition, before)).map_err(|e| e.message)
+    }
+
+    /// The same planner as the in-memory model's, over facts read from the broker; `--execute`
+    /// commits with generation −1, as `Admin.alterConsumerGroupOffsets` does.
+    fn reset_offsets(&mut self, args: &str) -> Result<Vec<String>, String> {
+        let parsed = reset::parse_args(args)?;
+        let plan = reset::plan(&parsed, &self.facts())?;
+        if plan.execute {
+            let offsets: Vec<protocol::PartitionOffset> =
+                plan.offsets.iter().map(|(tp, o)| protocol::PartitionOffset { topic: tp.topic.clone(), partition: tp.partition, offset: *o }).collect();
+            let results = self.rt.block_on(self.kafka.commit(&parsed.group, None, &offsets)).map_err(|e| e.message)?;
+            if let Some(e) = results.into_iter().find_map(|r| r.error) {
+                return Err(format!("Error: {e}"));
+            }
+        }
+        Ok(plan.lines)
+    }
+
+    fn group_state(&self, group: &str) -> String {
+        self.rt.block_on(self.kafka.describe_group(group)).map(|d| d.state).unwrap_or_else(|e| format!("unknown ({})", e.message))
+    }
+
+    fn committed(&self, group: &str) -> Offsets {
+        self.rt
+            .block_on(self.kafka.committed(group))
+            .map(|m| m.into_iter().map(|((t, p), o)| (TopicPartition::new(t, p), o)).collect())
+            .unwrap_or_default()
+    }
+
+    fn log_range(&self, tp: &TopicPartition) -> Option<(i64, i64)> {
+        let parts = self.rt.block_on(self.kafka.describe_topic(&tp.topic)).ok()?;
+        parts.into_iter().find(|p| p.partition == tp.partition).map(|p| (p.log_start, p.log_end))
+    }
+
+    fn partitions(&self, topic: &str) -> Option<i32> {
+        self.rt.block_on(self.kafka.partitions(topic)).ok()
+    }
+}
+
+/// What `kafka-consumer-groups` reads, asked of the broker.
+struct Facts<'a> {
+    k: &'a RealKafka,
+}
+
+impl ResetView for Facts<'_> {
+    fn group_state(&self, group: &str) -> GroupState {
+        match self.k.group_state(group).as_str() {
+            "Empty" => GroupState::Empty,
+            "Dead" => GroupState::Dead,
+            // Any other state (Stable, PreparingRebalance, …) refuses the reset; the message names Stable.
+            _ => GroupState::Stable,
+        }
+    }
+    fn committed(&self, group: &str) -> Offsets {
+        self.k.committed(group)
+    }
+    fn partitions(&self, topic: &str) -> Option<i32> {
+        self.k.partitions(topic)
+    }
+    fn log_start(&self, tp: &TopicPartition) -> Option<i64> {
+        self.k.log_range(tp).map(|r| r.0)
+    }
+    fn log_end(&self, tp: &TopicPartition) -> Option<i64> {
+        self.k.log_range(tp).map(|r| r.1)
+    }
+    fn offset_for_time(&self, tp: &TopicPartition, ts: i64) -> Option<i64> {
+        let tps = [(tp.topic.clone(), tp.partition)];
+        self.k.rt.block_on(self.k.kafka.list_offsets_raw(&tps, ts)).ok()?.into_values().next().flatten()
+    }
+    fn now_ms(&self) -> i64 {
+        wall_ms()
+    }
+}
