@@ -338,6 +338,7 @@ final class Run(o: Driver.Opts) {
     val pb = new ProcessBuilder(cmd.asJava)
       .redirectOutput(o.out.resolve(s"job-$n.stdout").toFile).redirectError(o.out.resolve(s"job-$n.stderr").toFile)
     val t = System.currentTimeMillis()
+    launchedAt = t
     proc = Some(pb.start())
     launched = true
     while (!Files.exists(control.resolve("ready")) && proc.get.isAlive && System.currentTimeMillis() < t + 180000) Thread.sleep(20)
@@ -368,6 +369,10 @@ final class Run(o: Driver.Opts) {
     }
   }
 
+  /** Only the events of the JVM started last (an earlier JVM's stop or error says nothing about this one). */
+  private def currentJvmLines(): Seq[JObj] = traceLines().filter(_.get("t").exists { case JNum(t) => t >= launchedAt; case _ => false })
+  private var launchedAt = 0L
+
   private def traceLines(): Seq[JObj] = if (!Files.exists(traceFile)) Nil else
     Files.readAllLines(traceFile).asScala.toSeq.filter(_.trim.nonEmpty).map(Json.parse).collect { case o: JObj => o }
 
@@ -379,7 +384,7 @@ final class Run(o: Driver.Opts) {
     val deadline = lastGrid + batchMs - 100
     def num(o: JObj, k: String) = o.get(k).collect { case JNum(x) => x }
     def pending(): Boolean = {
-      val ls = traceLines()
+      val ls = currentJvmLines()
       val gen = ls.filter(_.get("event").contains(JStr("batchGenerated"))).flatMap(num(_, "batch")).filter(_ <= lastGrid).toSet
       val done = ls.filter(l => l.get("event").exists(e => e == JStr("batchCompleted") || e == JStr("error") ||
         (e == JStr("jobFinished") && !l.get("error").contains(JNull)))).flatMap(num(_, "batch")).toSet
@@ -394,7 +399,7 @@ final class Run(o: Driver.Opts) {
         val need = (if (rerun(b)) 0 else 1) + completed.count(_ == b)
         written.getOrElse(b, 0) < need
       }
-      !stopped && proc.exists(_.isAlive) && (startedCount < starts || (gen -- done).nonEmpty || ckptsMissing ||
+      !stopped && proc.exists(_.isAlive) && (startedCount < 1 || (gen -- done).nonEmpty || ckptsMissing ||
         (status().get("running").contains(JBool(true)) && !gen.contains(lastGrid) && lastGrid > t0))
     }
     while (pending() && System.currentTimeMillis() < deadline) Thread.sleep(50)
@@ -409,7 +414,7 @@ final class Run(o: Driver.Opts) {
     val lastGrid = (at / batchMs) * batchMs
     val deadline = System.currentTimeMillis() + 60000
     def pending(): Boolean = {
-      val ls = traceLines()
+      val ls = currentJvmLines()
       val started = ls.exists(_.get("event").contains(JStr("contextStarted")))
       val stopped = ls.exists(l => l.get("event").exists(e => e == JStr("contextStopped") || e == JStr("error")))
       val gen = ls.filter(_.get("event").contains(JStr("batchGenerated"))).flatMap(_.get("batch").collect { case JNum(x) => x })
