@@ -212,19 +212,33 @@ impl Kafka {
         }
         let c = self.client().await?;
         let cc = c.controller_client().map_err(|e| rs_error("controller", e))?;
-        match cc.create_topic(topic, partitions, 1, 10_000).await {
-            Ok(()) => Ok(()),
-            Err(e) => Err(self.on_rs_error(rs_error(&format!("create topic {topic}"), e)).await),
+        if let Err(e) = cc.create_topic(topic, partitions, 1, 10_000).await {
+            return Err(self.on_rs_error(rs_error(&format!("create topic {topic}"), e)).await);
         }
+        // CreateTopics answers before every broker's metadata shows the topic; wait, so that the page's
+        // next request (a produce) finds it.
+        self.await_metadata(topic, true).await
+    }
+
+    /// Polls metadata until `topic` is listed (`present`) or gone, for up to 10 s.
+    async fn await_metadata(&self, topic: &str, present: bool) -> Result<()> {
+        for _ in 0..200 {
+            if self.list_topics().await?.iter().any(|t| t.topic == topic) == present {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(OpError::new(ErrorCode::Kafka, format!("topic {topic} still {} in metadata after 10 s", if present { "missing" } else { "listed" })))
     }
 
     pub async fn delete_topic(&self, topic: &str) -> Result<()> {
         let c = self.client().await?;
         let cc = c.controller_client().map_err(|e| rs_error("controller", e))?;
-        match cc.delete_topic(topic, 10_000).await {
-            Ok(()) => Ok(()),
-            Err(e) => Err(self.on_rs_error(rs_error(&format!("delete topic {topic}"), e)).await),
+        if let Err(e) = cc.delete_topic(topic, 10_000).await {
+            return Err(self.on_rs_error(rs_error(&format!("delete topic {topic}"), e)).await);
         }
+        // So that "delete, then re-create with the same name" (a scenario the lab shows) works at once.
+        self.await_metadata(topic, false).await
     }
 
     pub async fn describe_topic(&self, topic: &str) -> Result<Vec<PartitionRange>> {

@@ -215,6 +215,28 @@ fn bridge_reset(reply: Reply) -> ToolReset {
     }
 }
 
+type Row = (String, i32, String, String, String, String);
+
+/// The bridge's describe as the tool's columns TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID.
+fn describe_rows(d: &GroupDescription) -> BTreeSet<Row> {
+    let dash = |o: Option<i64>| o.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
+    d.offsets
+        .iter()
+        .map(|o| (o.topic.clone(), o.partition, dash(o.committed), dash(o.log_end), dash(o.lag), o.member_id.clone().unwrap_or_else(|| "-".into())))
+        .collect()
+}
+
+fn tool_describe_rows(group: &str, out: &str) -> BTreeSet<Row> {
+    let rows: BTreeSet<Row> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|c| c.len() >= 7 && c[0] == group)
+        .map(|c| (c[1].to_string(), c[2].parse().unwrap(), c[3].to_string(), c[4].to_string(), c[5].to_string(), c[6].to_string()))
+        .collect();
+    assert!(!rows.is_empty(), "no rows in the tool's describe:\n{out}");
+    rows
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn topics_produce_fetch_offsets_and_delete_records() {
     let bootstrap = env("OFFSET_LAB_KAFKA_BOOTSTRAP");
@@ -299,6 +321,13 @@ async fn topics_produce_fetch_offsets_and_delete_records() {
         Reply::Topics { topics } => assert!(topics.is_empty(), "{topics:?}"),
         r => panic!("{r:?}"),
     }
+    // Deleted and re-created at once with the same name (§6(a)): a fresh, empty log.
+    c.ok(Op::CreateTopic { topic: t.clone(), partitions: 1 }).await;
+    match c.ok(Op::DescribeTopic { topic: t.clone() }).await {
+        Reply::Topic { partitions, .. } => assert_eq!(partitions, vec![PartitionRange { partition: 0, log_start: 0, log_end: 0 }]),
+        r => panic!("{r:?}"),
+    }
+    c.ok(Op::DeleteTopic { topic: t }).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -436,6 +465,19 @@ async fn engine_membership_keeps_the_group_stable_and_reset_is_refused_like_the_
     let commit = KafkaRequest::OffsetCommit { group: g.clone(), member: None, offsets: vec![(TopicPartition::new(t.clone(), 1), 3)] };
     match c.ok(Op::Engine { request: commit }).await {
         Reply::Engine { kafka: KafkaReply::CommitResult { result: Err(e) } } => assert_ne!(e, engine::kafka::KafkaError::Other(String::new())),
+        r => panic!("{r:?}"),
+    }
+    // Our describe equals `kafka-consumer-groups --describe` row for row.
+    let described = match c.ok(Op::DescribeGroup { group: g.clone() }).await {
+        Reply::Group { group } => group,
+        r => panic!("{r:?}"),
+    };
+    let (_, out, err) = kafka_tool_async(CGC, s(&["--bootstrap-server", &bootstrap, "--describe", "--group", &g])).await;
+    assert_eq!(describe_rows(&described), tool_describe_rows(&g, &out), "tool:\n{out}\n{err}");
+    let (_, out, _) = kafka_tool_async(CGC, s(&["--bootstrap-server", &bootstrap, "--list"])).await;
+    let listed: BTreeSet<String> = out.lines().map(|l| l.trim().to_string()).filter(|l| l.starts_with(&c.ns)).collect();
+    match c.ok(Op::ListGroups).await {
+        Reply::Groups { groups } => assert_eq!(groups.into_iter().map(|g| g.group).collect::<BTreeSet<_>>(), listed),
         r => panic!("{r:?}"),
     }
     match c.ok(Op::DescribeGroup { group: g.clone() }).await {
