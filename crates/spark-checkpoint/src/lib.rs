@@ -3,6 +3,7 @@
 //! Pure Rust and no I/O, so it runs the same natively and in the browser (`wasm32-unknown-unknown`).
 
 pub mod codec;
+pub mod crc_sidecar;
 mod directory;
 mod error;
 pub mod files;

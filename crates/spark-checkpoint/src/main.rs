@@ -82,8 +82,11 @@ fn directory(dir: &Path, json: bool, tree: bool, limits: &Limits, out: &mut Stri
     };
     for entry in listing.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        // Only checkpoint files are read; everything else (rdd dirs, .crc, temp) is skipped unread.
-        if spark_checkpoint::files::CheckpointName::parse(&name).is_some() && entry.path().is_file() {
+        // Only checkpoint files and their Hadoop .crc sidecars are read; rdd dirs, temp, ... are skipped.
+        let sidecar = name.strip_prefix('.').and_then(|n| n.strip_suffix(".crc"));
+        let wanted = spark_checkpoint::files::CheckpointName::parse(&name).is_some()
+            || sidecar.is_some_and(|n| spark_checkpoint::files::CheckpointName::parse(n).is_some());
+        if wanted && entry.path().is_file() {
             if let Ok(bytes) = std::fs::read(entry.path()) {
                 files.push((name, bytes));
             }

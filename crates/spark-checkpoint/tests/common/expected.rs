@@ -95,6 +95,9 @@ pub fn check_folder(dir: &std::path::Path) -> Vec<String> {
         let name = want.get("file").and_then(Json::as_str).unwrap_or("?");
         match entries.iter().find(|e| e.name == name) {
             None => bad.push(format!("{name}: listed in expected.json but not a checkpoint file in the folder")),
+            Some(e) if files.iter().any(|(n, _)| *n == format!(".{name}.crc")) && e.crc_sidecar != Some(true) => {
+                bad.push(format!("{name}: its .crc sidecar does not verify ({:?})", e.error));
+            }
             Some(e) => match &e.result {
                 Err(err) => bad.push(format!("{name}: failed to decode: {err}")),
                 Ok(ins) => bad.extend(compare(ins, want).into_iter().map(|m| format!("{name}: {m}"))),
