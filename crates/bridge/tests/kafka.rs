@@ -425,8 +425,8 @@ async fn reset_offsets_matches_the_real_tools_dry_run() {
     match c.ok(Op::DescribeGroup { group: g.clone() }).await {
         Reply::Group { group } => {
             assert_eq!(group.state, "Empty");
-            let rows: Vec<(i32, Option<i64>, Option<i64>, Option<i64>)> =
-                group.offsets.iter().map(|o| (o.partition, o.committed, o.log_end, o.lag)).collect();
+            type Described = (i32, Option<i64>, Option<i64>, Option<i64>);
+            let rows: Vec<Described> = group.offsets.iter().map(|o| (o.partition, o.committed, o.log_end, o.lag)).collect();
             assert_eq!(rows, vec![(0, Some(3), Some(4), Some(1)), (1, Some(1), Some(5), Some(4)), (2, Some(0), Some(6), Some(6))]);
         }
         r => panic!("{r:?}"),
@@ -440,7 +440,7 @@ async fn engine_membership_keeps_the_group_stable_and_reset_is_refused_like_the_
     let addr = start_bridge(Config::new(&bootstrap)).await;
     let mut c = Client::connect(&addr).await;
     let (t, g) = reset_fixture(&mut c).await;
-    let poll = KafkaRequest::GroupPoll { group: g.clone(), member_id: None, client_id: "driver".into(), topics: vec![t.clone()], session_timeout_ms: 30_000 };
+    let poll = KafkaRequest::GroupPoll { group: g.clone(), member_id: None, client_id: "driver".into(), topics: vec![t.clone()], session_timeout_ms: 120_000 };
     let (member, generation) = match c.ok(Op::Engine { request: poll }).await {
         Reply::Engine { kafka: KafkaReply::Assignment { member_id, generation, partitions } } => {
             assert_eq!(partitions, (0..3).map(|p| TopicPartition::new(t.clone(), p)).collect::<Vec<_>>());
@@ -449,7 +449,7 @@ async fn engine_membership_keeps_the_group_stable_and_reset_is_refused_like_the_
         r => panic!("{r:?}"),
     };
     // A second poll heartbeats and keeps the assignment.
-    let poll = KafkaRequest::GroupPoll { group: g.clone(), member_id: Some(member.clone()), client_id: "driver".into(), topics: vec![t.clone()], session_timeout_ms: 30_000 };
+    let poll = KafkaRequest::GroupPoll { group: g.clone(), member_id: Some(member.clone()), client_id: "driver".into(), topics: vec![t.clone()], session_timeout_ms: 120_000 };
     assert!(matches!(c.ok(Op::Engine { request: poll }).await, Reply::Engine { kafka: KafkaReply::Assignment { generation: g2, .. } } if g2 == generation));
 
     let scope = ResetScope::AllTopics;
@@ -692,7 +692,7 @@ async fn consumer_offsets_feed_matches_kafkas_formatters() {
     let mut c = Client::connect(&addr).await;
     let (t, g) = reset_fixture(&mut c).await;
     // A member joins and leaves (GroupMetadata records), and commits once more (an OffsetCommit record).
-    let poll = KafkaRequest::GroupPoll { group: g.clone(), member_id: None, client_id: "driver".into(), topics: vec![t.clone()], session_timeout_ms: 30_000 };
+    let poll = KafkaRequest::GroupPoll { group: g.clone(), member_id: None, client_id: "driver".into(), topics: vec![t.clone()], session_timeout_ms: 120_000 };
     let (member, generation) = match c.ok(Op::Engine { request: poll }).await {
         Reply::Engine { kafka: KafkaReply::Assignment { member_id, generation, .. } } => (member_id, generation),
         r => panic!("{r:?}"),
