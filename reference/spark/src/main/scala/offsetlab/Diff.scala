@@ -65,9 +65,15 @@ object Diff {
         v match { case c: JObj => paths(c, p) + p; case _ => Set(p) }
       }.toSet
       val common = (a.flatMap(paths(_, "")).toSet intersect b.flatMap(paths(_, "")).toSet)
-      def keep(o: JObj, pre: String): JObj = JObj(o.fields.collect {
-        case (k, v) if common(pre + "/" + k) && !Ignored(k) => k -> (v match { case c: JObj => keep(c, pre + "/" + k); case x => x })
-      })
+      // a field one event leaves out counts as null (Spark's fresh contextStarted has no checkpointFile)
+      def keep(o: JObj, pre: String): JObj = {
+        val present = o.fields.collect {
+          case (k, v) if common(pre + "/" + k) && !Ignored(k) => k -> (v match { case c: JObj => keep(c, pre + "/" + k); case x => x })
+        }
+        val absent = common.filter(p => p.startsWith(pre + "/") && !p.drop(pre.length + 1).contains('/'))
+          .map(_.drop(pre.length + 1)).filterNot(k => Ignored(k) || present.exists(_._1 == k)).map(_ -> (JNull: Json))
+        JObj((present ++ absent).sortBy(_._1))
+      }
       def key(o: JObj) = keep(o, "").render
       val (ka, kb) = (a.map(key), b.map(key))
       if (Ordered.contains(kind)) {

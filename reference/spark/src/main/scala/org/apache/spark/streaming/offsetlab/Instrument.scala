@@ -75,6 +75,12 @@ object Instrument {
   def captureRestored(s: StreamingContext): Unit = {
     restoredTimes = kafkaStream(s.graph).map(_.checkpointData.currentCheckpointFiles.keys.map(_.milliseconds).toSet)
       .getOrElse(Set.empty)
+    // state files referenced by the restored checkpoint were written by an earlier JVM: not new here
+    seenStateFiles.synchronized {
+      allStreams(s.graph).filterNot(x => kafkaStream(s.graph).contains(x)).foreach { x =>
+        x.checkpointData.currentCheckpointFiles.foreach { case (t, f) => seenStateFiles.add((t.milliseconds, relative(f))) }
+      }
+    }
     // Harness-only event (not in the schema): what the recovered stream holds before ssc.start().
     if (loadedFile.isDefined) kafkaStream(s.graph).foreach { k =>
       val queue = call(k, "commitQueue").asInstanceOf[ConcurrentLinkedQueue[OffsetRange]].asScala.toSeq
