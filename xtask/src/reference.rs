@@ -10,6 +10,7 @@
 //! - `run <scenario.toml> [--scale S] [--codec lz4|zstd|snappy] [--out DIR]`: real Spark only;
 //! - `diff <run-dir> <engine-trace.jsonl> <scenario.toml>`: compare two traces;
 //! - `check <scenario.toml>…`: run on Spark, produce the engine's trace, diff (what `test` does for each file);
+//! - `test`: [`test_stage`] alone;
 //! - `fixtures`: write real checkpoint files for `crates/spark-checkpoint/fixtures/spark/`.
 //!
 //! Runs go to `target/reference/<scenario>/`. The time scale defaults to 1 (real Spark at the scenario's own
@@ -29,6 +30,7 @@ const HELP: &str = "usage: cargo xtask reference <command>
   diff <run-dir> <engine-trace> <scenario.toml>
                                           diff a Spark run's trace with an engine trace
   check <scenario.toml>...                run on Spark, run the engine, diff
+  test                                    check every scenario in reference/test-scenarios.txt (what `cargo xtask test` runs)
   fixtures                                write real checkpoint fixtures for crates/spark-checkpoint";
 
 /// `cargo xtask reference <args>`.
@@ -57,6 +59,11 @@ pub fn cli(ctx: &Ctx, args: &[String]) -> Result<(), String> {
         "check" => {
             let (files, _) = split_opts(rest);
             let (p, f) = check_all(ctx, &files.iter().map(PathBuf::from).collect::<Vec<_>>())?;
+            println!("reference: {p} passed, {f} failed");
+            if f == 0 { Ok(()) } else { Err(format!("{f} scenario(s) differ from real Spark")) }
+        }
+        "test" => {
+            let (p, f) = test_stage(ctx)?;
             println!("reference: {p} passed, {f} failed");
             if f == 0 { Ok(()) } else { Err(format!("{f} scenario(s) differ from real Spark")) }
         }
