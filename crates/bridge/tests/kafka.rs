@@ -30,6 +30,8 @@ type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<t
 
 struct Client {
     ws: Ws,
+    /// Feed pushes (`logEnd`, `offsetsTopic`) that arrived while waiting for a reply, kept for `frame`.
+    pending: std::collections::VecDeque<Response>,
     next: u64,
     ns: String,
     welcome_kafka: KafkaState,
@@ -38,7 +40,7 @@ struct Client {
 impl Client {
     async fn connect(addr: &str) -> Client {
         let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await.expect("websocket connects");
-        let mut c = Client { ws, next: 0, ns: String::new(), welcome_kafka: KafkaState { up: false, bootstrap: String::new(), detail: None } };
+        let mut c = Client { ws, pending: Default::default(), next: 0, ns: String::new(), welcome_kafka: KafkaState { up: false, bootstrap: String::new(), detail: None } };
         match c.frame().await {
             Either::Text(Response { reply: Reply::Welcome { namespace, kafka, .. }, .. }) => {
                 c.ns = namespace;
@@ -54,6 +56,13 @@ impl Client {
     }
 
     async fn frame(&mut self) -> Either {
+        if let Some(r) = self.pending.pop_front() {
+            return Either::Text(r);
+        }
+        self.wire_frame().await
+    }
+
+    async fn wire_frame(&mut self) -> Either {
         loop {
             let msg = tokio::time::timeout(std::time::Duration::from_secs(60), self.ws.next()).await.expect("a frame within 60 s").expect("open").expect("ok");
             match msg {
@@ -74,9 +83,10 @@ impl Client {
         let id = self.next;
         self.send_raw(Request::new(id, op).to_json()).await;
         loop {
-            match self.frame().await {
+            match self.wire_frame().await {
                 Either::Text(r) if r.id == Some(id) => return r.reply,
                 Either::Binary((rid, batch)) if rid == id => return Reply::Records { batch },
+                Either::Text(r) if matches!(r.reply, Reply::LogEnd { .. } | Reply::OffsetsTopic { .. }) => self.pending.push_back(r),
                 _ => continue,
             }
         }
@@ -272,6 +282,25 @@ async fn topics_produce_fetch_offsets_and_delete_records() {
     let pa = produced[0].partition;
     let end_a = described[pa as usize].log_end;
     assert!(end_a >= 2);
+
+    // A watched topic pushes its log ends now and after every change.
+    match c.ok(Op::Watch { topic: t.clone(), on: true }).await {
+        Reply::Topics { topics } => assert_eq!(topics.len(), 1),
+        r => panic!("{r:?}"),
+    }
+    let mut pushed = None;
+    let target = described.clone();
+    c.ok(Op::Produce { topic: t.clone(), lines: vec!["a:::7".into()], separator: Some(":::".into()), partition: None }).await;
+    while pushed.is_none() {
+        if let Either::Text(Response { id: None, reply: Reply::LogEnd { topic, partitions }, .. }) = c.frame().await {
+            assert_eq!(topic, t);
+            if partitions[pa as usize].log_end == target[pa as usize].log_end + 1 {
+                pushed = Some(partitions);
+            }
+        }
+    }
+    c.ok(Op::Watch { topic: t.clone(), on: false }).await;
+    let end_a = end_a + 1;
 
     // Fetch, JSON.
     match c.ok(Op::Fetch { topic: t.clone(), partition: pa, offset: 0, max_records: 100 }).await {
