@@ -249,6 +249,9 @@ impl Engine {
     /// Runs tasks until one waits for replies or none is left.
     fn drive(&mut self) {
         loop {
+            if self.memo.waiting() {
+                return;
+            }
             let Some(task) = self.app.as_ref().and_then(|a| a.tasks.front().cloned()) else { return };
             let memo = std::mem::take(&mut self.memo);
             let mut g = Gather::new(&memo);

@@ -36,6 +36,11 @@ impl Memo {
     pub(crate) fn insert(&mut self, req: Request, reply: Reply) {
         self.replies.insert(req, reply);
     }
+
+    /// Some request the task asked for is still unanswered: gathering again would find nothing new.
+    pub(crate) fn waiting(&self) -> bool {
+        self.asked.iter().any(|r| !self.replies.contains_key(r))
+    }
 }
 
 /// The task cannot go on until the requests it listed are answered.

@@ -118,7 +118,7 @@ pub fn print_all() {
 /// Times the batch that writes the state file, and a recovery that reads it back.
 fn state_write_restore(keys: usize) -> (f64, f64) {
     let mut s = start_and_produce(1, keys, keys);
-    s.steps.push(Step { at: Time(NOON + 12_000), action: Action::Kill, line: 0 });
+    s.steps.push(Step { at: Time(NOON + 12_000), action: Action::Stop { graceful: false }, line: 0 });
     s.steps.push(Step { at: Time(NOON + 20_000), action: Action::Start { job: JobConfig::seed(&["words"], "g") }, line: 0 });
     let mut run = Run::new(&s, Box::new(MemoryStorage::default())).expect("valid");
     run.step(0, &s.steps[0]);

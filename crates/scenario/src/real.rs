@@ -24,7 +24,9 @@ fn wall_ms() -> i64 {
 impl RealKafka {
     /// Connects, and deletes the scenario's topics if an earlier run left them, so the run starts
     /// from empty logs and groups without offsets.
-    pub fn connect(bootstrap: &str, topics: &[String]) -> Result<RealKafka, String> {
+    /// An earlier run's driver may still be a member of `group`; the run waits (up to a session
+    /// timeout) until it is gone, so a JoinGroup does not have to.
+    pub fn connect(bootstrap: &str, topics: &[String], group: Option<&str>) -> Result<RealKafka, String> {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
         let kafka = Kafka::new(bootstrap);
         rt.block_on(kafka.ping()).map_err(|e| format!("Kafka at {bootstrap} is not reachable: {e}"))?;
@@ -33,6 +35,14 @@ impl RealKafka {
             if k.partitions(t).is_some() {
                 k.rt.block_on(k.kafka.delete_topic(t)).map_err(|e| e.message)?;
                 k.wait_for(|k| k.partitions(t).is_none(), &format!("topic {t} to be deleted"))?;
+            }
+        }
+        if let Some(g) = group {
+            for _ in 0..600 {
+                if matches!(k.group_state(g).as_str(), "Empty" | "Dead") {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
             }
         }
         Ok(k)
@@ -80,7 +90,9 @@ impl KafkaBackend for RealKafka {
 
     fn create_topic(&mut self, topic: &str, partitions: i32) -> Result<(), String> {
         self.rt.block_on(self.kafka.create_topic(topic, partitions)).map_err(|e| e.message)?;
-        self.wait_for(|k| k.partitions(topic) == Some(partitions), &format!("topic {topic} to be created"))
+        // Created is not yet served: wait until every partition has a leader that answers ListOffsets.
+        let ready = |k: &RealKafka| (0..partitions).all(|p| k.log_range(&TopicPartition::new(topic, p)).is_some());
+        self.wait_for(ready, &format!("topic {topic} to be created and served"))
     }
 
     fn delete_topic(&mut self, topic: &str) -> Result<(), String> {

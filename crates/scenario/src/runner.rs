@@ -195,6 +195,15 @@ impl<'s, K: KafkaBackend> Run<'s, K> {
         }
     }
 
+    /// Stops a running context (not gracefully): its consumer leaves the group.
+    pub fn stop_if_running(&mut self) {
+        if self.engine.is_running() {
+            let now = self.engine.now();
+            let _ = self.engine.handle_input(now, Input::Stop { graceful: false });
+            self.pump();
+        }
+    }
+
     /// Lets the job run until `t`: every batch due fires at its own time, and a waiting JoinGroup
     /// completes when the member it waits for times out.
     pub fn advance_to(&mut self, t: Time) {

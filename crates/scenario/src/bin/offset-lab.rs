@@ -156,9 +156,11 @@ fn report(s: &format::Scenario, trace_lines: &[engine::trace::TraceLine], log: &
 #[cfg(feature = "real-kafka")]
 fn run_real(s: &format::Scenario, storage: Box<dyn engine::storage::Storage>, bootstrap: &str, trace: bool) -> Result<bool, String> {
     let topics: Vec<String> = s.topics.iter().map(|t| t.0.clone()).collect();
-    let kafka = scenario::real::RealKafka::connect(bootstrap, &topics)?;
+    let kafka = scenario::real::RealKafka::connect(bootstrap, &topics, s.job.group_id())?;
     let mut run = scenario::runner::Run::with_kafka(s, storage, kafka)?;
     run.run_all();
+    // A driver still running at the end leaves the group, so the next run does not wait for it.
+    run.stop_if_running();
     Ok(report(s, &run.trace, &run.log, &run.failures, trace))
 }
 
