@@ -260,7 +260,7 @@ fn diff(ctx: &Ctx, cp: &str, run: &Path, engine: &Path, scenario: &Path) -> Resu
 }
 
 /// Real checkpoint files for the decoder's tests (what `crates/spark-checkpoint`'s own generator does not cover:
-/// `updateStateByKey` state references, a failed batch left pending): run a harness scenario, then
+/// `updateStateByKey` state references, jobs that failed after a restart): run a harness scenario, then
 /// `Fixtures` copies the newest files and writes what Spark itself deserialized next to them.
 fn fixtures(ctx: &Ctx) -> Result<(), String> {
     let cp = build(ctx)?;
@@ -270,7 +270,7 @@ fn fixtures(ctx: &Ctx) -> Result<(), String> {
     for (name, file, codec) in [
         ("harness-spark351-lz4-subscribe-state", "ref-reset-ignored.toml", "lz4"),
         ("harness-spark351-zstd-subscribe-state", "ref-reset-ignored.toml", "zstd"),
-        ("harness-spark351-lz4-assign-failed-pending", "ref-assign-kill-delete-records.toml", "lz4"),
+        ("harness-spark351-lz4-assign-after-failed-jobs", "ref-assign-kill-delete-records.toml", "lz4"),
     ] {
         let out = ctx.root.join("target/reference/fixtures").join(name);
         step(&format!("reference: fixture {name}"));
