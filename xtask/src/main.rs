@@ -1,6 +1,7 @@
 //! `cargo xtask <task>`: the project's own set-up, demo, test and benchmark commands.
 
 mod kafka;
+mod real_scenarios;
 mod reference;
 mod util;
 mod wasm;
@@ -101,11 +102,23 @@ fn demo(ctx: &Ctx, _args: &[String]) -> Result<(), String> {
 fn test(ctx: &Ctx, _args: &[String]) -> Result<(), String> {
     let started = std::time::Instant::now();
     let mut stages: Vec<(&str, Result<(u32, u32), String>)> = Vec::new();
-    step("workspace tests: cargo test --workspace");
-    stages.push(("workspace (cargo test)", util::cargo_test(&ctx.root, &["--workspace"])));
+    step("workspace tests: cargo test --workspace (with the real-Spark checkpoint fixtures)");
+    stages.push(("workspace (cargo test)", util::cargo_test(&ctx.root, &["--workspace", "--features", "spark-checkpoint/spark-fixtures"])));
     let wasm = build_offset_lab(ctx, false).and_then(|bin| wasm::test_stage(ctx, &bin));
     stages.push(("native vs WASM traces", wasm));
-    stages.push(("real Kafka (bridge)", kafka::test_stage(ctx)));
+    let kafka_was_running = kafka::is_running(ctx);
+    match kafka::ensure_started(ctx) {
+        Ok(()) => {
+            stages.push(("real Kafka (bridge)", kafka::test_stage(ctx)));
+            stages.push(("real Kafka (engine scenarios)", real_scenarios::test_stage(ctx)));
+            if !kafka_was_running {
+                if let Err(e) = kafka::stop(ctx) {
+                    eprintln!("warning: {e}");
+                }
+            }
+        }
+        Err(e) => stages.push(("real Kafka", Err(e))),
+    }
     let (mut passed, mut failed) = (0, 0);
     eprintln!("\n==> summary ({} s)", started.elapsed().as_secs());
     for (name, r) in &stages {
