@@ -1,0 +1,74 @@
+//! The top bar: title, the SIMULATION label, the logical clock, time controls, presenter mode, share.
+
+use super::use_store;
+use crate::state::{share_fragment, Msg};
+use engine::time::clock;
+use yew::prelude::*;
+
+#[component]
+pub fn Header() -> Html {
+    let store = use_store();
+    let (now, running) = {
+        let s = store.session.borrow();
+        (clock(s.now), s.run.engine.is_running())
+    };
+    let d = |m: fn(&crate::state::Store) -> Msg| {
+        let s = store.clone();
+        Callback::from(move |_: MouseEvent| s.dispatch(m(&s)))
+    };
+    let on_speed = {
+        let s = store.clone();
+        Callback::from(move |e: Event| {
+            let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+            s.dispatch(Msg::Speed(v.parse().unwrap_or(1)));
+        })
+    };
+    let on_share = {
+        let s = store.clone();
+        Callback::from(move |_: MouseEvent| {
+            let frag = share_fragment(&s);
+            if let Some(w) = web_sys::window() {
+                let loc = w.location();
+                let base = format!("{}{}{}", loc.origin().unwrap_or_default(), loc.pathname().unwrap_or_default(), loc.search().unwrap_or_default());
+                let url = format!("{base}#{frag}");
+                // replaceState: the address bar carries the link without reloading the page.
+                if let Ok(h) = w.history() {
+                    let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+                }
+                s.dispatch(Msg::Share(url));
+            }
+        })
+    };
+    html! {
+        <header class="top">
+            <h1>{ "Offset Lab" }</h1>
+            <span class="badge sim" title="No Kafka is involved: the page runs Offset Lab's in-memory Kafka model">{ "SIMULATION · in-memory Kafka model" }</span>
+            <span class="clock" aria-label="logical time" data-testid="clock">{ now }</span>
+            <span class={classes!("badge", if running { "run" } else { "stopped" })} data-testid="running">
+                { if running { "● job running" } else { "■ job not running" } }
+            </span>
+            <div class="time" role="group" aria-label="Time">
+                <button onclick={d(|_| Msg::StepBatch)} aria-label="Step one batch (n)" title="Step one batch (key n)" data-testid="step">{ "⏭ Step batch" }</button>
+                if store.playing {
+                    <button onclick={d(|_| Msg::Play(false))} aria-label="Pause (p)" data-testid="pause">{ "⏸ Pause" }</button>
+                } else {
+                    <button onclick={d(|_| Msg::Play(true))} aria-label="Play (p)" data-testid="play">{ "▶ Play" }</button>
+                }
+                <label>{ "Speed " }
+                    <select onchange={on_speed} aria-label="Speed">
+                        { for [1u32, 2, 5, 10, 30].iter().map(|x| html! { <option value={x.to_string()} selected={store.speed == *x}>{ format!("{x}×") }</option> }) }
+                    </select>
+                </label>
+            </div>
+            <div class="right">
+                <label class="toggle"><input type="checkbox" checked={store.presenter}
+                    onchange={let s = store.clone(); Callback::from(move |_| s.dispatch(Msg::Presenter(!s.presenter)))} />{ " Presenter" }</label>
+                <button onclick={on_share} data-testid="share">{ "🔗 Share link" }</button>
+                <button onclick={d(|_| Msg::NewPlayground)} title="Back to an empty topic at 12:00:00">{ "New" }</button>
+            </div>
+            if let Some(url) = &store.share_url {
+                <input class="share-url" readonly=true value={url.clone()} aria-label="Share link" data-testid="share-url" />
+            }
+        </header>
+    }
+}

@@ -1,0 +1,32 @@
+//! The job's output: print() lines of the newest batches and the updateStateByKey state.
+
+use super::use_store;
+use crate::views::batches;
+use engine::time::clock;
+use yew::prelude::*;
+
+#[component]
+pub fn JobOutput() -> Html {
+    let store = use_store();
+    let s = store.session.borrow();
+    let rows = batches(&s.run.trace);
+    let printed: Vec<_> = rows.iter().filter(|r| !r.output.is_empty()).rev().take(3).collect();
+    let state = s.run.engine.state().cloned();
+    html! {
+        <section class="panel output" aria-labelledby="out-h">
+            <h2 id="out-h">{ "Job output" }</h2>
+            <h3>{ "updateStateByKey state" }</h3>
+            <p class="state-map" data-testid="state">
+                { match &state {
+                    None => "– (no running context)".to_string(),
+                    Some(m) if m.is_empty() => "{} (empty)".to_string(),
+                    Some(m) => m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("  "),
+                } }
+            </p>
+            <h3>{ "print()" }</h3>
+            { for printed.iter().map(|r| html! {
+                <pre class="print">{ format!("-------------------------------------------\nTime: {} ms ({})\n-------------------------------------------\n{}", r.batch.ms(), clock(r.batch), r.output.join("\n")) }</pre>
+            }) }
+        </section>
+    }
+}

@@ -1,0 +1,38 @@
+//! The page's panels and dialogs, one component per file; each reads the store from context.
+
+mod batches;
+mod checkpoints;
+mod controls;
+mod error_panel;
+mod group;
+mod header;
+mod job_output;
+mod partitions;
+mod produce;
+mod rewind;
+mod settings;
+mod tool_output;
+mod walkthrough;
+
+pub use batches::Batches;
+pub use checkpoints::Checkpoints;
+pub use controls::Controls;
+pub use error_panel::ErrorPanel;
+pub use group::Group;
+pub use header::Header;
+pub use job_output::JobOutput;
+pub use partitions::Partitions;
+pub use produce::Produce;
+pub use rewind::RewindDialog;
+pub use settings::SettingsDialog;
+pub use tool_output::ToolOutput;
+pub use walkthrough::Walkthrough;
+
+use crate::state::Store;
+use yew::prelude::*;
+
+/// The store from the app's context (every component is mounted under it).
+#[hook]
+pub fn use_store() -> Store {
+    use_context::<Store>().expect("components are mounted under the app's ContextProvider")
+}

@@ -1,0 +1,115 @@
+//! Partitions as log lanes: offset cells between log start and log end, and three markers —
+//! Spark's currentOffsets (▲ S), the newest checkpoint's offsets (◆ K) and the group's committed
+//! offset (● G) — each with a letter and a shape, so disagreement never depends on colour.
+
+use super::use_store;
+use scenario::runner::StatusRow;
+use yew::prelude::*;
+
+/// At most this many offset cells per lane; older ones collapse into "… n older".
+const MAX_CELLS: i64 = 16;
+
+#[component]
+pub fn Partitions() -> Html {
+    let store = use_store();
+    let s = store.session.borrow();
+    let status = s.run.status(s.now);
+    html! {
+        <section class="panel partitions" aria-labelledby="parts-h">
+            <h2 id="parts-h">{ "Topic " }<code>{ "words" }</code>{ " — where everyone stands" }</h2>
+            <p class="legend">
+                <span class="mk cur">{ "▲ S" }</span>{ " Spark's currentOffsets  " }
+                <span class="mk ckpt">{ "◆ K" }</span>{ " newest checkpoint  " }
+                <span class="mk grp">{ "● G" }</span>{ " group committed  " }
+                <span class="cell rec sample">{ "a" }</span>{ " record  " }
+                <span class="cell gone sample">{ "×" }</span>{ " deleted" }
+            </p>
+            { for status.rows.iter().map(|r| lane(r, &s.run.kafka)) }
+            <table class="numbers" data-testid="offsets-table">
+                <caption class="sr">{ "Offsets per partition" }</caption>
+                <thead><tr><th>{ "partition" }</th><th>{ "log start" }</th><th>{ "log end" }</th><th>{ "▲ currentOffsets" }</th><th>{ "◆ checkpoint" }</th><th>{ "● committed" }</th><th>{ "lag" }</th><th>{ "" }</th></tr></thead>
+                <tbody>
+                    { for status.rows.iter().map(|r| {
+                        let lag = match (r.log_end, r.committed) { (Some(e), Some(c)) => (e - c).to_string(), _ => "–".into() };
+                        let warn = disagreement(r);
+                        html! { <tr class={classes!(warn.is_some().then_some("warn"))} data-testid={format!("row-{}", r.partition)}>
+                            <th scope="row">{ r.partition.to_string() }</th>
+                            <td>{ opt(r.log_start) }</td><td>{ opt(r.log_end) }</td>
+                            <td>{ opt(r.current) }</td><td>{ opt(r.checkpointed) }</td><td>{ opt(r.committed) }</td>
+                            <td>{ lag }</td>
+                            <td class="why">{ warn.map(|w| format!("⚠ {w}")).unwrap_or_default() }</td>
+                        </tr> }
+                    }) }
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+fn opt(v: Option<i64>) -> String {
+    v.map_or("–".into(), |v| v.to_string())
+}
+
+/// The one-line reason a row deserves attention, with its numbers.
+fn disagreement(r: &StatusRow) -> Option<String> {
+    let end = r.log_end?;
+    let start = r.log_start.unwrap_or(0);
+    if let Some(k) = r.checkpointed.filter(|k| *k > end) {
+        return Some(format!("checkpoint {k} > log end {end}"));
+    }
+    if let Some(k) = r.checkpointed.filter(|k| *k < start) {
+        return Some(format!("checkpoint {k} < log start {start}"));
+    }
+    if let (Some(k), Some(g)) = (r.checkpointed, r.committed) {
+        if k != g {
+            return Some(format!("checkpoint {k} ≠ committed {g}: a restart reads from {k}"));
+        }
+    }
+    None
+}
+
+fn lane(r: &StatusRow, kafka: &kafka_model::KafkaModel) -> Html {
+    let log = kafka.log(&r.partition);
+    let start = r.log_start.unwrap_or(0);
+    let end = r.log_end.unwrap_or(0);
+    let markers = [r.current, r.checkpointed, r.committed];
+    let hi = markers.iter().flatten().copied().chain([end]).max().unwrap_or(end) + 1;
+    let lo_all = markers.iter().flatten().copied().chain([start]).min().unwrap_or(start).max(0).min(hi);
+    let lo = lo_all.max(hi - MAX_CELLS);
+    let cell = |o: i64| -> Html {
+        let rec = log.and_then(|l| l.records.get((o - l.log_start) as usize).filter(|_| o >= l.log_start));
+        let (class, text, title) = if o < start {
+            ("gone", "×".to_string(), format!("offset {o}: deleted (below log start {start})"))
+        } else if let Some(rec) = rec {
+            let v: String = rec.value.chars().take(3).collect();
+            ("rec", v, format!("offset {o}: key {:?} value {:?}", rec.key, rec.value))
+        } else {
+            ("empty", String::new(), format!("offset {o}: beyond the log end {end}"))
+        };
+        html! { <span class={classes!("cell", class)} title={title}><span class="off">{ o }</span><span class="val">{ text }</span></span> }
+    };
+    let marker = |v: Option<i64>, class: &'static str, label: &'static str, name: &'static str| -> Html {
+        let Some(v) = v else { return html! {} };
+        let (pos, clipped) = if v < lo { (0, true) } else { (v - lo, false) };
+        let style = format!("--pos:{pos}");
+        html! { <span class={classes!("mk", class, clipped.then_some("clipped"))} style={style} title={format!("{name}: {v}")}>
+            { format!("{label} {}{v}", if clipped { "◀" } else { "" }) }
+        </span> }
+    };
+    html! {
+        <div class="lane" data-testid={format!("lane-{}", r.partition)} aria-label={format!("{} log start {start} log end {end}", r.partition)}>
+            <div class="lane-name">{ r.partition.to_string() }<small>{ format!("[{start}, {end})") }</small></div>
+            <div class="lane-body">
+                <div class="cells">
+                    if lo > lo_all { <span class="cell more" title="older offsets hidden">{ format!("…{}", lo - lo_all) }</span> }
+                    { for (lo..hi).map(cell) }
+                </div>
+                <div class="marks" style={format!("--shift:{}", if lo > lo_all { 1 } else { 0 })}>
+                    { marker(r.current, "cur", "▲ S", "Spark currentOffsets") }
+                    { marker(r.checkpointed, "ckpt", "◆ K", "newest checkpoint currentOffsets") }
+                    { marker(r.committed, "grp", "● G", "group committed offset") }
+                </div>
+            </div>
+        </div>
+    }
+}

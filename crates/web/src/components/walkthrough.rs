@@ -1,0 +1,66 @@
+//! The guided walkthrough panel: chapter list, narration, next / replay / back, and the lesson's checks.
+
+use super::use_store;
+use crate::session::lesson;
+use crate::state::Msg;
+use crate::walkthrough::{chapter_done, CHAPTERS};
+use scenario::format::Action;
+use yew::prelude::*;
+
+#[component]
+pub fn Walkthrough() -> Html {
+    let store = use_store();
+    let (done, failures) = {
+        let s = store.session.borrow();
+        (chapter_done(&s), s.run.failures.len())
+    };
+    let on_lesson = store.session.borrow().lesson_progress().is_some();
+    let next_k = done.map_or(0, |d| d + 1);
+    let go = |k: usize| {
+        let s = store.clone();
+        Callback::from(move |_: MouseEvent| s.dispatch(Msg::Chapter(k)))
+    };
+    let next = {
+        let s = store.clone();
+        Callback::from(move |_: MouseEvent| s.dispatch(Msg::NextChapter))
+    };
+    let checks = |k: usize| {
+        let c = &CHAPTERS[k];
+        lesson().steps[c.steps.0..c.steps.1].iter().filter(|s| matches!(s.action, Action::Expect(_))).count()
+    };
+    html! {
+        <section class="panel walkthrough" aria-labelledby="walk-h">
+            <h2 id="walk-h">{ "Walkthrough: the seed experiment" }</h2>
+            if let Some(k) = done.filter(|_| on_lesson) {
+                <div class="chapter" data-testid="chapter">
+                    <h3>{ format!("{} / {} · {}", k + 1, CHAPTERS.len(), CHAPTERS[k].title) }</h3>
+                    <p class="narration" data-testid="narration">{ CHAPTERS[k].narration }</p>
+                    if checks(k) > 0 {
+                        <p class="checks">{ if failures == 0 { format!("✓ {} check(s) of this chapter hold", checks(k)) } else { format!("✗ {failures} check(s) failed") } }</p>
+                    }
+                </div>
+            } else if !on_lesson {
+                <p class="hint">{ "You are in the free playground. Start the walkthrough to follow the experiment step by step." }</p>
+            }
+            <div class="buttons">
+                if next_k < CHAPTERS.len() {
+                    <button class="primary" onclick={next} data-testid="next-chapter">
+                        { if on_lesson && done.is_some() { format!("Next: {} ▶", CHAPTERS[next_k].title) } else { "Start the walkthrough ▶".to_string() } }
+                    </button>
+                }
+                if let Some(k) = done.filter(|_| on_lesson) {
+                    <button onclick={go(k)} data-testid="replay-chapter">{ "↻ Replay chapter" }</button>
+                    if k > 0 { <button onclick={go(k - 1)}>{ "◀ Back" }</button> }
+                }
+            </div>
+            <ol class="chapters">
+                { for CHAPTERS.iter().enumerate().map(|(i, c)| {
+                    let here = on_lesson && done == Some(i);
+                    html! { <li class={classes!(here.then_some("here"))}>
+                        <button class="link" onclick={go(i)} aria-current={here.then_some("step")}>{ c.title }</button>
+                    </li> }
+                }) }
+            </ol>
+        </section>
+    }
+}

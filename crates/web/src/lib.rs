@@ -1,0 +1,18 @@
+//! Offset Lab's page: the session (engine + in-memory Kafka), share links and derived views are
+//! plain Rust (tested natively); the Yew app over them is built for the browser only.
+
+pub mod explain;
+pub mod link;
+pub mod session;
+pub mod views;
+pub mod walkthrough;
+
+#[cfg(target_arch = "wasm32")]
+mod app;
+#[cfg(target_arch = "wasm32")]
+mod components;
+#[cfg(target_arch = "wasm32")]
+pub mod state;
+
+#[cfg(target_arch = "wasm32")]
+pub use app::App;

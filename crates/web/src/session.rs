@@ -1,0 +1,298 @@
+//! The offline session: the engine and the in-memory Kafka model (scenario's `Run`), driven by the
+//! page's actions and replayable from the action log alone (that log is what a share link carries).
+
+use engine::config::{JobConfig, Strategy};
+use engine::offsets::TopicPartition;
+use engine::time::{Duration, Time};
+use scenario::format::{self, Action, Scenario, Step};
+use scenario::runner::{LogEntry, Run};
+use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
+
+/// The seed walkthrough; its topics and job are also the playground's starting point.
+pub const LESSON_TOML: &str = include_str!("../lessons/seed.toml");
+
+/// The parsed lesson, parsed once; `Run` borrows it for the whole page's life.
+pub fn lesson() -> &'static Scenario {
+    static LESSON: OnceLock<Scenario> = OnceLock::new();
+    LESSON.get_or_init(|| format::parse("lessons/seed.toml", LESSON_TOML).expect("the embedded lesson parses"))
+}
+
+/// The job knobs the settings dialog offers; applied by `getOrCreate` only when no checkpoint is read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    #[serde(rename = "b")]
+    pub batch_secs: i64,
+    #[serde(rename = "r")]
+    pub max_rate_per_partition: i64,
+    #[serde(rename = "a")]
+    pub assign: bool,
+    #[serde(rename = "o")]
+    pub auto_offset_reset: String,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings { batch_secs: 5, max_rate_per_partition: 0, assign: false, auto_offset_reset: "latest".into() }
+    }
+}
+
+impl Settings {
+    /// `creatingFunc`'s job with these settings, from the lesson's job.
+    pub fn job(&self, partitions: i32) -> JobConfig {
+        let mut job = lesson().job.clone();
+        job.batch_duration = Duration::seconds(self.batch_secs.max(1));
+        job.max_rate_per_partition = self.max_rate_per_partition.max(0);
+        job.kafka_params.insert("auto.offset.reset".into(), self.auto_offset_reset.clone());
+        if self.assign {
+            let topic = job.strategy.topics().into_iter().next().unwrap_or_else(|| "words".into());
+            let parts = (0..partitions.max(1)).map(|p| TopicPartition::new(topic.clone(), p)).collect();
+            job.strategy = Strategy::Assign { partitions: parts, offsets: Default::default() };
+        }
+        job
+    }
+}
+
+/// One thing the user (or the walkthrough) did. Short serde names keep share links short.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Act {
+    /// Step `i` of the embedded lesson.
+    #[serde(rename = "L")]
+    Lesson(usize),
+    #[serde(rename = "S")]
+    Start(Settings),
+    #[serde(rename = "T")]
+    Stop { graceful: bool },
+    #[serde(rename = "K")]
+    Kill,
+    /// Console-producer lines (`key:::value`); with a partition, the whole line is the value.
+    #[serde(rename = "P")]
+    Produce { partition: Option<i32>, lines: Vec<String> },
+    #[serde(rename = "D")]
+    RecreateTopic,
+    #[serde(rename = "R")]
+    DeleteRecords { partition: i32, before: i64 },
+    #[serde(rename = "G")]
+    ResetOffsets { args: String },
+    #[serde(rename = "C")]
+    DeleteCheckpoint,
+    #[serde(rename = "X")]
+    ChangeCode,
+}
+
+/// An action at a logical time (epoch ms).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub at: i64,
+    pub act: Act,
+}
+
+pub const TOPIC: &str = "words";
+
+pub struct Session {
+    pub run: Run<'static>,
+    pub entries: Vec<Entry>,
+    pub now: Time,
+    /// What the last tool (reset, delete-records, topic command, producer) printed.
+    pub tool_lines: Vec<String>,
+}
+
+impl Default for Session {
+    fn default() -> Session {
+        Session::new()
+    }
+}
+
+impl Session {
+    /// A fresh playground at 12:00:00 on the lesson's day: topic `words` with 3 empty partitions.
+    pub fn new() -> Session {
+        let s = lesson();
+        let run = Run::new(s, Box::new(engine::storage::MemoryStorage::default())).expect("the lesson's topics are valid");
+        let now = Time(s.day_start.ms() + 12 * 3_600_000);
+        let mut session = Session { run, entries: Vec::new(), now, tool_lines: Vec::new() };
+        session.run.advance_to(now);
+        session
+    }
+
+    /// Rebuilds the exact state from an action log and the final time (share links, replays).
+    pub fn replay(entries: &[Entry], now: i64) -> Session {
+        let mut s = Session::new();
+        for e in entries {
+            s.apply_at(e.at, e.act.clone());
+        }
+        s.advance_to(Time(now));
+        s
+    }
+
+    pub fn partitions(&self) -> i32 {
+        self.run.kafka.partitions(TOPIC).unwrap_or(0)
+    }
+
+    pub fn group(&self) -> String {
+        lesson().job.group_id().unwrap_or("g").to_string()
+    }
+
+    /// Does `act` now; returns what the tool printed or why the engine refused.
+    pub fn apply(&mut self, act: Act) {
+        let at = self.now.ms();
+        self.apply_at(at, act);
+    }
+
+    fn apply_at(&mut self, at: i64, act: Act) {
+        let at = match &act {
+            Act::Lesson(i) => lesson().steps.get(*i).map_or(at, |s| s.at.ms()).max(self.now.ms()).max(at),
+            _ => at.max(self.now.ms()),
+        };
+        self.entries.push(Entry { at, act: act.clone() });
+        let before = self.run.log.len();
+        let index = self.entries.len() - 1;
+        for action in self.actions(&act) {
+            let step = Step { at: Time(at), action, line: 0 };
+            self.run.step(index, &step);
+        }
+        self.now = Time(at);
+        // What the tools printed, and refusals, for the page's "tool output" box.
+        let mut lines = Vec::new();
+        for l in &self.run.log[before..] {
+            match l {
+                LogEntry::Tool { lines: t, .. } => lines.extend(t.iter().cloned()),
+                LogEntry::Failure { message, .. } if !matches!(act, Act::Lesson(_)) => lines.push(message.clone()),
+                _ => {}
+            }
+        }
+        if !lines.is_empty() || !matches!(act, Act::Lesson(_)) {
+            self.tool_lines = lines;
+        }
+    }
+
+    /// The scenario actions one page action stands for.
+    fn actions(&self, act: &Act) -> Vec<Action> {
+        match act {
+            Act::Lesson(i) => lesson().steps.get(*i).map(|s| s.action.clone()).into_iter().collect(),
+            Act::Start(settings) => vec![Action::Start { job: settings.job(self.partitions()) }],
+            Act::Stop { graceful } => vec![Action::Stop { graceful: *graceful }],
+            Act::Kill => vec![Action::Kill],
+            Act::Produce { partition, lines } => {
+                let records = lines
+                    .iter()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(|l| match (partition, l.split_once(":::")) {
+                        (Some(p), _) => (Some(*p), None, l.clone()),
+                        (None, Some((k, v))) => (None, Some(k.to_string()), v.to_string()),
+                        (None, None) => (None, None, l.clone()),
+                    })
+                    .collect();
+                vec![Action::Produce { topic: TOPIC.into(), records }]
+            }
+            Act::RecreateTopic => {
+                let n = self.partitions().max(1);
+                vec![Action::DeleteTopic { topic: TOPIC.into() }, Action::CreateTopic { topic: TOPIC.into(), partitions: n }]
+            }
+            Act::DeleteRecords { partition, before } => {
+                vec![Action::DeleteRecords { partition: TopicPartition::new(TOPIC, *partition), before: *before }]
+            }
+            Act::ResetOffsets { args } => vec![Action::ResetOffsets { args: args.clone() }],
+            Act::DeleteCheckpoint => vec![Action::DeleteCheckpoint],
+            Act::ChangeCode => vec![Action::ChangeCode],
+        }
+    }
+
+    /// Lets the job run until `t` (batches fire at their own times).
+    pub fn advance_to(&mut self, t: Time) {
+        if t > self.now {
+            self.run.advance_to(t);
+            self.now = t;
+        }
+    }
+
+    /// "Step one batch": to the engine's next timer (the next batch), or one batch interval when idle.
+    pub fn step_batch(&mut self, batch_secs: i64) {
+        let next = self.run.engine.next_timeout().filter(|t| *t > self.now);
+        let to = next.unwrap_or(Time(self.now.ms() + batch_secs.max(1) * 1000));
+        self.advance_to(to);
+    }
+
+    /// The tool's plan for `args` without executing (the rewind dialog's preview), or its refusal.
+    pub fn preview_reset(&self, args: &str) -> Result<kafka_model::reset::ResetPlan, String> {
+        let dry = args.replace("--execute", "--dry-run");
+        let parsed = kafka_model::reset::parse_args(&dry)?;
+        kafka_model::reset::plan(&parsed, &self.run.kafka)
+    }
+
+    /// The checkpoint directory's files, as Spark sorts them.
+    pub fn checkpoint_files(&self) -> Vec<String> {
+        self.run.status(self.now).checkpoint_files
+    }
+
+    /// A checkpoint file's bytes as text (our format is pretty JSON).
+    pub fn read_file(&self, name: &str) -> Option<String> {
+        let dir = lesson().job.checkpoint_dir.clone()?;
+        let bytes = self.run.storage.read(&format!("{dir}/{name}")).ok()?;
+        Some(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// How far the walkthrough got: the number of leading lesson steps in the log, if the log is
+    /// nothing but lesson steps.
+    pub fn lesson_progress(&self) -> Option<usize> {
+        let mut n = 0;
+        for e in &self.entries {
+            match e.act {
+                Act::Lesson(i) if i == n => n += 1,
+                _ => return None,
+            }
+        }
+        Some(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lesson_runs_with_every_expectation_met() {
+        let mut s = Session::new();
+        for i in 0..lesson().steps.len() {
+            s.apply(Act::Lesson(i));
+        }
+        assert_eq!(s.run.failures, Vec::<String>::new());
+        assert_eq!(s.lesson_progress(), Some(lesson().steps.len()));
+    }
+
+    #[test]
+    fn replay_gives_the_same_trace() {
+        let mut s = Session::new();
+        s.apply(Act::Start(Settings::default()));
+        s.advance_to(Time(s.now.ms() + 7_000));
+        s.apply(Act::Produce { partition: None, lines: vec!["k1:::a".into(), "k2:::b".into()] });
+        s.step_batch(5);
+        s.apply(Act::Stop { graceful: true });
+        s.advance_to(Time(s.now.ms() + 20_000));
+        let r = Session::replay(&s.entries, s.now.ms());
+        assert_eq!(r.run.trace, s.run.trace);
+        assert!(r.run.trace.iter().any(|l| matches!(&l.event, engine::trace::TraceEvent::BatchGenerated { num_records: 2, .. })));
+    }
+
+    #[test]
+    fn reset_is_refused_while_the_job_holds_the_group_and_previewed_after_stop() {
+        let mut s = Session::new();
+        s.apply(Act::Start(Settings::default()));
+        s.advance_to(Time(s.now.ms() + 11_000));
+        let args = "--group g --topic words --to-earliest --execute";
+        let refused = s.preview_reset(args).unwrap_err();
+        assert!(refused.contains("inactive"), "{refused}");
+        s.apply(Act::Stop { graceful: false });
+        s.advance_to(Time(s.now.ms() + 1_000));
+        let plan = s.preview_reset(args).unwrap();
+        assert!(!plan.execute);
+        assert_eq!(plan.offsets.len(), 3);
+    }
+
+    #[test]
+    fn producing_without_a_key_or_partition_shows_the_models_error() {
+        let mut s = Session::new();
+        s.apply(Act::Produce { partition: None, lines: vec!["novalue".into()] });
+        assert!(s.tool_lines.iter().any(|l| l.starts_with("ERROR")), "{:?}", s.tool_lines);
+        assert_eq!(s.run.kafka.log(&TopicPartition::new(TOPIC, 0)).unwrap().log_end(), 0);
+    }
+}

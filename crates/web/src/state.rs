@@ -1,0 +1,159 @@
+//! The page's reducer: the offline session behind a shared handle plus UI-only state; buttons
+//! dispatch `Msg`s that become session actions, the panels render from the session.
+
+use crate::link::{self, Shared};
+use crate::session::{Act, Session, Settings};
+use crate::walkthrough;
+use engine::time::Time;
+use std::cell::RefCell;
+use std::rc::Rc;
+use yew::prelude::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialog {
+    Rewind,
+    Settings,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    /// The simulation; mutated in place (it is large), `rev` tells Yew something changed.
+    pub session: Rc<RefCell<Session>>,
+    pub rev: u64,
+    pub settings: Settings,
+    pub playing: bool,
+    /// Logical seconds per real second while playing.
+    pub speed: u32,
+    pub presenter: bool,
+    /// Index into the batch timeline; `None` follows the newest batch.
+    pub selected_batch: Option<usize>,
+    pub open_file: Option<String>,
+    pub dialog: Option<Dialog>,
+    pub share_url: Option<String>,
+    /// Why a share link could not be opened.
+    pub notice: Option<String>,
+}
+
+impl Default for AppState {
+    fn default() -> AppState {
+        AppState {
+            session: Rc::new(RefCell::new(Session::new())),
+            rev: 0,
+            settings: Settings::default(),
+            playing: false,
+            speed: 1,
+            presenter: false,
+            selected_batch: None,
+            open_file: None,
+            dialog: None,
+            share_url: None,
+            notice: None,
+        }
+    }
+}
+
+impl PartialEq for AppState {
+    fn eq(&self, other: &AppState) -> bool {
+        Rc::ptr_eq(&self.session, &other.session) && self.rev == other.rev
+    }
+}
+
+pub enum Msg {
+    Do(Act),
+    /// Real time passed while playing: advance by this many logical ms.
+    Tick(i64),
+    StepBatch,
+    Play(bool),
+    Speed(u32),
+    Presenter(bool),
+    SelectBatch(Option<usize>),
+    OpenFile(Option<String>),
+    Dialog(Option<Dialog>),
+    Settings(Settings),
+    /// Replay the walkthrough from scratch to the end of chapter k.
+    Chapter(usize),
+    /// Apply the next chapter on top of the current session.
+    NextChapter,
+    Share(String),
+    Load(Result<Shared, String>),
+    NewPlayground,
+}
+
+impl Reducible for AppState {
+    type Action = Msg;
+
+    fn reduce(self: Rc<Self>, msg: Msg) -> Rc<Self> {
+        let mut next = (*self).clone();
+        next.rev += 1;
+        match msg {
+            Msg::Do(act) => {
+                next.session.borrow_mut().apply(act);
+                next.share_url = None;
+            }
+            Msg::Tick(ms) => {
+                let mut s = next.session.borrow_mut();
+                let t = Time(s.now.ms() + ms);
+                s.advance_to(t);
+            }
+            Msg::StepBatch => {
+                next.playing = false;
+                next.session.borrow_mut().step_batch(next.settings.batch_secs);
+            }
+            Msg::Play(p) => next.playing = p,
+            Msg::Speed(x) => next.speed = x.clamp(1, 60),
+            Msg::Presenter(p) => next.presenter = p,
+            Msg::SelectBatch(i) => next.selected_batch = i,
+            Msg::OpenFile(f) => next.open_file = f,
+            Msg::Dialog(d) => next.dialog = d,
+            Msg::Settings(s) => {
+                next.settings = s;
+                next.dialog = None;
+            }
+            Msg::Chapter(k) => {
+                next.session = Rc::new(RefCell::new(walkthrough::session_at(k)));
+                next.playing = false;
+                next.selected_batch = None;
+                next.open_file = None;
+            }
+            Msg::NextChapter => {
+                let done = walkthrough::chapter_done(&next.session.borrow());
+                let k = done.map_or(0, |d| d + 1);
+                match (done, walkthrough::CHAPTERS.get(k)) {
+                    (_, None) => {}
+                    (Some(_), Some(c)) | (None, Some(c)) if next.session.borrow().lesson_progress() == Some(c.steps.0) => {
+                        let mut s = next.session.borrow_mut();
+                        for i in c.steps.0..c.steps.1 {
+                            s.apply(Act::Lesson(i));
+                        }
+                    }
+                    // Off the walkthrough (manual actions): start it over.
+                    _ => next.session = Rc::new(RefCell::new(walkthrough::session_at(0))),
+                }
+                next.playing = false;
+                next.selected_batch = None;
+            }
+            Msg::Share(url) => next.share_url = Some(url),
+            Msg::Load(Ok(shared)) => {
+                next.session = Rc::new(RefCell::new(Session::replay(&shared.entries, shared.now)));
+                next.notice = None;
+            }
+            Msg::Load(Err(e)) => next.notice = Some(format!("This share link could not be opened: {e}")),
+            Msg::NewPlayground => {
+                next.session = Rc::new(RefCell::new(Session::new()));
+                next.playing = false;
+                next.selected_batch = None;
+                next.open_file = None;
+                next.share_url = None;
+            }
+        }
+        Rc::new(next)
+    }
+}
+
+pub type Store = UseReducerHandle<AppState>;
+
+/// The share fragment for the current session.
+pub fn share_fragment(state: &AppState) -> String {
+    let s = state.session.borrow();
+    link::encode(&Shared { entries: s.entries.clone(), now: s.now.ms() })
+}
