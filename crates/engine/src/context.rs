@@ -182,7 +182,8 @@ impl Engine {
             return Err(Refused(format!("no request {id} is waiting for a reply")));
         };
         // A commit is fire-and-forget for Spark; its answer only reaches the callback.
-        if let Request::Kafka(KafkaRequest::OffsetCommit { group, offsets, .. }) = &req {
+        let gathered = self.memo.asked.contains(&req);
+        if let (false, Request::Kafka(KafkaRequest::OffsetCommit { group, offsets, .. })) = (gathered, &req) {
             let error = match &reply {
                 Reply::Kafka(KafkaReply::CommitResult { result: Ok(()) }) => None,
                 Reply::Kafka(KafkaReply::CommitResult { result: Err(e) } | KafkaReply::Failed { error: e }) => Some(e.name()),
@@ -289,7 +290,8 @@ enum Effect {
     StateWritten(Result<(), String>),
     Checkpoint { content: Box<Checkpoint>, file_time: Time, files: BTreeMap<Time, String>, result: Result<Vec<String>, String> },
     Skip,
-    Shutdown,
+    /// The consumer closed; `close()` may have auto-committed these offsets first.
+    Shutdown(Option<(String, offsets::Offsets, Option<String>)>),
 }
 
 impl Engine {
@@ -327,12 +329,23 @@ impl Engine {
                 Effect::Skip
             }
             Task::Shutdown { .. } => {
+                let mut auto = None;
                 if let (Some(c), Some(group)) = (&app.stream.consumer, app.job.group_id()) {
+                    // `close()` commits the positions synchronously when auto-commit is on.
+                    if let Some(offsets) = c.clone().auto_commit_due(&app.job, self.now, true) {
+                        let req = KafkaRequest::OffsetCommit { group: group.into(), member: c.member.clone(), offsets: offsets.clone().into_iter().collect() };
+                        let error = match g.kafka(req).ok_or(Pending)? {
+                            KafkaReply::CommitResult { result: Ok(()) } => None,
+                            KafkaReply::CommitResult { result: Err(e) } | KafkaReply::Failed { error: e } => Some(e.name()),
+                            other => Some(format!("unexpected reply {other:?}")),
+                        };
+                        auto = Some((group.to_string(), offsets, error));
+                    }
                     if let Some((member_id, _)) = &c.member {
                         g.kafka(KafkaRequest::LeaveGroup { group: group.into(), member_id: member_id.clone() }).ok_or(Pending)?;
                     }
                 }
-                Effect::Shutdown
+                Effect::Shutdown(auto)
             }
         })
     }
@@ -387,7 +400,12 @@ impl Engine {
                 }
                 self.trace(TraceEvent::CheckpointWritten { file: checkpoint::file_name(file_time), checkpoint: content, files: listing });
             }
-            (Task::Shutdown { graceful }, Effect::Shutdown) => {
+            (Task::Shutdown { graceful }, Effect::Shutdown(auto)) => {
+                if let Some((group, offsets, error)) = auto {
+                    let list = offsets::to_list(&offsets);
+                    self.trace(TraceEvent::CommitSent { group: group.clone(), offsets: list.clone(), auto: true });
+                    self.trace(TraceEvent::CommitCompleted { group, offsets: list, error });
+                }
                 self.app = None;
                 self.memo = Memo::default();
                 self.trace(TraceEvent::ContextStopped { graceful, killed: false });
@@ -395,6 +413,12 @@ impl Engine {
             (_, Effect::Skip) => {}
             (task, _) => unreachable!("effect does not belong to task {task:?}"),
         }
+    }
+
+    /// `consumer.commitAsync`: fire and forget; the answer only reaches the callback.
+    fn send_commit(&mut self, group: String, member: Option<(String, i32)>, offsets: offsets::Offsets, auto: bool) {
+        self.trace(TraceEvent::CommitSent { group: group.clone(), offsets: offsets::to_list(&offsets), auto });
+        self.request(Request::Kafka(KafkaRequest::OffsetCommit { group, member, offsets: offsets.into_iter().collect() }));
     }
 
     /// An exception reached the application: it is reported and the context stops (the driver's
@@ -466,6 +490,14 @@ impl Engine {
     fn apply_generate(&mut self, time: Time, rerun: bool, gathered: crate::stream::Gathered<crate::stream::ComputeInputs>) {
         let app = self.app.as_mut().expect("app");
         app.stream.consumer = gathered.consumer;
+        // The poll at the start of compute auto-commits the positions the previous compute left.
+        let now = self.now;
+        let auto = app.stream.consumer.as_mut().and_then(|c| c.auto_commit_due(&app.job, now, false).map(|o| (o, c.member.clone())));
+        if let Some((offsets, member)) = auto {
+            let group = app.job.group_id().unwrap_or_default().to_string();
+            self.send_commit(group, member, offsets, true);
+        }
+        let app = self.app.as_mut().expect("app");
         let computed = gathered.result.and_then(|inputs| app.stream.apply_compute(&app.job, inputs));
         match computed {
             Ok(c) => {
@@ -483,8 +515,7 @@ impl Engine {
                 let num_records = if rerun { 0 } else { c.num_records };
                 self.trace(TraceEvent::BatchGenerated { batch: time, ranges: c.ranges, num_records, rerun, restored: false });
                 if let Some((group, member, offsets)) = commit {
-                    self.trace(TraceEvent::CommitSent { group: group.clone(), offsets: offsets::to_list(&offsets) });
-                    self.request(Request::Kafka(KafkaRequest::OffsetCommit { group, member, offsets: offsets.into_iter().collect() }));
+                    self.send_commit(group, member, offsets, false);
                 }
             }
             Err(e) if rerun => {

@@ -35,7 +35,13 @@ pub struct DriverConsumer {
     pub member: Option<(String, i32)>,
     pub assignment: BTreeSet<TopicPartition>,
     pub seeks: Offsets,
+    /// Positions after the last `seekToEnd`: what `enable.auto.commit` would commit.
+    pub positions: Offsets,
+    pub last_auto_commit: Option<Time>,
 }
+
+/// `auto.commit.interval.ms` default.
+pub const AUTO_COMMIT_INTERVAL_MS: i64 = 5_000;
 
 /// The consumer as a compute left it (memberships survive a failed compute), and what it found.
 pub struct Gathered<T> {
@@ -111,6 +117,7 @@ impl DirectKafkaInputDStream {
         self.current_offsets.extend(inputs.new_positions);
         if let Some(consumer) = &mut self.consumer {
             consumer.seeks.clear();
+            consumer.positions = inputs.latest.clone();
         }
         let until = self.clamp(job, &inputs.latest);
         let ranges: Vec<OffsetRange> =
@@ -176,6 +183,23 @@ impl DirectKafkaInputDStream {
             c.seeks.insert(tp.clone(), off);
         }
         Ok(Ok(c))
+    }
+}
+
+impl DriverConsumer {
+    /// With `enable.auto.commit=true` (Kafka's default; Spark never fixes the driver's params), the
+    /// driver's `poll` commits its positions once `auto.commit.interval.ms` has passed, and `close`
+    /// commits them too. After `seekToEnd` they are the log end, not what was processed (§1.8).
+    pub fn auto_commit_due(&mut self, job: &JobConfig, now: Time, closing: bool) -> Option<Offsets> {
+        if job.kafka_params.get("enable.auto.commit").map(String::as_str).unwrap_or("true") != "true" || job.group_id().is_none() || self.positions.is_empty() {
+            return None;
+        }
+        let due = closing || self.last_auto_commit.is_none_or(|t| now.ms() - t.ms() >= AUTO_COMMIT_INTERVAL_MS);
+        if !due {
+            return None;
+        }
+        self.last_auto_commit = Some(now);
+        Some(self.positions.clone())
     }
 }
 

@@ -24,7 +24,13 @@ pub enum TraceEvent {
     #[serde(rename_all = "camelCase")]
     BatchGenerated { batch: Time, ranges: Vec<OffsetRange>, num_records: i64, rerun: bool, restored: bool },
     #[serde(rename_all = "camelCase")]
-    CommitSent { group: String, offsets: Vec<PartitionOffset> },
+    CommitSent {
+        group: String,
+        offsets: Vec<PartitionOffset>,
+        /// Sent by the driver consumer's `enable.auto.commit`, not by Spark's `commitAll`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        auto: bool,
+    },
     #[serde(rename_all = "camelCase")]
     CommitCompleted { group: String, offsets: Vec<PartitionOffset>, error: Option<String> },
     #[serde(rename_all = "camelCase")]

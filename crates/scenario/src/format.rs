@@ -283,7 +283,8 @@ fn build_job(base: &RawJob, over: &RawJob) -> Result<JobConfig, String> {
         kafka_params.insert("group.id".to_string(), g.clone());
     }
     kafka_params.insert("auto.offset.reset".into(), pick!(auto_offset_reset).unwrap_or_else(|| "latest".into()));
-    kafka_params.insert("enable.auto.commit".into(), pick!(enable_auto_commit).unwrap_or(false).to_string());
+    // Kafka's default is true, and Spark does not change it for the driver (§1.8).
+    kafka_params.insert("enable.auto.commit".into(), pick!(enable_auto_commit).unwrap_or(true).to_string());
     let offsets = pick!(starting_offsets).unwrap_or_default();
     let strategy = match pick!(strategy).as_deref().unwrap_or("Subscribe") {
         "Subscribe" => {

@@ -71,8 +71,9 @@ fn event_text(e: &TraceEvent) -> Option<String> {
             };
             format!("batch {} generated: {}  numRecords {num_records}{kind}", clock(*batch), ranges_text(ranges))
         }
-        TraceEvent::CommitSent { group, offsets } => format!(
-            "commitAll → OffsetCommit group {group}: {}",
+        TraceEvent::CommitSent { group, offsets, auto } => format!(
+            "{} → OffsetCommit group {group}: {}",
+            if *auto { "driver consumer's enable.auto.commit (its positions = log end)" } else { "commitAll" },
             offsets.iter().map(|o| format!("{}-{}={}", o.topic, o.partition, o.offset)).collect::<Vec<_>>().join(" ")
         ),
         TraceEvent::CommitCompleted { error: Some(err), .. } => format!("commit failed in Kafka: {err}"),
