@@ -535,6 +535,7 @@ impl Engine {
 
     fn apply_jobs(&mut self, time: Time, results: Vec<Result<JobData, SparkError>>) {
         let mut first_error = None;
+        let mut last_ok = true;
         for (i, result) in results.into_iter().enumerate() {
             let op = self.app.as_ref().expect("app").job.outputs[i].clone();
             self.trace(TraceEvent::JobStarted { batch: time, output_op: i, name: op.name().into() });
@@ -556,12 +557,22 @@ impl Engine {
             if let (Some(e), None) = (&error, &first_error) {
                 first_error = Some(e.clone());
             }
+            last_ok = error.is_none();
             self.trace(TraceEvent::JobFinished { batch: time, output_op: i, error });
         }
-        if let Some(e) = first_error {
-            // The batch stays in `jobSets`, so in `pendingTimes` of later checkpoints.
-            return self.fail(e, Phase::Job);
+        // `handleJobCompletion` completes the batch when its last job to finish succeeds, even if an
+        // earlier one failed (the reference harness saw it); otherwise the batch stays in `jobSets`,
+        // so in `pendingTimes` of later checkpoints. Either way the first error stops the application.
+        if last_ok {
+            self.complete_batch(time);
         }
+        if let Some(e) = first_error {
+            self.fail(e, Phase::Job);
+        }
+    }
+
+    /// `onBatchCompletion`: forget old RDDs, write the completion checkpoint.
+    fn complete_batch(&mut self, time: Time) {
         let app = self.app.as_mut().expect("app");
         app.job_sets.remove(&time);
         // `graph.clearMetadata(time)`: forget RDDs older than the remember duration.
