@@ -5,6 +5,7 @@ mod real_scenarios;
 mod reference;
 mod util;
 mod wasm;
+mod web;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -1,0 +1,77 @@
+//! Component tests in headless Chromium (wasm-bindgen-test via chromedriver): mount the app, click,
+//! let Yew render, assert exact text.
+#![cfg(target_arch = "wasm32")]
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn doc() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+/// Mounts a fresh app into its own div and returns the div.
+fn mount() -> web_sys::Element {
+    let div = doc().create_element("div").unwrap();
+    doc().body().unwrap().append_child(&div).unwrap();
+    yew::Renderer::<web::App>::with_root(div.clone()).render();
+    div
+}
+
+fn find(root: &web_sys::Element, test_id: &str) -> web_sys::HtmlElement {
+    root.query_selector(&format!("[data-testid={test_id}]"))
+        .unwrap()
+        .unwrap_or_else(|| panic!("no [data-testid={test_id}]"))
+        .dyn_into()
+        .unwrap()
+}
+
+async fn render() {
+    yew::platform::time::sleep(std::time::Duration::from_millis(30)).await;
+}
+
+#[wasm_bindgen_test]
+async fn starts_offline_labelled_as_a_simulation_with_an_empty_topic() {
+    let root = mount();
+    render().await;
+    let sim = root.query_selector(".badge.sim").unwrap().unwrap().text_content().unwrap();
+    assert_eq!(sim, "SIMULATION · in-memory Kafka model");
+    assert_eq!(find(&root, "clock").inner_text(), "12:00:00");
+    assert_eq!(find(&root, "running").inner_text(), "■ job not running");
+    assert_eq!(find(&root, "no-checkpoint").inner_text(), "empty — getOrCreate will call creatingFunc");
+}
+
+#[wasm_bindgen_test]
+async fn start_produce_and_one_batch_move_the_markers() {
+    let root = mount();
+    render().await;
+    find(&root, "start").click();
+    render().await;
+    assert_eq!(find(&root, "running").inner_text(), "● job running");
+    find(&root, "quick-p0").click();
+    render().await;
+    find(&root, "step").click();
+    render().await;
+    let row: Vec<String> = {
+        let cells = find(&root, "row-words-0").query_selector_all("td").unwrap();
+        (0..cells.length()).map(|i| cells.item(i).unwrap().text_content().unwrap()).collect()
+    };
+    // log start, log end, currentOffsets, checkpoint, committed
+    assert_eq!(&row[..5], &["0", "2", "2", "2", "–"]);
+    assert!(find(&root, "state").inner_text().contains("a=1"), "{}", find(&root, "state").inner_text());
+}
+
+#[wasm_bindgen_test]
+async fn the_rewind_dialog_shows_the_tools_refusal_while_running() {
+    let root = mount();
+    render().await;
+    find(&root, "start").click();
+    render().await;
+    find(&root, "rewind").click();
+    render().await;
+    assert_eq!(
+        find(&root, "reset-refused").inner_text(),
+        "✖ Error: Assignments can only be reset if the group 'g' is inactive, but the current state is Stable."
+    );
+}

@@ -1,0 +1,180 @@
+// End-to-end tests of the built page (offline mode) in Debian's Chromium via playwright-core.
+// Usage: node run.mjs <dist dir> — serves dist on a free port, runs every test, saves screenshots
+// under e2e/artifacts/, prints "e2e: N passed, M failed" and exits 1 on any failure.
+import { chromium } from 'playwright-core';
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const dist = path.resolve(process.argv[2] || path.join(here, '..', 'dist'));
+const artifacts = path.join(here, 'artifacts');
+fs.mkdirSync(artifacts, { recursive: true });
+
+// A tiny static server: the page needs nothing else offline (wasm must be served as application/wasm).
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
+const server = http.createServer((req, res) => {
+  const url = decodeURIComponent(req.url.split('?')[0]);
+  let file = path.join(dist, url === '/' ? 'index.html' : url);
+  if (!file.startsWith(dist) || !fs.existsSync(file)) { res.writeHead(404); return res.end('not found'); }
+  res.writeHead(200, { 'content-type': types[path.extname(file)] || 'application/octet-stream' });
+  fs.createReadStream(file).pipe(res);
+});
+await new Promise(r => server.listen(0, '127.0.0.1', r));
+const base = `http://127.0.0.1:${server.address().port}/`;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+
+// Page object: the controls by test id, the panels' text.
+class Lab {
+  constructor(page) { this.page = page; }
+  async open(url = base) {
+    const t0 = Date.now();
+    await this.page.goto(url);
+    await this.page.waitForSelector('[data-testid=clock]');
+    return Date.now() - t0;
+  }
+  id(x) { return this.page.locator(`[data-testid=${x}]`); }
+  async click(x) { await this.id(x).click(); }
+  async text(x) { return (await this.id(x).innerText()).trim(); }
+  async row(p) { return (await this.id(`row-${p}`).locator('td').allInnerTexts()).map(s => s.trim()); }
+  async shot(name) { await this.page.screenshot({ path: path.join(artifacts, `${name}.png`) }); }
+  async chapter(n) { // click "next" until chapter n (1-based) is shown
+    for (let i = 0; i < 12; i++) {
+      const h = await this.page.locator('[data-testid=chapter] h3').innerText().catch(() => '');
+      if (h.startsWith(`${n} /`)) return h;
+      await this.click('next-chapter');
+    }
+    throw new Error(`chapter ${n} never shown`);
+  }
+}
+
+function eq(actual, expected, what) {
+  const a = JSON.stringify(actual), e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
+}
+function ok(cond, what) { if (!cond) throw new Error(what); }
+
+const figures = {};
+const tests = [
+  ['offline walkthrough: to the numRecords exception and out of it', async lab => {
+    figures.firstRenderMs = await lab.open();
+    eq(await lab.page.locator('.badge.sim').innerText(), 'SIMULATION · in-memory Kafka model', 'simulation label');
+    await lab.chapter(3);
+    eq((await lab.row('words-0')).slice(0, 5), ['0', '2', '2', '2', '0'], 'words-0 after the first batch: log start/end, current, checkpoint, committed');
+    ok((await lab.text('state')).includes('a=2'), 'updateStateByKey state has a=2');
+    await lab.shot('01-first-batch');
+    await lab.chapter(6);
+    ok((await lab.page.locator('[data-testid=narration]').innerText()).includes('rewind is overwritten'), 'narration explains why nothing changed');
+    eq((await lab.row('words-0')).slice(3, 5), ['2', '2'], 'after the restart checkpoint and committed are back at 2');
+    await lab.shot('02-nothing-changed');
+    await lab.chapter(8);
+    eq(await lab.text('exception'), 'java.lang.IllegalArgumentException: requirement failed: numRecords must not be negative', 'exact exception');
+    const why = await lab.text('why');
+    ok(why.includes('words-0: the checkpoint\'s currentOffsets say 2, the log end is 0 → range [2, 0) counts -2'), `why names the numbers: ${why}`);
+    const details = await lab.text('batch-details');
+    ok(details.includes('✖ -2 (negative)') && details.includes('✖ -1 (negative)'), `negative ranges in the details: ${details}`);
+    eq(await lab.text('running'), '■ job not running', 'the job is dead');
+    await lab.shot('03-numrecords-exception');
+    await lab.chapter(9);
+    eq(await lab.text('running'), '● job running', 'a fresh start after deleting the checkpoint');
+    eq(await lab.text('state'), 'x=1', 'the state restarted from nothing');
+    ok((await lab.page.locator('.error h2').innerText()).startsWith('Earlier error'), 'the exception is shown as past');
+    await lab.shot('04-way-out');
+  }],
+  ['rewind: refused while the job holds the group, accepted after stop', async lab => {
+    await lab.open();
+    await lab.click('start');
+    await lab.click('quick-p0');
+    for (let i = 0; i < 3; i++) await lab.click('step');
+    await lab.click('rewind');
+    const refused = await lab.text('reset-refused');
+    eq(refused, "✖ Error: Assignments can only be reset if the group 'g' is inactive, but the current state is Stable.", 'the tool refuses');
+    ok(await lab.id('reset-execute').isDisabled(), 'execute is disabled while refused');
+    await lab.shot('05-rewind-refused');
+    await lab.click('reset-close');
+    await lab.click('stop');
+    for (let i = 0; i < 3; i++) await lab.click('step');
+    eq(await lab.text('group-state'), 'Empty', 'group is Empty after the stop');
+    eq((await lab.row('words-0'))[4], '2', 'committed words-0 before the rewind');
+    await lab.click('rewind');
+    const preview = await lab.id('reset-preview').locator('tbody tr').first().innerText();
+    eq(preview.replace(/\s+/g, ' ').trim(), 'words-0 2 → 0', 'preview old → new');
+    eq(await lab.id('reset-cli').inputValue(), 'kafka-consumer-groups.sh --bootstrap-server localhost:9092 --group g --reset-offsets --topic words:0 --shift-by -5 --execute', 'CLI command');
+    await lab.shot('06-rewind-preview');
+    await lab.click('reset-execute');
+    eq((await lab.row('words-0'))[4], '0', 'committed words-0 after the rewind');
+    ok((await lab.text('tool-output')).includes('New offset (-3) is lower than earliest offset'), 'the tool\'s WARN is shown');
+    ok((await lab.row('words-0'))[6].includes('checkpoint 2 ≠ committed 0'), 'the disagreement is spelled out');
+    await lab.shot('07-rewind-done');
+  }],
+  ['share link: round trip replays to the same state', async lab => {
+    await lab.open();
+    await lab.click('start');
+    await lab.id('produce-lines').fill('k1:::a\nk2:::b\nk3:::c');
+    await lab.click('produce');
+    for (let i = 0; i < 4; i++) await lab.click('step');
+    await lab.click('kill');
+    await lab.click('share');
+    const url = await lab.id('share-url').inputValue();
+    ok(/#v1\.[A-Za-z0-9_-]+$/.test(url), `versioned fragment: ${url}`);
+    figures.shareLinkChars = url.length;
+    const snapshot = async l => [await l.text('clock'), await l.text('offsets-table'), await l.text('batches'), await l.text('running'), await l.text('state')];
+    const before = await snapshot(lab);
+    const other = new Lab(await lab.page.context().newPage());
+    await other.open(url);
+    await other.page.waitForFunction(t => document.querySelector('[data-testid=clock]').innerText === t, before[0]);
+    eq(await snapshot(other), before, 'the shared page shows the same state');
+    await other.shot('08-shared');
+    const broken = new Lab(await lab.page.context().newPage());
+    await broken.open(base + '#v9.xyz');
+    ok((await broken.page.locator('.notice').innerText()).includes('version v9'), 'a bad link says why');
+  }],
+  ['keyboard and presenter mode at 1366×768', async lab => {
+    await lab.open();
+    const t0 = await lab.text('clock');
+    await lab.page.keyboard.press('n');
+    ok((await lab.text('clock')) !== t0, 'n steps time');
+    await lab.page.locator('.toggle input').check();
+    ok(await lab.page.locator('.app.presenter').count() === 1, 'presenter class');
+    await lab.chapter(8);
+    await lab.shot('09-presenter-exception');
+    // time from "step" to the rendered batch while 10 000 records land in one batch
+    await lab.page.locator('button', { hasText: 'New' }).click();
+    await lab.click('start');
+    await lab.page.locator('button', { hasText: '10 000 records' }).click();
+    const t1 = Date.now();
+    await lab.click('step');
+    await lab.page.waitForFunction(() => document.querySelector('[data-testid=batches]').innerText.includes('10000'));
+    figures.tenThousandBatchMs = Date.now() - t1;
+  }],
+];
+
+let passed = 0, failed = 0;
+for (const [name, fn] of tests) {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', e => errors.push(String(e)));
+  try {
+    await fn(new Lab(page));
+    if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+    passed++;
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}\n     ${e.message.split('\n').join('\n     ')}`);
+    await page.screenshot({ path: path.join(artifacts, `failed-${passed + failed}.png`) }).catch(() => {});
+  }
+  await context.close();
+}
+await browser.close();
+server.close();
+console.log(`figures: ${JSON.stringify(figures)}`);
+console.log(`e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
