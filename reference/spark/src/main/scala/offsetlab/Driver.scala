@@ -73,6 +73,7 @@ final class Run(o: Driver.Opts) {
 
   private var proc: Option[Process] = None
   private var launched = false
+  private var nextStepAt = Long.MaxValue
   private var starts = 0
   private var t0 = 0L
   private var variantDir: Option[Path] = None
@@ -128,6 +129,8 @@ final class Run(o: Driver.Opts) {
             "scaleMilli" -> JNum((o.scale * 1000).toLong), "suffix" -> suffix).render.getBytes(StandardCharsets.UTF_8))
         }
         val at = t0 + stepOffset(s.getString("at"))
+        // an expect may wait for Spark, but never past the next step's time (that would shift the scenario)
+        nextStepAt = steps.lift(i + 1).map(n => t0 + stepOffset(n.getString("at"))).getOrElse(Long.MaxValue)
         val kind = s.getString("do")
         if (kind == "start") start(s, at) else {
           sleepUntil(at)
@@ -380,8 +383,9 @@ final class Run(o: Driver.Opts) {
    *  every batch generated up to this instant has finished (completed or failed), at most 60 s. */
   private def settle(at: Long): Unit = if (proc.exists(_.isAlive)) {
     val lastGrid = (at / batchMs) * batchMs
-    // never into the next batch: the state would move on (an unsettled check is reported, not passed)
-    val deadline = lastGrid + batchMs - 100
+    // never into the next batch (the state would move on) nor past the next step: an unsettled check is
+    // reported as failed, never passed
+    val deadline = math.min(lastGrid + batchMs - 100, nextStepAt - 50)
     def num(o: JObj, k: String) = o.get(k).collect { case JNum(x) => x }
     def pending(): Boolean = {
       val ls = currentJvmLines()
