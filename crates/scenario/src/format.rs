@@ -239,7 +239,8 @@ fn build_action(base: &RawJob, job: &JobConfig, s: RawStep) -> Result<Action, St
                 }
                 (None, Some(ls), None) => ls
                     .iter()
-                    .map(|l| kafka_model::partitioner::parse_keyed_line(l, ":::").map(|(k, v)| (None, Some(k), v)))
+                    .enumerate()
+                    .map(|(i, l)| kafka_model::partitioner::parse_line(l, Some(":::"), i + 1).map(|(k, v)| (None, k, v)))
                     .collect::<Result<Vec<_>, _>>()?,
                 (None, Some(_), Some(_)) => return Err("`lines` are placed by their keys; drop `partition`".into()),
                 _ => return Err("`do = \"produce\"` needs exactly one of `values` (with `partition`) or `lines`".into()),
