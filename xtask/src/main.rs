@@ -44,7 +44,7 @@ fn main() {
 }
 
 const HELP: &str = "usage: cargo xtask <task>
-  demo        build everything and run the demo
+  demo        build the page, start Kafka and the bridge, print the URL (--headless: tables instead)
   test        run every test (what CI runs)
   bench       print benchmark figures
   kafka ...   real Apache Kafka on loopback: start | stop | reset | status | <tool> [args]
@@ -81,9 +81,30 @@ fn build_offset_lab(ctx: &Ctx, release: bool) -> Result<PathBuf, String> {
     Ok(ctx.root.join("target").join(if release { "release" } else { "debug" }).join("offset-lab"))
 }
 
-/// Until the page exists: the seed's experiment, headless, as readable tables, with the checkpoint
-/// files left on disk for `ls`.
-fn demo(ctx: &Ctx, _args: &[String]) -> Result<(), String> {
+/// The playground: builds the page, starts Kafka and the bridge, prints the URL and serves until
+/// Ctrl-C. `--headless` instead runs the seed's experiment as tables, leaving the checkpoint files on disk.
+fn demo(ctx: &Ctx, args: &[String]) -> Result<(), String> {
+    if args.iter().any(|a| a == "--headless") {
+        return demo_headless(ctx);
+    }
+    let dist = web::build(ctx)?;
+    kafka::ensure_started(ctx)?;
+    step("building the bridge");
+    run(cargo(&ctx.root).args(["build", "-q", "-p", "bridge"]))?;
+    let listen = std::env::var("OFFSET_LAB_LISTEN").unwrap_or_else(|_| "127.0.0.1:8787".into());
+    let checkpoints = ctx.cache.join("checkpoints");
+    println!("\nOffset Lab is at  http://{listen}/   (Kafka at {}, checkpoint files under {})", kafka::bootstrap(), checkpoints.display());
+    println!("Kafka's own tools next to it: cargo xtask kafka consumer-groups --bootstrap-server {} --list", kafka::bootstrap());
+    println!("Ctrl-C stops the bridge; `cargo xtask kafka stop` stops Kafka.\n");
+    run(Command::new(ctx.root.join("target/debug/bridge"))
+        .args(["--listen", &listen, "--bootstrap", &kafka::bootstrap(), "--dist"])
+        .arg(&dist)
+        .arg("--checkpoints")
+        .arg(&checkpoints))
+}
+
+/// The seed's experiment, headless, as readable tables, with the checkpoint files left on disk.
+fn demo_headless(ctx: &Ctx) -> Result<(), String> {
     step("building the offset-lab CLI (release)");
     let bin = build_offset_lab(ctx, true)?;
     let dir = ctx.cache.join("demo-checkpoints");
@@ -94,7 +115,6 @@ fn demo(ctx: &Ctx, _args: &[String]) -> Result<(), String> {
     }
     println!("\nThe checkpoint files these runs wrote are under {}/<scenario>/ckpt (ls them).", dir.display());
     println!("More scenarios: {}/scenarios; run one with `cargo run -q -p scenario --bin offset-lab -- run <file>`.", ctx.root.display());
-    println!("A real Kafka for the shell steps: `cargo xtask kafka start`, then e.g. `cargo xtask kafka consumer-groups --bootstrap-server 127.0.0.1:9092 --list`.");
     Ok(())
 }
 
