@@ -135,7 +135,11 @@ object Diff {
       case (f, JNum(d)) if Durations(f) => JStr(s"x${d.toDouble / batchMs}")
       case (f, JArr(xs)) if TimeLists(f) => JArr(xs.map { case JNum(t) => idx(t); case o => o })
       case ("file" | "checkpointFile", JStr(s)) => JStr(if (s.contains("/rdd-")) "rdd" else file(s))
-      case ("lines", JArr(xs)) => JArr(xs.map(_.render).sorted.map(JStr(_)))
+      // the body of a print() block; its frame (dashes, "Time: <t> ms", the closing blank line) follows from the batch
+      case ("lines", JArr(xs)) => JArr(xs.filterNot {
+        case JStr(l) => l.isEmpty || l == "-------------------------------------------" || l.matches("Time: \\d+ ms")
+        case _ => false
+      }.map(_.render).sorted.map(JStr(_)))
       // Spark queues a batch's ranges in hash-map order; commitAll takes the per-partition maximum
       case ("commitQueue", JArr(xs)) => JArr(xs.map(walk("", _)).sortBy(_.render))
       case (_, JObj(fs)) => JObj(fs.filterNot(f => Ignored(f._1)).map { case (kk, vv) => kk -> walk(kk, vv) })

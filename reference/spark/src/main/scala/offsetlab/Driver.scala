@@ -74,6 +74,7 @@ final class Run(o: Driver.Opts) {
   private var proc: Option[Process] = None
   private var launched = false
   private var nextStepAt = Long.MaxValue
+  private var stepAt = 0L
   private var starts = 0
   private var t0 = 0L
   private var variantDir: Option[Path] = None
@@ -132,13 +133,15 @@ final class Run(o: Driver.Opts) {
         // an expect may wait for Spark, but never past the next step's time (that would shift the scenario)
         nextStepAt = steps.lift(i + 1).map(n => t0 + stepOffset(n.getString("at"))).getOrElse(Long.MaxValue)
         val kind = s.getString("do")
+        val toolStep = Set("delete_topic", "create_topic", "delete_records", "reset_offsets", "add_partitions")(kind)
         if (kind == "start") start(s, at) else {
-          sleepUntil(at)
+          sleepUntil(if (toolStep) at - 2000 else at)
           val late = System.currentTimeMillis() - at
           if (late > batchMs / 4) say(s"WARNING step ${i + 1} ($kind) is late by $late ms")
           // Kafka-changing steps wait until Spark has generated every batch due by now (a slow restart
           // generates its rescheduled batches late; the engine generates them at their instant)
           if (Set("produce", "delete_topic", "create_topic", "delete_records", "reset_offsets")(kind)) settleGenerated(at)
+          stepAt = at
           step(kind, s)
         }
         endAt = at
@@ -191,13 +194,13 @@ final class Run(o: Driver.Opts) {
           s.getArray("lines").size
       }
       say(s"produced $n record(s) to $topic")
-    case "create_topic" => createTopic(s.getString("topic"), s.getLong("partitions").toInt)
+    case "create_topic" => createTopic(s.getString("topic"), s.getLong("partitions").toInt, stepAt)
     case "delete_topic" =>
-      tool("org.apache.kafka.tools.TopicCommand", Seq("--bootstrap-server", o.bootstrap, "--delete", "--topic", real(s.getString("topic"))))
+      tool("org.apache.kafka.tools.TopicCommand", Seq("--bootstrap-server", o.bootstrap, "--delete", "--topic", real(s.getString("topic"))), stepAt)
     case "delete_records" =>
       val f = o.out.resolve("delete-records.json")
       Files.write(f, s"""{"partitions":[{"topic":"${real(s.getString("topic"))}","partition":${s.getLong("partition")},"offset":${s.getLong("before")}}],"version":1}""".getBytes)
-      tool("org.apache.kafka.tools.DeleteRecordsCommand", Seq("--bootstrap-server", o.bootstrap, "--offset-json-file", f.toString))
+      tool("org.apache.kafka.tools.DeleteRecordsCommand", Seq("--bootstrap-server", o.bootstrap, "--offset-json-file", f.toString), stepAt)
     case "reset_offsets" =>
       // the scenario may name the bootstrap server itself (the seed's command line); it is this broker either way
       val given = s.getString("args").trim.split("\\s+").toSeq
@@ -205,13 +208,13 @@ final class Run(o: Driver.Opts) {
       val rest = if (i >= 0) given.patch(i, Nil, 2) else given
       val args = renameArgs(rest.filterNot(_ == "--reset-offsets"))
       toolOutput = tool("org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
-        Seq("--bootstrap-server", o.bootstrap, "--reset-offsets") ++ args).map(unrenameTable)
+        Seq("--bootstrap-server", o.bootstrap, "--reset-offsets") ++ args, stepAt).map(unrenameTable)
     case "delete_checkpoint" =>
       deleteRecursively(storage.resolve(job.getString("checkpoint_dir")).toFile); say("checkpoint directory deleted")
     case "change_code" => variantDir = Some(compileVariant()); say(s"code changed: ${variantDir.get} goes first on the classpath")
     case "add_partitions" =>
       tool("org.apache.kafka.tools.TopicCommand", Seq("--bootstrap-server", o.bootstrap, "--alter", "--topic", real(s.getString("topic")),
-        "--partitions", s.getLong("partitions").toString))
+        "--partitions", s.getLong("partitions").toString), stepAt)
     case "join_group" => joinGroup(Option(s.getString("group")).getOrElse(job.getString("group")),
       Option(s.getArray("topics")).map(strings).getOrElse(strings(job.getArray("topics"))))
     case "expect" => expect(s)
@@ -261,18 +264,23 @@ final class Run(o: Driver.Opts) {
   }
   private def unrename(s: String): String = (topicsSeen ++ groupsSeen).toSeq.sortBy(-_.length).foldLeft(s)((acc, n) => acc.replace(real(n), n))
 
-  private def createTopic(topic: String, partitions: Int): Unit = {
+  private def createTopic(topic: String, partitions: Int, at: Long = 0L): Unit = {
     topicsSeen += topic
     tool("org.apache.kafka.tools.TopicCommand", Seq("--bootstrap-server", o.bootstrap, "--create", "--topic", real(topic),
-      "--partitions", partitions.toString, "--replication-factor", "1"))
+      "--partitions", partitions.toString, "--replication-factor", "1"), at)
   }
 
-  /** Runs one of Kafka's own tools (the real CLI classes, from Kafka's jars); returns its output lines. */
-  private def tool(main: String, args: Seq[String]): Seq[String] = {
+  /** Runs one of Kafka's own tools (the real CLI classes, from Kafka's jars); returns its output lines. The JVM is
+   *  started before `at` through `ToolLauncher`, so the tool itself runs at the step's instant. */
+  private def tool(main: String, args: Seq[String], at: Long = 0L): Seq[String] = {
+    val launcher = classOf[ToolLauncher].getProtectionDomain.getCodeSource.getLocation.getPath
     val cmd = Seq("java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", s"-Dlog4j2.configurationFile=${o.kafkaLog4j}",
-      "-cp", o.kafkaCp, main) ++ args
+      "-cp", o.kafkaCp + File.pathSeparator + launcher, "offsetlab.ToolLauncher", main) ++ args
     val pb = new ProcessBuilder(cmd.asJava).redirectErrorStream(true)
     val p = pb.start()
+    Thread.sleep(math.max(0L, math.min(1500L, at - System.currentTimeMillis()))) // class loading while we wait
+    sleepUntil(at)
+    p.getOutputStream.write("go\n".getBytes); p.getOutputStream.flush()
     val outText = new String(p.getInputStream.readAllBytes(), StandardCharsets.UTF_8)
     p.waitFor()
     val lines = outText.linesIterator.toSeq.reverse.dropWhile(_.trim.isEmpty).reverse
