@@ -83,9 +83,10 @@ pub fn App() -> Html {
                         <ToolOutput />
                     </section>
                     <section class="col col-mid" aria-label="Offsets and batches">
+                        <ErrorPanel current=true />
                         <Partitions />
-                        <ErrorPanel />
                         <Batches />
+                        <ErrorPanel current=false />
                     </section>
                     <section class="col col-right" aria-label="Group, checkpoints and output">
                         <Group />

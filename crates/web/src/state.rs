@@ -120,13 +120,14 @@ impl Reducible for AppState {
                 let k = done.map_or(0, |d| d + 1);
                 match (done, walkthrough::CHAPTERS.get(k)) {
                     (_, None) => {}
-                    (Some(_), Some(c)) | (None, Some(c)) if next.session.borrow().lesson_progress() == Some(c.steps.0) => {
+                    // Only on top of the previous chapter; chapter 1 always starts from 12:00:00.
+                    (Some(_), Some(c)) if next.session.borrow().lesson_progress() == Some(c.steps.0) => {
                         let mut s = next.session.borrow_mut();
                         for i in c.steps.0..c.steps.1 {
                             s.apply(Act::Lesson(i));
                         }
                     }
-                    // Off the walkthrough (manual actions): start it over.
+                    // Not on the walkthrough yet, or off it (manual actions): start it over.
                     _ => next.session = Rc::new(RefCell::new(walkthrough::session_at(0))),
                 }
                 next.playing = false;

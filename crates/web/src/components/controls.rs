@@ -35,7 +35,7 @@ pub fn Controls() -> Html {
                     title="ssc.stop(stopSparkContext = true, stopGracefully = true)">{ "■ Graceful stop" }</button>
                 <button onclick={act(Act::Kill)} disabled={!running} data-testid="kill" title="kill -9 the driver">{ "✖ Kill" }</button>
                 <button onclick={dialog(Dialog::Rewind)} class="primary" data-testid="rewind">{ "⟲ Rewind group…" }</button>
-                <button onclick={act(Act::DeleteCheckpoint)} data-testid="delete-checkpoint" title="rm -r the checkpoint directory">{ "🗑 Delete checkpoint" }</button>
+                <button onclick={act(Act::DeleteCheckpoint)} data-testid="delete-checkpoint" title="rm -r the checkpoint directory">{ "✖ Delete checkpoint" }</button>
                 <button onclick={act(Act::ChangeCode)} data-testid="change-code" title="the application's classes change: old checkpoints no longer deserialize">{ "✎ Change code" }</button>
                 <button onclick={act(Act::RecreateTopic)} data-testid="recreate-topic" title="kafka-topics --delete, then --create with the same partitions">{ "♻ Delete & re-create topic" }</button>
                 <button onclick={dialog(Dialog::Settings)} data-testid="settings">{ "⚙ Settings…" }</button>

@@ -6,13 +6,22 @@ use crate::views::{error_is_current, last_error};
 use engine::time::clock;
 use yew::prelude::*;
 
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    /// Render only a current error (the job died: top of the page) or only a past one (below).
+    pub current: bool,
+}
+
 #[component]
-pub fn ErrorPanel() -> Html {
+pub fn ErrorPanel(props: &Props) -> Html {
     let store = use_store();
     let s = store.session.borrow();
     let Some((class, message, phase, at)) = last_error(&s.run.trace) else { return html! {} };
-    let e = explain(&class, &message, &s.run.status(s.now));
     let current = error_is_current(&s.run.trace);
+    if current != props.current {
+        return html! {};
+    }
+    let e = explain(&class, &message, &s.run.status(s.now));
     html! {
         <section class={classes!("panel", "error", (!current).then_some("past"))} aria-labelledby="err-h" role="alert">
             <h2 id="err-h">{ if current { "✖ The job died" } else { "Earlier error (the job has run since)" } }

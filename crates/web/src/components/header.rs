@@ -48,7 +48,7 @@ pub fn Header() -> Html {
                 { if running { "● job running" } else { "■ job not running" } }
             </span>
             <div class="time" role="group" aria-label="Time">
-                <button onclick={d(|_| Msg::StepBatch)} aria-label="Step one batch (n)" title="Step one batch (key n)" data-testid="step">{ "⏭ Step batch" }</button>
+                <button onclick={d(|_| Msg::StepBatch)} aria-label="Step one batch (n)" title="Step one batch (key n)" data-testid="step">{ "Step batch ›|" }</button>
                 if store.playing {
                     <button onclick={d(|_| Msg::Play(false))} aria-label="Pause (p)" data-testid="pause">{ "⏸ Pause" }</button>
                 } else {
@@ -63,7 +63,7 @@ pub fn Header() -> Html {
             <div class="right">
                 <label class="toggle"><input type="checkbox" checked={store.presenter}
                     onchange={let s = store.clone(); Callback::from(move |_| s.dispatch(Msg::Presenter(!s.presenter)))} />{ " Presenter" }</label>
-                <button onclick={on_share} data-testid="share">{ "🔗 Share link" }</button>
+                <button onclick={on_share} data-testid="share">{ "Share link" }</button>
                 <button onclick={d(|_| Msg::NewPlayground)} title="Back to an empty topic at 12:00:00">{ "New" }</button>
             </div>
             if let Some(url) = &store.share_url {

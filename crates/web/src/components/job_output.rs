@@ -25,7 +25,7 @@ pub fn JobOutput() -> Html {
             </p>
             <h3>{ "print()" }</h3>
             { for printed.iter().map(|r| html! {
-                <pre class="print">{ format!("-------------------------------------------\nTime: {} ms ({})\n-------------------------------------------\n{}", r.batch.ms(), clock(r.batch), r.output.join("\n")) }</pre>
+                <pre class="print" title={format!("batch {}", clock(r.batch))}>{ r.output.join("\n") }</pre>
             }) }
         </section>
     }

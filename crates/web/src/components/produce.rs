@@ -19,7 +19,7 @@ pub fn Produce() -> Html {
         let (s, t, p) = (store.clone(), text.clone(), target.clone());
         Callback::from(move |_: MouseEvent| s.dispatch(Msg::Do(Act::Produce { partition: *p, lines: t.lines().map(str::to_string).collect() })))
     };
-    let many: Vec<String> = (0..10_000).map(|i| format!("w{}", i % 7)).collect();
+    let many: Vec<String> = (0..10_000).map(|i| format!("k{i}:::w{}", i % 7)).collect();
     html! {
         <section class="panel produce" aria-labelledby="produce-h">
             <h2 id="produce-h">{ "Produce to words" }</h2>
