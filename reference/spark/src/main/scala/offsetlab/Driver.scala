@@ -30,7 +30,8 @@ object Driver {
     val o = Opts(Paths.get(req("scenario")), Paths.get(req("out")), m.getOrElse("bootstrap", "127.0.0.1:9092"),
       req("kafka-classpath"), req("kafka-log4j"), req("job-classpath"), Paths.get(req("variant-src")),
       m.getOrElse("scale", "1").toDouble, m.getOrElse("codec", "lz4"), m.getOrElse("warmup-ms", "25000").toLong)
-    val ok = new Run(o).run()
+    // exit 1: an expectation failed on real Spark; exit 2: the run itself could not be made (setup, broker, …)
+    val ok = try new Run(o).run() catch { case e: Throwable => System.err.println(s"driver: $e"); e.printStackTrace(); sys.exit(2) }
     sys.exit(if (ok) 0 else 1)
   }
 
@@ -75,6 +76,7 @@ final class Run(o: Driver.Opts) {
   private var launched = false
   private var nextStepAt = Long.MaxValue
   private var stepAt = 0L
+  private var lastExit = 0
   private var starts = 0
   private var t0 = 0L
   private var variantDir: Option[Path] = None
@@ -115,6 +117,8 @@ final class Run(o: Driver.Opts) {
     // topics that exist before the first step
     Option(toml.getArray("topic")).foreach(a => (0 until a.size).map(a.getTable).foreach { t =>
       createTopic(t.getString("name"), t.getLong("partitions").toInt)
+      // the broker is shared: if it is not there, nothing after this means anything
+      if (lastExit != 0) throw new IllegalStateException(s"setup: kafka-topics --create ${t.getString("name")} failed (exit $lastExit); is Kafka up?")
     })
     var endAt = 0L
     try {
@@ -283,6 +287,7 @@ final class Run(o: Driver.Opts) {
     p.getOutputStream.write("go\n".getBytes); p.getOutputStream.flush()
     val outText = new String(p.getInputStream.readAllBytes(), StandardCharsets.UTF_8)
     p.waitFor()
+    lastExit = p.exitValue
     val lines = outText.linesIterator.toSeq.reverse.dropWhile(_.trim.isEmpty).reverse
     say(s"tool ${main.split('.').last} ${args.mkString(" ")} -> exit ${p.exitValue}\n  " + lines.mkString("\n  "))
     lines
