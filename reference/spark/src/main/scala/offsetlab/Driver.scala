@@ -229,6 +229,9 @@ final class Run(o: Driver.Opts) {
   private def joinGroup(group: String, topics: Seq[String]): Unit = {
     groupsSeen += group
     val c = new org.apache.kafka.clients.consumer.KafkaConsumer[String, String](props(
+      // client.id as kafka-console-consumer's: the range assignor orders members by member id (= client.id-UUID),
+      // so who keeps which partitions depends on it (docs/known-differences.md, revoked)
+      "client.id" -> "console-consumer",
       "bootstrap.servers" -> o.bootstrap, "group.id" -> real(group), "enable.auto.commit" -> "false",
       "key.deserializer" -> "org.apache.kafka.common.serialization.StringDeserializer",
       "value.deserializer" -> "org.apache.kafka.common.serialization.StringDeserializer"))
