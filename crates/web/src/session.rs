@@ -214,7 +214,8 @@ impl Session {
 
     /// The tool's plan for `args` without executing (the rewind dialog's preview), or its refusal.
     pub fn preview_reset(&self, args: &str) -> Result<kafka_model::reset::ResetPlan, String> {
-        let dry = args.replace("--execute", "--dry-run");
+        // An explicit --dry-run: without it the tool would also warn that nothing is performed.
+        let dry = format!("{} --dry-run", args.replace("--execute", "").replace("--dry-run", "").trim());
         let parsed = kafka_model::reset::parse_args(&dry)?;
         kafka_model::reset::plan(&parsed, &self.run.kafka)
     }
@@ -285,6 +286,7 @@ mod tests {
         s.advance_to(Time(s.now.ms() + 1_000));
         let plan = s.preview_reset(args).unwrap();
         assert!(!plan.execute);
+        assert!(!plan.lines.iter().any(|l| l.contains("--execute option is missing")), "{:?}", plan.lines);
         assert_eq!(plan.offsets.len(), 3);
     }
 
