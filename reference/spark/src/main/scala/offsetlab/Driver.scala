@@ -527,7 +527,15 @@ final class Run(o: Driver.Opts) {
       case k @ "output_since_last_expect" =>
         val lines = traceLines().filter(l => l.get("event").contains(JStr("output")) && l.get("t").exists { case JNum(t) => t > lastExpectAt && t <= now; case _ => false })
           .flatMap(_.get("lines").collect { case JArr(xs) => xs }.getOrElse(Nil))
-        check(k, toJson(s.get(java.util.List.of(k))), arr(lines))
+        // print()'s "Time: <t> ms" carries the real clock; expected blocks use the scenario day's epoch (the engine's)
+        val day = java.time.LocalDate.parse(Option(toml.getString("day")).getOrElse("2026-01-01"))
+        val dayNoon = day.atTime(12, 0).toInstant(java.time.ZoneOffset.UTC).toEpochMilli
+        val TimeLine = """Time: (\d+) ms""".r
+        val actual = lines.map {
+          case JStr(TimeLine(t)) => JStr(s"Time: ${dayNoon + ((t.toLong - t0) * o.scale).toLong} ms"): Json
+          case other => other
+        }
+        check(k, toJson(s.get(java.util.List.of(k))), arr(actual))
       case k @ "batch_ranges" =>
         val t = s.getTable(k)
         val gens = traceLines().filter(_.get("event").contains(JStr("batchGenerated")))

@@ -327,14 +327,17 @@ object Instrument {
       underlying.write(b)
       if (b == '\n') { line(new String(buf.toByteArray, StandardCharsets.UTF_8)); buf.reset() } else buf.write(b)
     }
+    // the event holds the whole block verbatim (frame included), as the engine writes it; lastPrint the body
+    private val Dashes = "-------------------------------------------"
     private def line(l: String): Unit = state match {
-      case 0 => if (l == "-------------------------------------------") state = 1
+      case 0 => if (l == Dashes) state = 1
       case 1 => if (l.startsWith("Time: ")) { batch = timeOf(l.stripPrefix("Time: ")); state = 2 } else state = 0
       case 2 => state = 3; lines.clear()
       case _ =>
         if (l.isEmpty) {
           lastPrint = lines.toSeq
-          Trace.emit("output", "batch" -> batch, "outputOp" -> 0, "lines" -> arr(lines.toSeq.map(JStr(_))))
+          val block = Seq(Dashes, s"Time: $batch ms", Dashes) ++ lines.toSeq :+ ""
+          Trace.emit("output", "batch" -> batch, "outputOp" -> 0, "lines" -> arr(block.map(JStr(_))))
           state = 0
         } else lines += l
     }
