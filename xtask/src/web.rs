@@ -165,9 +165,8 @@ pub fn test_stage(ctx: &Ctx) -> Result<(u32, u32), String> {
         .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", tools.join("bin/wasm-bindgen-test-runner"))
         .env("CHROMEDRIVER", CHROMEDRIVER)
         .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
+    // Same target dir as the release build: debug artifacts live beside the release ones.
     web_env(&mut c, ctx, &tools);
-    // Debug tests need no size profile; keep them apart from the release build's artifacts.
-    c.env("CARGO_TARGET_DIR", ctx.root.join("target/web-test"));
     let (p1, f1) = run_counting(c, test_summary)?;
     step("web: end-to-end tests (Playwright on Debian's Chromium; screenshots in e2e/artifacts/)");
     let mut c = Command::new("node");
