@@ -8,7 +8,7 @@ use crate::views::{batches, error_is_current, last_error, restart_time, BatchRow
 use engine::time::clock;
 use yew::prelude::*;
 
-/// Rows shown in the timeline (newest last); older ones scroll away.
+/// Rows shown in the timeline (newest first); older ones are dropped.
 const SHOWN: usize = 40;
 
 #[component]
@@ -35,7 +35,7 @@ pub fn Batches() -> Html {
                     <table data-testid="batches">
                         <thead><tr><th>{ "batch time" }</th><th>{ "status" }</th><th>{ "numRecords" }</th><th>{ "" }</th></tr></thead>
                         <tbody>
-                        { for rows.iter().enumerate().skip(first).map(|(i, r)| {
+                        { for rows.iter().enumerate().skip(first).rev().map(|(i, r)| {
                             let st = store.clone();
                             let onclick = Callback::from(move |_: MouseEvent| st.dispatch(Msg::SelectBatch(Some(i))));
                             let sel = selected == Some(i);
