@@ -127,6 +127,7 @@ fn test(ctx: &Ctx, _args: &[String]) -> Result<(), String> {
     stages.push(("workspace (cargo test)", util::cargo_test(&ctx.root, &["--workspace", "--features", "spark-checkpoint/spark-fixtures"])));
     let wasm = build_offset_lab(ctx, false).and_then(|bin| wasm::test_stage(ctx, &bin));
     stages.push(("native vs WASM traces", wasm));
+    stages.push(("web (browser component tests, Playwright e2e)", web::test_stage(ctx)));
     let kafka_was_running = kafka::is_running(ctx);
     match kafka::ensure_started(ctx) {
         Ok(()) => {

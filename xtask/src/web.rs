@@ -5,7 +5,6 @@
 //! Tools live outside the repo (`$OFFSET_LAB_TOOLS`, default `~/.cache/offset-lab/tools`) so fresh
 //! clones on the same machine reuse them. Nothing is downloaded except from crates.io, npm and apt.
 
-#![allow(dead_code)] // `test_stage`/`build` are wired into `cargo xtask test`/`demo` by main.rs
 
 use crate::util::{cargo, run, step, test_summary};
 use crate::Ctx;

@@ -82,6 +82,9 @@ struct Membership {
     assignment: Vec<TopicPartition>,
 }
 
+/// How long group requests wait out a coordinator that is still loading.
+const COORDINATOR_WAIT: Duration = Duration::from_secs(30);
+
 pub struct Kafka {
     bootstrap: String,
     timeout: Duration,
@@ -102,6 +105,7 @@ const V_SYNC_GROUP: i16 = 5;
 const V_HEARTBEAT: i16 = 4;
 const V_LEAVE_GROUP: i16 = 5;
 const V_METADATA: i16 = 9;
+const V_FIND_COORDINATOR: i16 = 4;
 
 impl Kafka {
     pub fn new(bootstrap: impl Into<String>) -> Kafka {
@@ -155,6 +159,35 @@ impl Kafka {
             Ok(p) => Ok(p),
             Err(e) => Err(self.on_rs_error(rs_error(&format!("{topic}-{partition}"), e)).await),
         }
+    }
+
+    /// A fresh broker answers group requests with these while it creates and loads
+    /// `__consumer_offsets`; Kafka's AdminClient and consumer retry them, and so do we, for a while.
+    fn coordinator_busy(error: &str) -> bool {
+        ["NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE", "COORDINATOR_LOAD_IN_PROGRESS"].iter().any(|c| error.contains(c))
+    }
+
+    /// Runs `f` until it stops failing with a transient coordinator error, up to [`COORDINATOR_WAIT`].
+    async fn retry_coordinator<T, F, Fut>(&self, group: &str, mut f: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let started = std::time::Instant::now();
+        loop {
+            match f().await {
+                Err(e) if Self::coordinator_busy(&e.message) && started.elapsed() < COORDINATOR_WAIT => self.await_coordinator(group).await,
+                other => return other,
+            }
+        }
+    }
+
+    /// FindCoordinator, as every Kafka client sends before a group request: on a fresh broker it is
+    /// what creates `__consumer_offsets`, without which no group request ever succeeds. Then a pause.
+    async fn await_coordinator(&self, group: &str) {
+        let req = FindCoordinatorRequest::default().with_key_type(0).with_coordinator_keys(vec![StrBytes::from_string(group.to_string())]);
+        let _ = self.call::<_, FindCoordinatorResponse>(ApiKey::FindCoordinator, V_FIND_COORDINATOR, &req).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
     async fn call<Req, Resp>(&self, key: ApiKey, version: i16, req: &Req) -> Result<Resp>
@@ -395,6 +428,10 @@ impl Kafka {
 
     /// DescribeGroups: state, protocol and members (`Dead` for a group that does not exist).
     async fn describe_group_raw(&self, group: &str) -> Result<(String, String, String, Vec<Member>)> {
+        self.retry_coordinator(group, || self.describe_group_once(group)).await
+    }
+
+    async fn describe_group_once(&self, group: &str) -> Result<(String, String, String, Vec<Member>)> {
         let req = DescribeGroupsRequest::default().with_groups(vec![GroupId(StrBytes::from_string(group.to_string()))]);
         let resp: DescribeGroupsResponse = self.call(ApiKey::DescribeGroups, V_DESCRIBE_GROUPS, &req).await?;
         let g = resp.groups.into_iter().next().ok_or_else(|| OpError::new(ErrorCode::Kafka, "DescribeGroups: empty response"))?;
@@ -421,6 +458,10 @@ impl Kafka {
 
     /// OffsetFetch of every committed offset of the group.
     pub async fn committed(&self, group: &str) -> Result<BTreeMap<Tp, i64>> {
+        self.retry_coordinator(group, || self.committed_once(group)).await
+    }
+
+    async fn committed_once(&self, group: &str) -> Result<BTreeMap<Tp, i64>> {
         let req = OffsetFetchRequest::default().with_group_id(GroupId(StrBytes::from_string(group.to_string()))).with_topics(None).with_require_stable(true);
         let resp: OffsetFetchResponse = self.call(ApiKey::OffsetFetch, V_OFFSET_FETCH, &req).await?;
         if let Some(e) = wire::error_name(resp.error_code) {
@@ -468,6 +509,18 @@ impl Kafka {
 
     /// OffsetCommit: `member` = (member id, generation) for a group member, `None` for generation −1.
     pub async fn commit(&self, group: &str, member: Option<(&str, i32)>, offsets: &[PartitionOffset]) -> Result<Vec<CommitResult>> {
+        self.retry_coordinator(group, || async {
+            let out = self.commit_once(group, member, offsets).await?;
+            match out.iter().find_map(|r| r.error.as_deref().filter(|e| Self::coordinator_busy(e))) {
+                Some(e) => Err(OpError::new(ErrorCode::Kafka, format!("OffsetCommit {group}: {e}"))),
+                None => Ok(out),
+            }
+        })
+        .await
+        .or_else(|e| if Self::coordinator_busy(&e.message) { Ok(offsets.iter().map(|o| CommitResult { topic: o.topic.clone(), partition: o.partition, error: Some(e.message.rsplit(' ').next().unwrap_or_default().to_string()) }).collect()) } else { Err(e) })
+    }
+
+    async fn commit_once(&self, group: &str, member: Option<(&str, i32)>, offsets: &[PartitionOffset]) -> Result<Vec<CommitResult>> {
         let mut topics: BTreeMap<&str, Vec<(i32, i64)>> = BTreeMap::new();
         for o in offsets {
             if o.offset < 0 {
@@ -731,7 +784,8 @@ impl Kafka {
         let mut conn = Conn::connect(&self.bootstrap, timeout).await?;
         let mut member = member_id.to_string();
         let session = session_timeout_ms.clamp(1, i32::MAX as i64) as i32;
-        for _attempt in 0..3 {
+        // MEMBER_ID_REQUIRED and a rebalance take a retry or two; a loading coordinator up to ~30 s of 200 ms waits.
+        for _attempt in 0..150 {
             let req = JoinGroupRequest::default()
                 .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
                 .with_session_timeout_ms(session)
@@ -745,6 +799,10 @@ impl Kafka {
                 None => {}
                 Some("MEMBER_ID_REQUIRED") => {
                     member = resp.member_id.to_string();
+                    continue;
+                }
+                Some(e) if Self::coordinator_busy(e) => {
+                    self.await_coordinator(group).await;
                     continue;
                 }
                 Some(e) => return Ok(KafkaReply::Failed { error: kafka_error(e) }),

@@ -511,12 +511,14 @@ impl Engine {
                     app.tasks.push_back(Task::Checkpoint { time, completion: false });
                 }
                 app.tasks.push_back(Task::RunJobs { time });
-                // Re-run batches carry no input info: Spark's UI shows 0 records for them.
-                let num_records = if rerun { 0 } else { c.num_records };
-                self.trace(TraceEvent::BatchGenerated { batch: time, ranges: c.ranges, num_records, rerun, restored: false });
+                // `commitAll` runs inside `compute`, before the job set is submitted (and so before
+                // Spark's listeners hear of the batch): the commit comes first.
                 if let Some((group, member, offsets)) = commit {
                     self.send_commit(group, member, offsets, false);
                 }
+                // Re-run batches carry no input info: Spark's UI shows 0 records for them.
+                let num_records = if rerun { 0 } else { c.num_records };
+                self.trace(TraceEvent::BatchGenerated { batch: time, ranges: c.ranges, num_records, rerun, restored: false });
             }
             Err(e) if rerun => {
                 // No `Try` around rescheduled generation: the exception leaves `ssc.start()`.

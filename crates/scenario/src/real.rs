@@ -38,10 +38,8 @@ impl RealKafka {
             }
         }
         if let Some(g) = group {
-            for _ in 0..600 {
-                if matches!(k.group_state(g).as_str(), "Empty" | "Dead") {
-                    break;
-                }
+            let started = std::time::Instant::now();
+            while !matches!(k.group_state(g).as_str(), "Empty" | "Dead") && started.elapsed() < Duration::from_secs(60) {
                 std::thread::sleep(Duration::from_millis(100));
             }
         }

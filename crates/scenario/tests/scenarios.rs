@@ -87,9 +87,10 @@ fn spec_8_2_restart_rows() {
         })
         .collect();
     assert_eq!(restored, vec![at("12:00:25")]);
-    // The first commit after the restart happens while generating 12:00:30, and sends {2,1,1}.
+    // The first commit after the restart happens inside 12:00:30's compute (so just before that
+    // batch is announced), and sends {2,1,1}.
     let i = run.trace.iter().position(|l| matches!(&l.event, TraceEvent::BatchGenerated { batch, .. } if *batch == at("12:00:30"))).unwrap();
-    match &run.trace[i + 1].event {
+    match &run.trace[i - 1].event {
         TraceEvent::CommitSent { offsets, .. } => assert_eq!(offsets.iter().map(|o| o.offset).collect::<Vec<_>>(), vec![2, 1, 1]),
         other => panic!("expected the restored queue to be committed, got {other:?}"),
     }
