@@ -34,7 +34,7 @@
 use crate::util::{run, step};
 use crate::Ctx;
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -583,61 +583,20 @@ pub fn test_stage(ctx: &Ctx) -> Result<(u32, u32), String> {
 fn run_kafka_tests(ctx: &Ctx) -> Result<(u32, u32), String> {
     // Only the Kafka-backed test target: the bridge's unit tests are counted by `cargo test --workspace`.
     step(&format!("Kafka-backed tests: cargo test -p bridge --features kafka-tests --test kafka (Kafka at {})", bootstrap()));
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut child = Command::new(cargo)
-        .current_dir(&ctx.root)
-        .args(["test", "-p", "bridge", "--features", "kafka-tests", "--test", "kafka", "--color", "never"])
+    let mut c = crate::util::cargo(&ctx.root);
+    c.args(["test", "-p", "bridge", "--features", "kafka-tests", "--test", "kafka", "--color", "never"])
         .env("OFFSET_LAB_KAFKA_BOOTSTRAP", bootstrap())
         .env("OFFSET_LAB_KAFKA_CLASSPATH", java_classpath(ctx)?)
         .env("OFFSET_LAB_KAFKA_LOG4J", tools_log4j(ctx)?)
         // Lets a test start and stop a broker of its own (on another port) through this launcher.
         .env("OFFSET_LAB_XTASK", crate::util::xtask_exe()?)
-        .env("OFFSET_LAB_CACHE", &ctx.cache)
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    let out = child.stdout.take().expect("piped stdout");
-    let mut totals = (0u32, 0u32);
-    let mut results = 0;
-    for line in BufReader::new(out).lines() {
-        let line = line.map_err(|e| e.to_string())?;
-        println!("{line}");
-        if let Some((p, f)) = parse_test_result(&line) {
-            totals.0 += p;
-            totals.1 += f;
-            results += 1;
-        }
-    }
-    let status = child.wait().map_err(|e| e.to_string())?;
-    if results == 0 {
-        return Err(format!("cargo test -p bridge --features kafka-tests --test kafka printed no test results ({status})"));
-    }
-    if !status.success() && totals.1 == 0 {
-        // A test binary crashed, or a later one failed to build: count it as a failure, never as a pass.
-        totals.1 += 1;
-    }
-    Ok(totals)
-}
-
-/// Parses libtest's summary, `test result: ok. 3 passed; 1 failed; 0 ignored; …`, into (passed, failed).
-fn parse_test_result(line: &str) -> Option<(u32, u32)> {
-    let rest = line.trim().strip_prefix("test result: ")?;
-    let count = |what: &str| -> Option<u32> {
-        rest.split(';').find_map(|part| part.trim().trim_start_matches("ok.").trim_start_matches("FAILED.").trim().strip_suffix(what)?.trim().parse().ok())
-    };
-    Some((count("passed")?, count("failed")?))
+        .env("OFFSET_LAB_CACHE", &ctx.cache);
+    crate::util::run_counting(c, crate::util::test_summary)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_libtest_summaries() {
-        assert_eq!(parse_test_result("test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.5s"), Some((12, 0)));
-        assert_eq!(parse_test_result("test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out"), Some((3, 2)));
-        assert_eq!(parse_test_result("running 3 tests"), None);
-    }
 
     #[test]
     fn cluster_ids_look_like_kafka_uuids() {

@@ -38,30 +38,33 @@ pub fn cargo(root: &Path) -> Command {
     c
 }
 
-/// Runs `cargo test <args>`, echoing its output, and returns the summed (passed, failed) of every
-/// libtest summary. A run that reports nothing, or fails without a failed test, counts as a failure.
+/// Runs `cargo test <args>`, echoing its output, and returns the summed (passed, failed).
 pub fn cargo_test(root: &Path, args: &[&str]) -> Result<(u32, u32), String> {
-    let mut child = cargo(root)
-        .arg("test")
-        .args(args)
-        .args(["--color", "never"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run cargo test: {e}"))?;
+    let mut c = cargo(root);
+    c.arg("test").args(args).args(["--color", "never"]);
+    run_counting(c, test_summary)
+}
+
+/// Runs a test command, echoing its output, and sums the (passed, failed) of every line `parse`
+/// recognises. A run that reports nothing, or fails without a failed test (a crash, a build
+/// error), counts as a failure, never as a pass.
+pub fn run_counting(mut c: Command, parse: fn(&str) -> Option<(u32, u32)>) -> Result<(u32, u32), String> {
+    let shown = format!("{c:?}");
+    let mut child = c.stdout(Stdio::piped()).spawn().map_err(|e| format!("cannot run {shown}: {e}"))?;
     let out = child.stdout.take().expect("piped stdout");
-    let (mut passed, mut failed, mut summaries) = (0, 0, 0);
+    let (mut passed, mut failed, mut seen) = (0, 0, false);
     for line in BufReader::new(out).lines() {
         let line = line.map_err(|e| e.to_string())?;
         println!("{line}");
-        if let Some((p, f)) = test_summary(&line) {
+        if let Some((p, f)) = parse(&line) {
             passed += p;
             failed += f;
-            summaries += 1;
+            seen = true;
         }
     }
     let status = child.wait().map_err(|e| e.to_string())?;
-    if summaries == 0 {
-        return Err(format!("cargo test {} printed no test results ({status})", args.join(" ")));
+    if !seen {
+        return Err(format!("{shown} printed no test results ({status})"));
     }
     if !status.success() && failed == 0 {
         failed += 1;

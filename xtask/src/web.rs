@@ -6,11 +6,10 @@
 //! clones on the same machine reuse them. Nothing is downloaded except from crates.io, npm and apt.
 
 
-use crate::util::{cargo, run, step, test_summary};
+use crate::util::{cargo, run, run_counting, step, test_summary};
 use crate::Ctx;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 const TRUNK: &str = "0.21.14";
 /// Must equal `wasm-bindgen` in Cargo.lock (crates/web pins `=0.2.130`).
@@ -118,31 +117,6 @@ fn report_sizes(dist: &Path) {
         let gz = Command::new("sh").arg("-c").arg(format!("gzip -9c '{}' | wc -c", p.display())).output().ok().and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<u64>().ok());
         eprintln!("    {:<40} {raw:>9} bytes, gzip -9 {}", p.file_name().unwrap_or_default().to_string_lossy(), gz.map_or("?".into(), |g| g.to_string()));
     }
-}
-
-/// Runs a command, echoing its output, and sums the `(passed, failed)` of the lines `parse` recognises.
-fn run_counting(mut c: Command, parse: fn(&str) -> Option<(u32, u32)>) -> Result<(u32, u32), String> {
-    let shown = format!("{:?}", c.get_program());
-    let mut child = c.stdout(Stdio::piped()).spawn().map_err(|e| format!("cannot run {shown}: {e}"))?;
-    let out = child.stdout.take().expect("piped stdout");
-    let (mut passed, mut failed, mut seen) = (0, 0, false);
-    for line in BufReader::new(out).lines() {
-        let line = line.map_err(|e| e.to_string())?;
-        println!("{line}");
-        if let Some((p, f)) = parse(&line) {
-            passed += p;
-            failed += f;
-            seen = true;
-        }
-    }
-    let status = child.wait().map_err(|e| e.to_string())?;
-    if !seen {
-        return Err(format!("{shown} printed no test results ({status})"));
-    }
-    if !status.success() && failed == 0 {
-        failed += 1;
-    }
-    Ok((passed, failed))
 }
 
 /// `e2e: 4 passed, 0 failed`
