@@ -10,6 +10,11 @@ use kafka_model::KafkaModel;
 pub trait KafkaBackend {
     /// The engine's request; `None` while Kafka cannot answer yet (ask again after `advance`).
     fn serve(&mut self, req: &KafkaRequest) -> Option<KafkaReply>;
+    /// The same, for the engine's request `id`: an asynchronous Kafka (the page's bridge) sends the
+    /// request once and answers the same id again when the reply is in.
+    fn serve_id(&mut self, _id: u64, req: &KafkaRequest) -> Option<KafkaReply> {
+        self.serve(req)
+    }
     /// The scenario's clock has reached `now` (a real broker: wait for the wall clock).
     fn advance(&mut self, now: Time);
     /// When a waiting request can next make progress, if Kafka knows.

@@ -236,7 +236,7 @@ impl<'s, K: KafkaBackend> Run<'s, K> {
 
     fn answer(&mut self, id: u64, request: Request) {
         let reply = match &request {
-            Request::Kafka(k) => match self.kafka.serve(k) {
+            Request::Kafka(k) => match self.kafka.serve_id(id, k) {
                 Some(r) => Reply::Kafka(r),
                 None => return self.deferred.push((id, request)),
             },

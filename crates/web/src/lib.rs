@@ -2,6 +2,8 @@
 //! plain Rust (tested natively); the Yew app over them is built for the browser only.
 
 pub mod explain;
+pub mod kafka;
+pub mod live;
 pub mod link;
 pub mod session;
 pub mod views;

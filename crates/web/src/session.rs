@@ -1,12 +1,22 @@
-//! The offline session: the engine and the in-memory Kafka model (scenario's `Run`), driven by the
-//! page's actions and replayable from the action log alone (that log is what a share link carries).
+//! The page's session: the engine and a Kafka (scenario's `Run`) driven by the page's actions.
+//! Offline the Kafka is the in-memory model on a logical clock, replayable from the action log alone
+//! (that log is what a share link carries); live it is a real broker behind the bridge, on the wall
+//! clock, with checkpoint files copied to the bridge's directory.
 
+use crate::kafka::{MirrorStorage, WebKafka};
+use crate::live::LiveKafka;
 use engine::config::{JobConfig, Strategy};
-use engine::offsets::TopicPartition;
+use engine::offsets::{Offsets, TopicPartition};
+use engine::storage::StorageRequest;
 use engine::time::{Duration, Time};
+use kafka_model::KafkaModel;
+use scenario::backend::KafkaBackend;
 use scenario::format::{self, Action, Scenario, Step};
 use scenario::runner::{LogEntry, Run};
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 /// The seed walkthrough; its topics and job are also the playground's starting point.
@@ -90,11 +100,17 @@ pub struct Entry {
 pub const TOPIC: &str = "words";
 
 pub struct Session {
-    pub run: Run<'static>,
+    pub run: Run<'static, WebKafka>,
     pub entries: Vec<Entry>,
     pub now: Time,
     /// What the last tool (reset, delete-records, topic command, producer) printed.
     pub tool_lines: Vec<String>,
+    /// Live: checkpoint-file writes not yet handed to the bridge connection.
+    storage_out: Option<Rc<RefCell<Vec<StorageRequest>>>>,
+    /// Live walkthrough: lesson steps waiting for their (real) time, `(due ms, step)`.
+    pub schedule: VecDeque<(i64, usize)>,
+    /// Live walkthrough: when the newest lesson step ran, real ms and its lesson time.
+    last_lesson: Option<(i64, i64)>,
 }
 
 impl Default for Session {
@@ -107,11 +123,99 @@ impl Session {
     /// A fresh playground at 12:00:00 on the lesson's day: topic `words` with 3 empty partitions.
     pub fn new() -> Session {
         let s = lesson();
-        let run = Run::new(s, Box::new(engine::storage::MemoryStorage::default())).expect("the lesson's topics are valid");
+        let storage = Box::new(engine::storage::MemoryStorage::default());
+        let run = Run::with_kafka(s, storage, WebKafka::Model(KafkaModel::new())).expect("the lesson's topics are valid");
         let now = Time(s.day_start.ms() + 12 * 3_600_000);
-        let mut session = Session { run, entries: Vec::new(), now, tool_lines: Vec::new() };
+        let mut session = Session { run, entries: Vec::new(), now, tool_lines: Vec::new(), storage_out: None, schedule: VecDeque::new(), last_lesson: None };
         session.run.advance_to(now);
         session
+    }
+
+    /// A lab on a real Kafka: the bridge welcomed this page with namespace `ns`; the lesson's topic
+    /// is created there, and the clock is the wall clock (`now_ms`).
+    pub fn live(ns: &str, kafka: protocol::KafkaState, now_ms: i64) -> Session {
+        let s = lesson();
+        let (storage, sent) = MirrorStorage::new();
+        let group = s.job.group_id().unwrap_or("g").to_string();
+        let k = LiveKafka::new(ns, kafka, TOPIC, &group);
+        let run = Run::with_kafka(s, Box::new(storage), WebKafka::Live(Box::new(k))).expect("creating a topic is only queued");
+        let now = Time(now_ms);
+        let mut session = Session { run, entries: Vec::new(), now, tool_lines: Vec::new(), storage_out: Some(sent), schedule: VecDeque::new(), last_lesson: None };
+        session.run.advance_to(now);
+        session
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.run.kafka.live().is_some()
+    }
+
+    /// Live: the frames to send to the bridge now (checkpoint copies included, in order).
+    pub fn take_frames(&mut self) -> Vec<String> {
+        let out: Vec<StorageRequest> = self.storage_out.as_ref().map(|s| std::mem::take(&mut *s.borrow_mut())).unwrap_or_default();
+        match self.run.kafka.live_mut() {
+            Some(k) => {
+                for r in out {
+                    k.push_storage(r);
+                }
+                k.take_frames()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Live: a frame from the bridge; the engine gets any reply it waited for.
+    pub fn handle_frame(&mut self, text: &str, now_ms: i64) -> Result<(), String> {
+        let k = self.run.kafka.live_mut().ok_or("no bridge connection in the simulation")?;
+        let r = k.handle_frame(text);
+        let notes = std::mem::take(&mut k.notes);
+        self.tool_lines.extend(notes);
+        self.advance_to(Time(now_ms));
+        r
+    }
+
+    /// Live: the wall clock moved on: facts are refreshed, batches fire, due lesson steps run.
+    pub fn tick_live(&mut self, now_ms: i64) {
+        if let Some(k) = self.run.kafka.live_mut() {
+            k.poll_facts(now_ms);
+        }
+        self.advance_to(Time(now_ms));
+        while let Some(&(due, i)) = self.schedule.front() {
+            let is_expect = matches!(lesson().steps.get(i).map(|s| &s.action), Some(Action::Expect(_)));
+            let fresh = self.run.kafka.live().and_then(|k| k.facts_asked_at).is_some_and(|t| t >= due);
+            // A check reads facts asked for after its time, so it never judges a stale picture.
+            if due > now_ms || (is_expect && !fresh) {
+                break;
+            }
+            self.schedule.pop_front();
+            self.apply(Act::Lesson(i));
+        }
+    }
+
+    /// Live walkthrough: schedules a chapter's steps with the lesson's own spacing between steps
+    /// (real time cannot jump ahead).
+    pub fn schedule_steps(&mut self, steps: std::ops::Range<usize>) {
+        let now = self.now.ms();
+        let (mut real, mut at) = self.schedule.back().map(|&(d, i)| (d, lesson().steps[i].at.ms())).or(self.last_lesson).unwrap_or((now, i64::MAX));
+        for i in steps {
+            let step_at = lesson().steps[i].at.ms();
+            let due = (real + (step_at - at).max(0)).max(now);
+            self.schedule.push_back((due, i));
+            (real, at) = (due, step_at);
+        }
+    }
+
+    /// The group's state and committed offsets, from whichever Kafka this is.
+    pub fn group_state(&self) -> String {
+        self.run.kafka.group_state(&self.group())
+    }
+
+    pub fn committed(&self) -> Offsets {
+        self.run.kafka.committed(&self.group())
+    }
+
+    /// The name Kafka knows a page topic or group by (live: with the namespace prefix).
+    pub fn kafka_name(&self, name: &str) -> String {
+        self.run.kafka.live().map_or(name.to_string(), |k| k.wire(name))
     }
 
     /// Rebuilds the exact state from an action log and the final time (share links, replays).
@@ -140,9 +244,12 @@ impl Session {
 
     fn apply_at(&mut self, at: i64, act: Act) {
         let at = match &act {
-            Act::Lesson(i) => lesson().steps.get(*i).map_or(at, |s| s.at.ms()).max(self.now.ms()).max(at),
+            Act::Lesson(i) if !self.is_live() => lesson().steps.get(*i).map_or(at, |s| s.at.ms()).max(self.now.ms()).max(at),
             _ => at.max(self.now.ms()),
         };
+        if let Act::Lesson(i) = &act {
+            self.last_lesson = lesson().steps.get(*i).map(|s| (at, s.at.ms()));
+        }
         self.entries.push(Entry { at, act: act.clone() });
         let before = self.run.log.len();
         let index = self.entries.len() - 1;
@@ -217,7 +324,7 @@ impl Session {
         // An explicit --dry-run: without it the tool would also warn that nothing is performed.
         let dry = format!("{} --dry-run", args.replace("--execute", "").replace("--dry-run", "").trim());
         let parsed = kafka_model::reset::parse_args(&dry)?;
-        kafka_model::reset::plan(&parsed, &self.run.kafka)
+        kafka_model::reset::plan(&parsed, &self.run.kafka as &dyn kafka_model::reset::ResetView)
     }
 
     /// The checkpoint directory's files, as Spark sorts them.
@@ -295,6 +402,6 @@ mod tests {
         let mut s = Session::new();
         s.apply(Act::Produce { partition: None, lines: vec!["novalue".into()] });
         assert!(s.tool_lines.iter().any(|l| l.starts_with("ERROR")), "{:?}", s.tool_lines);
-        assert_eq!(s.run.kafka.log(&TopicPartition::new(TOPIC, 0)).unwrap().log_end(), 0);
+        assert_eq!(s.run.kafka.model().unwrap().log(&TopicPartition::new(TOPIC, 0)).unwrap().log_end(), 0);
     }
 }
