@@ -133,6 +133,7 @@ fn test(ctx: &Ctx, _args: &[String]) -> Result<(), String> {
         Ok(()) => {
             stages.push(("real Kafka (bridge)", kafka::test_stage(ctx)));
             stages.push(("real Kafka (engine scenarios)", real_scenarios::test_stage(ctx)));
+            stages.push(("real Kafka (the page through the bridge, Playwright)", web::live_test_stage(ctx)));
             if !kafka_was_running {
                 if let Err(e) = kafka::stop(ctx) {
                     eprintln!("warning: {e}");

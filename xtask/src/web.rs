@@ -148,6 +148,43 @@ pub fn test_stage(ctx: &Ctx) -> Result<(u32, u32), String> {
     Ok((p1 + p2, f1 + f2))
 }
 
+/// The page served by the bridge on the real Kafka (which must be running): Playwright drives the
+/// walkthrough and a rewind in real time (`e2e/live.mjs`, ~4 minutes).
+pub fn live_test_stage(ctx: &Ctx) -> Result<(u32, u32), String> {
+    let dist = ctx.root.join("dist");
+    if !dist.join("index.html").exists() {
+        build(ctx)?;
+    }
+    step("web on the real Kafka: building the bridge");
+    run(cargo(&ctx.root).args(["build", "-q", "-p", "bridge"]))?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+    let checkpoints = ctx.cache.join("e2e-checkpoints");
+    let _ = std::fs::remove_dir_all(&checkpoints);
+    let mut bridge = Command::new(ctx.root.join("target/debug/bridge"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--bootstrap", &crate::kafka::bootstrap(), "--dist"])
+        .arg(&dist)
+        .arg("--checkpoints")
+        .arg(&checkpoints)
+        .spawn()
+        .map_err(|e| format!("cannot start the bridge: {e}"))?;
+    let url = format!("http://127.0.0.1:{port}/");
+    let up = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    step(&format!("web on the real Kafka: Playwright against the bridge at {url} (real time, ~4 minutes)"));
+    let result = if up {
+        let mut c = Command::new("node");
+        c.arg("live.mjs").arg(&url).arg(&checkpoints).current_dir(ctx.root.join("e2e")).env("CHROMIUM", CHROMIUM);
+        run_counting(c, e2e_summary)
+    } else {
+        Err(format!("the bridge did not listen on port {port}"))
+    };
+    let _ = bridge.kill();
+    let _ = bridge.wait();
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

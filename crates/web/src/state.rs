@@ -15,6 +15,17 @@ pub enum Dialog {
     Settings,
 }
 
+/// The page's link to a bridge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Link {
+    /// No bridge (a static deployment, `?offline`, a share link): the simulation.
+    Offline,
+    Connecting,
+    Live,
+    /// The bridge connection closed; the session keeps what it had.
+    Lost(String),
+}
+
 #[derive(Clone)]
 pub struct AppState {
     /// The simulation; mutated in place (it is large), `rev` tells Yew something changed.
@@ -32,6 +43,10 @@ pub struct AppState {
     pub share_url: Option<String>,
     /// Why a share link could not be opened.
     pub notice: Option<String>,
+    pub link: Link,
+    pub ws: Option<Rc<web_sys::WebSocket>>,
+    /// Bumped to open a new bridge connection (a fresh namespace: new topic, group, checkpoint folder).
+    pub connect_gen: u32,
 }
 
 impl Default for AppState {
@@ -48,6 +63,9 @@ impl Default for AppState {
             dialog: None,
             share_url: None,
             notice: None,
+            link: Link::Offline,
+            ws: None,
+            connect_gen: 0,
         }
     }
 }
@@ -77,7 +95,22 @@ pub enum Msg {
     Share(String),
     Load(Result<Shared, String>),
     NewPlayground,
+    /// A websocket to the bridge is opening.
+    Socket(Rc<web_sys::WebSocket>),
+    /// A text frame from the bridge.
+    Frame(String),
+    /// The websocket closed (why).
+    Closed(String),
+    /// Live: the wall clock ticked.
+    LiveTick,
 }
+
+/// The wall clock in epoch ms (live sessions run on it).
+pub fn wall_ms() -> i64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0, |p| (p.time_origin() + p.now()) as i64)
+}
+
+const LIVE_ONLY_FORWARD: &str = "On a real Kafka time only runs forward: chapters cannot be replayed or skipped. New starts a fresh lab (new topic, group and checkpoint folder) to begin again.";
 
 impl Reducible for AppState {
     type Action = Msg;
@@ -85,7 +118,75 @@ impl Reducible for AppState {
     fn reduce(self: Rc<Self>, msg: Msg) -> Rc<Self> {
         let mut next = (*self).clone();
         next.rev += 1;
+        let live = next.session.borrow().is_live();
         match msg {
+            Msg::Socket(ws) => {
+                next.ws = Some(ws);
+                next.link = Link::Connecting;
+            }
+            Msg::Frame(text) if !live => {
+                // The first frame is the bridge's welcome: an untouched page moves to the real Kafka.
+                if let Ok(protocol::Response { reply: protocol::Reply::Welcome { namespace, kafka, .. }, .. }) = serde_json::from_str(&text) {
+                    if next.session.borrow().entries.is_empty() {
+                        next.session = Rc::new(RefCell::new(Session::live(&namespace, kafka, wall_ms())));
+                        next.link = Link::Live;
+                        next.playing = false;
+                        next.selected_batch = None;
+                        next.open_file = None;
+                    } else {
+                        next.notice = Some("A bridge to a real Kafka answered, but this page already has a simulation going: New switches to the real Kafka.".into());
+                    }
+                }
+            }
+            Msg::Frame(text) => {
+                if let Err(e) = next.session.borrow_mut().handle_frame(&text, wall_ms()) {
+                    next.notice = Some(e);
+                }
+            }
+            Msg::Closed(why) => {
+                next.ws = None;
+                if live {
+                    if let Some(k) = next.session.borrow_mut().run.kafka.live_mut() {
+                        k.disconnected(&why);
+                    }
+                    next.link = Link::Lost(why);
+                } else {
+                    next.link = Link::Offline;
+                }
+            }
+            Msg::LiveTick => next.session.borrow_mut().tick_live(wall_ms()),
+            Msg::Tick(_) | Msg::StepBatch | Msg::Chapter(_) if live => {
+                if let Msg::Chapter(k) = msg {
+                    let done = walkthrough::chapter_done(&next.session.borrow());
+                    if k == done.map_or(0, |d| d + 1) {
+                        return Rc::new(next).reduce(Msg::NextChapter);
+                    }
+                    next.notice = Some(LIVE_ONLY_FORWARD.into());
+                }
+            }
+            Msg::NextChapter if live => {
+                let done = walkthrough::chapter_done(&next.session.borrow());
+                let k = done.map_or(0, |d| d + 1);
+                let mut s = next.session.borrow_mut();
+                match walkthrough::CHAPTERS.get(k) {
+                    Some(c) if s.schedule.is_empty() && s.lesson_progress() == Some(c.steps.0) => s.schedule_steps(c.steps.0..c.steps.1),
+                    Some(_) if !s.schedule.is_empty() => {}
+                    Some(_) => next.notice = Some(format!("The walkthrough follows its own steps; after other actions it needs a fresh lab. {LIVE_ONLY_FORWARD}")),
+                    None => {}
+                }
+                drop(s);
+                next.selected_batch = None;
+            }
+            Msg::NewPlayground if live || next.link == Link::Connecting => {
+                next.session = Rc::new(RefCell::new(Session::new()));
+                next.connect_gen += 1;
+                next.ws = None;
+                next.link = Link::Connecting;
+                next.selected_batch = None;
+                next.open_file = None;
+                next.share_url = None;
+                next.notice = None;
+            }
             Msg::Do(act) => {
                 next.session.borrow_mut().apply(act);
                 next.share_url = None;
@@ -145,6 +246,13 @@ impl Reducible for AppState {
                 next.selected_batch = None;
                 next.open_file = None;
                 next.share_url = None;
+            }
+        }
+        if let Some(ws) = &next.ws {
+            for frame in next.session.borrow_mut().take_frames() {
+                if let Err(e) = ws.send_with_str(&frame) {
+                    next.notice = Some(format!("could not send to the bridge: {e:?}"));
+                }
             }
         }
         Rc::new(next)

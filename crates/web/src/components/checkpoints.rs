@@ -13,9 +13,11 @@ pub fn Checkpoints() -> Html {
     let files = s.checkpoint_files();
     let open = store.open_file.clone().filter(|f| files.contains(f));
     let content = open.as_ref().and_then(|f| s.read_file(f));
+    let on_disk = s.run.kafka.live().map(|k| k.ns.clone());
     html! {
         <section class="panel checkpoints" aria-labelledby="ckpt-h">
             <h2 id="ckpt-h">{ format!("Checkpoint directory ckpt/ ({} files)", files.len()) }</h2>
+            if let Some(ns) = on_disk { <p class="hint">{ format!("Copied, write by write, to the bridge's checkpoint folder {ns}/ckpt on disk.") }</p> }
             if files.is_empty() { <p class="hint" data-testid="no-checkpoint">{ "empty — getOrCreate will call creatingFunc" }</p> }
             <ul class="files" data-testid="checkpoint-files">
                 { for files.iter().rev().map(|f| {

@@ -1,16 +1,17 @@
-//! The top bar: title, the SIMULATION label, the logical clock, time controls, presenter mode, share.
+//! The top bar: title, SIMULATION or LIVE (and Kafka's health), the clock, time controls, presenter mode, share.
 
 use super::use_store;
-use crate::state::{share_fragment, Msg};
+use crate::state::{share_fragment, Link, Msg};
 use engine::time::clock;
 use yew::prelude::*;
 
 #[component]
 pub fn Header() -> Html {
     let store = use_store();
-    let (now, running) = {
+    let (now, running, live) = {
         let s = store.session.borrow();
-        (clock(s.now), s.run.engine.is_running())
+        let live = s.run.kafka.live().map(|k| (k.ns.clone(), k.kafka.clone(), k.waiting()));
+        (clock(s.now), s.run.engine.is_running(), live)
     };
     let d = |m: fn(&crate::state::Store) -> Msg| {
         let s = store.clone();
@@ -42,11 +43,26 @@ pub fn Header() -> Html {
     html! {
         <header class="top">
             <h1>{ "Offset Lab" }</h1>
-            <span class="badge sim" title="No Kafka is involved: the page runs Offset Lab's in-memory Kafka model">{ "SIMULATION · in-memory Kafka model" }</span>
-            <span class="clock" aria-label="logical time" data-testid="clock">{ now }</span>
+            { match (&live, &store.link) {
+                (Some((ns, kafka, _)), Link::Live) if kafka.up => html! {
+                    <span class="badge live" data-testid="mode" title={format!("Topics and groups on this Kafka carry the prefix {ns}; checkpoint files go to the bridge's folder {ns}")}>
+                        { format!("LIVE · Apache Kafka at {} via the bridge", kafka.bootstrap) }</span> },
+                (Some((_, kafka, _)), Link::Live) => html! {
+                    <span class="badge down" role="alert" data-testid="mode">{ format!("LIVE · Kafka at {} is down: {}", kafka.bootstrap, kafka.detail.clone().unwrap_or_default()) }</span> },
+                (Some(_), Link::Lost(why)) => html! {
+                    <span class="badge down" role="alert" data-testid="mode">{ format!("LIVE · the bridge went away ({why}); reload the page to reconnect") }</span> },
+                _ => html! {
+                    <span class="badge sim" data-testid="mode" title="No Kafka is involved: the page runs Offset Lab's in-memory Kafka model">{ "SIMULATION · in-memory Kafka model" }</span> },
+            } }
+            <span class="clock" aria-label={if live.is_some() { "wall-clock time (UTC)" } else { "logical time" }} data-testid="clock">{ now }</span>
             <span class={classes!("badge", if running { "run" } else { "stopped" })} data-testid="running">
                 { if running { "● job running" } else { "■ job not running" } }
             </span>
+            if let Some((_, _, waiting)) = &live {
+                <span class="time" title="A real Kafka runs on the wall clock: no pause, step or speed">
+                    { if *waiting > 0 { format!("real time · {waiting} request(s) in flight") } else { "real time".to_string() } }
+                </span>
+            } else {
             <div class="time" role="group" aria-label="Time">
                 <button onclick={d(|_| Msg::StepBatch)} aria-label="Step one batch (n)" title="Step one batch (key n)" data-testid="step">{ "Step batch ›|" }</button>
                 if store.playing {
@@ -60,11 +76,12 @@ pub fn Header() -> Html {
                     </select>
                 </label>
             </div>
+            }
             <div class="right">
                 <label class="toggle"><input type="checkbox" checked={store.presenter}
                     onchange={let s = store.clone(); Callback::from(move |_| s.dispatch(Msg::Presenter(!s.presenter)))} />{ " Presenter" }</label>
                 <button onclick={on_share} data-testid="share">{ "Share link" }</button>
-                <button onclick={d(|_| Msg::NewPlayground)} title="Back to an empty topic at 12:00:00">{ "New" }</button>
+                <button onclick={d(|_| Msg::NewPlayground)} title={if live.is_some() { "A fresh lab on the real Kafka: new topic, group and checkpoint folder" } else { "Back to an empty topic at 12:00:00" }}>{ "New" }</button>
             </div>
             if let Some(url) = &store.share_url {
                 <input class="share-url" readonly=true value={url.clone()} aria-label="Share link" data-testid="share-url" />

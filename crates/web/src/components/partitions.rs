@@ -3,6 +3,8 @@
 //! offset (● G) — each with a letter and a shape, so disagreement never depends on colour.
 
 use super::use_store;
+use crate::kafka::{Cell, WebKafka};
+use crate::session::TOPIC;
 use scenario::runner::StatusRow;
 use yew::prelude::*;
 
@@ -16,7 +18,8 @@ pub fn Partitions() -> Html {
     let status = s.run.status(s.now);
     html! {
         <section class="panel partitions" aria-labelledby="parts-h">
-            <h2 id="parts-h">{ "Topic " }<code>{ "words" }</code>{ " — where everyone stands" }</h2>
+            <h2 id="parts-h">{ "Topic " }<code>{ TOPIC }</code>{ " — where everyone stands" }
+                if s.is_live() { <small class="hint">{ format!(" on Kafka: {}", s.kafka_name(TOPIC)) }</small> }</h2>
             <p class="legend">
                 <span class="mk cur">{ "▲ S" }</span>{ " Spark's currentOffsets  " }
                 <span class="mk ckpt">{ "◆ K" }</span>{ " newest checkpoint  " }
@@ -68,8 +71,7 @@ fn disagreement(r: &StatusRow) -> Option<String> {
     None
 }
 
-fn lane(r: &StatusRow, kafka: &kafka_model::KafkaModel) -> Html {
-    let log = kafka.log(&r.partition);
+fn lane(r: &StatusRow, kafka: &WebKafka) -> Html {
     let start = r.log_start.unwrap_or(0);
     let end = r.log_end.unwrap_or(0);
     let markers = [r.current, r.checkpointed, r.committed];
@@ -77,14 +79,14 @@ fn lane(r: &StatusRow, kafka: &kafka_model::KafkaModel) -> Html {
     let lo_all = markers.iter().flatten().copied().chain([start]).min().unwrap_or(start).max(0).min(hi);
     let lo = lo_all.max(hi - MAX_CELLS);
     let cell = |o: i64| -> Html {
-        let rec = log.and_then(|l| l.records.get((o - l.log_start) as usize).filter(|_| o >= l.log_start));
-        let (class, text, title) = if o < start {
-            ("gone", "×".to_string(), format!("offset {o}: deleted (below log start {start})"))
-        } else if let Some(rec) = rec {
-            let v: String = rec.value.chars().take(3).collect();
-            ("rec", v, format!("offset {o}: key {:?} value {:?}", rec.key, rec.value))
-        } else {
-            ("empty", String::new(), format!("offset {o}: beyond the log end {end}"))
+        let (class, text, title) = match kafka.cell(&r.partition, o) {
+            _ if o < start => ("gone", "×".to_string(), format!("offset {o}: deleted (below log start {start})")),
+            Cell::Record { key, value } => {
+                let v: String = value.chars().take(3).collect();
+                ("rec", v, format!("offset {o}: key {key:?} value {value:?}"))
+            }
+            Cell::Unseen => ("rec", "·".to_string(), format!("offset {o}: a record this page has not fetched")),
+            Cell::Absent => ("empty", String::new(), format!("offset {o}: beyond the log end {end}")),
         };
         html! { <span class={classes!("cell", class)} title={title}><span class="off">{ o }</span><span class="val">{ text }</span></span> }
     };

@@ -35,9 +35,14 @@ pub fn RewindDialog() -> Html {
         Some(p) => format!("--topic {TOPIC}:{}", p.iter().map(i32::to_string).collect::<Vec<_>>().join(",")),
     };
     let args = format!("--bootstrap-server localhost:9092 --group {group} {scope_arg} {strategy_arg}");
-    let cli = format!("kafka-consumer-groups.sh --bootstrap-server localhost:9092 --group {group} --reset-offsets {scope_arg} {strategy_arg} --execute");
+    // The command for a terminal next to the page: live, with the names and address Kafka knows.
+    let (cli_group, cli_scope, bootstrap) = match s.run.kafka.live() {
+        Some(k) => (k.wire(&group), scope_arg.replace(&format!("--topic {TOPIC}"), &format!("--topic {}", k.wire(TOPIC))), k.kafka.bootstrap.clone()),
+        None => (group.clone(), scope_arg.clone(), "localhost:9092".to_string()),
+    };
+    let cli = format!("kafka-consumer-groups.sh --bootstrap-server {bootstrap} --group {cli_group} --reset-offsets {cli_scope} {strategy_arg} --execute");
     let preview = s.preview_reset(&args);
-    let committed = s.run.kafka.committed(&group);
+    let committed = s.committed();
     drop(s);
     let close = {
         let st = store.clone();

@@ -12,9 +12,14 @@ pub fn Walkthrough() -> Html {
     let store = use_store();
     let (done, failures) = {
         let s = store.session.borrow();
-        (chapter_done(&s), s.run.failures.len())
+        (chapter_done(&s), s.run.failures.clone())
     };
     let on_lesson = store.session.borrow().lesson_progress().is_some();
+    // Live: the chapter's steps wait for their real time.
+    let waiting = {
+        let s = store.session.borrow();
+        s.schedule.front().map(|(due, _)| (s.schedule.len(), ((due - s.now.ms()).max(0) + 999) / 1000))
+    };
     let next_k = done.map_or(0, |d| d + 1);
     let go = |k: usize| {
         let s = store.clone();
@@ -36,14 +41,18 @@ pub fn Walkthrough() -> Html {
                     <h3>{ format!("{} / {} · {}", k + 1, CHAPTERS.len(), CHAPTERS[k].title) }</h3>
                     <p class="narration" data-testid="narration">{ CHAPTERS[k].narration }</p>
                     if checks(k) > 0 {
-                        <p class="checks">{ if failures == 0 { format!("✓ {} check(s) of this chapter hold", checks(k)) } else { format!("✗ {failures} check(s) failed") } }</p>
+                        <p class="checks" data-testid="checks">{ if failures.is_empty() { format!("✓ {} check(s) of this chapter hold", checks(k)) } else { format!("✗ {} check(s) failed", failures.len()) } }</p>
+                        <ul class="failures">{ for failures.iter().map(|f| html! { <li>{ f }</li> }) }</ul>
                     }
                 </div>
             } else if !on_lesson {
                 <p class="hint">{ "You are in the free playground. Start the walkthrough to follow the experiment step by step." }</p>
             }
+            if let Some((n, secs)) = waiting {
+                <p class="checks" role="status" data-testid="chapter-running">{ format!("⏳ running on the real Kafka: {n} step(s) left, the next in {secs} s") }</p>
+            }
             <div class="buttons">
-                if next_k < CHAPTERS.len() {
+                if next_k < CHAPTERS.len() && waiting.is_none() {
                     <button class="primary" onclick={next} data-testid="next-chapter">
                         { if on_lesson && done.is_some() { format!("Next: {} ▶", CHAPTERS[next_k].title) } else { "Start the walkthrough ▶".to_string() } }
                     </button>

@@ -1,0 +1,142 @@
+// End-to-end tests of the page served by the bridge, on a real Kafka, in Debian's Chromium.
+// Usage: node live.mjs <bridge url> <bridge checkpoint root> — prints "e2e: N passed, M failed".
+// Real time: the walkthrough takes the lesson's own ~2.5 minutes.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const base = process.argv[2] || 'http://127.0.0.1:8787/';
+const checkpointRoot = process.argv[3];
+const artifacts = path.join(here, 'artifacts');
+fs.mkdirSync(artifacts, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+
+function eq(actual, expected, what) {
+  const a = JSON.stringify(actual), e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
+}
+function ok(cond, what) { if (!cond) throw new Error(what); }
+
+class Live {
+  constructor(page) { this.page = page; }
+  id(x) { return this.page.locator(`[data-testid=${x}]`); }
+  async text(x) { return (await this.id(x).innerText()).trim(); }
+  async click(x) { await this.id(x).click(); }
+  async row(p) { return (await this.id(`row-${p}`).locator('td').allInnerTexts()).map(s => s.trim()); }
+  async shot(name) { await this.page.screenshot({ path: path.join(artifacts, `${name}.png`) }); }
+  async open() {
+    await this.page.goto(base);
+    await this.page.waitForFunction(() => (document.querySelector('[data-testid=mode]')?.innerText || '').startsWith('LIVE'), null, { timeout: 20000 });
+    return await this.text('mode');
+  }
+  async namespace() {
+    const title = await this.id('mode').getAttribute('title');
+    return /prefix (lab-[0-9a-f]{12}-)/.exec(title)[1];
+  }
+  // Waits until fn(page) is true, re-reading the page; real batches take real seconds.
+  async until(what, fn, ms = 30000) {
+    const t0 = Date.now();
+    let last;
+    while (Date.now() - t0 < ms) {
+      last = await fn(this).catch(e => String(e));
+      if (last === true) return;
+      await this.page.waitForTimeout(250);
+    }
+    throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+  }
+  // Clicks "next" and waits until chapter n (1-based) has run all its steps on the real Kafka.
+  async chapter(n) {
+    await this.click('next-chapter');
+    await this.until(`chapter ${n} to finish`, async l => {
+      const running = await l.id('chapter-running').count();
+      const h = await l.page.locator('[data-testid=chapter] h3').innerText().catch(() => '');
+      return running === 0 && h.startsWith(`${n} /`) || h;
+    }, 90000);
+    const checks = await this.id('checks').innerText().catch(() => '');
+    ok(!checks.includes('failed'), `chapter ${n} checks: ${checks} ${await this.page.locator('.failures').innerText().catch(() => '')}`);
+  }
+}
+
+const tests = [
+  ['live walkthrough on the real Kafka: to the numRecords exception and out of it', async lab => {
+    const mode = await lab.open();
+    ok(/^LIVE · Apache Kafka at 127\.0\.0\.1:\d+ via the bridge$/.test(mode), `live label: ${mode}`);
+    const ns = await lab.namespace();
+    await lab.chapter(1);
+    await lab.chapter(2);
+    await lab.chapter(3);
+    eq((await lab.row('words-0')).slice(0, 3), ['0', '2', '2'], 'words-0 after the first batch: log start, log end, currentOffsets');
+    ok((await lab.text('state')).includes('a=2'), 'updateStateByKey state has a=2');
+    await lab.shot('live-01-first-batch');
+    for (const n of [4, 5, 6]) await lab.chapter(n);
+    eq((await lab.row('words-0')).slice(3, 5), ['2', '2'], 'after the restart the checkpoint and the committed offset are back at 2');
+    await lab.shot('live-02-nothing-changed');
+    await lab.chapter(7);
+    await lab.chapter(8);
+    eq(await lab.text('exception'), 'java.lang.IllegalArgumentException: requirement failed: numRecords must not be negative', 'exact exception');
+    eq(await lab.text('running'), '■ job not running', 'the job is dead');
+    if (checkpointRoot) {
+      const files = fs.readdirSync(path.join(checkpointRoot, ns, 'ckpt')).filter(f => f.startsWith('checkpoint-'));
+      ok(files.length > 0, `checkpoint files on the bridge's disk: ${files}`);
+    }
+    await lab.shot('live-03-numrecords-exception');
+    await lab.chapter(9);
+    eq(await lab.text('running'), '● job running', 'a fresh start after deleting the checkpoint');
+    eq(await lab.text('state'), 'x=1', 'the state restarted from nothing');
+    await lab.shot('live-04-way-out');
+  }],
+  ['live rewind: refused while the job holds the group, accepted after stop', async lab => {
+    await lab.open();
+    await lab.click('start');
+    await lab.until('the group to be Stable', async l => (await l.text('group-state')) === 'Stable' || await l.text('group-state'));
+    await lab.click('quick-p0');
+    await lab.until('the records to be read and committed', async l => (await l.row('words-0'))[4] === '2' || (await l.row('words-0')).join(' '), 40000);
+    await lab.click('rewind');
+    eq(await lab.text('reset-refused'), "✖ Error: Assignments can only be reset if the group 'g' is inactive, but the current state is Stable.", 'the tool refuses');
+    ok(await lab.id('reset-execute').isDisabled(), 'execute is disabled while refused');
+    const ns = await lab.namespace();
+    ok((await lab.id('reset-cli').inputValue()).includes(`--group ${ns}g --reset-offsets --topic ${ns}words:0`), 'the CLI names what Kafka knows');
+    await lab.shot('live-05-rewind-refused');
+    await lab.click('reset-close');
+    await lab.click('stop');
+    await lab.until('the group to be Empty', async l => (await l.text('group-state')) === 'Empty' || await l.text('group-state'), 40000);
+    await lab.click('rewind');
+    const preview = await lab.id('reset-preview').locator('tbody tr').first().innerText();
+    eq(preview.replace(/\s+/g, ' ').trim(), 'words-0 2 → 0', 'preview old → new');
+    await lab.click('reset-execute');
+    await lab.until('the committed offset to be rewound on Kafka', async l => (await l.row('words-0'))[4] === '0' || (await l.row('words-0')).join(' '));
+    ok((await lab.text('tool-output')).includes('New offset (-3) is lower than earliest offset'), 'the tool\'s WARN is shown');
+    const records = await lab.text('offsets-topic');
+    ok(records.includes('[g,words,0] → offset 0'), `__consumer_offsets shows the rewind: ${records}`);
+    await lab.shot('live-06-rewind-done');
+  }],
+];
+
+let passed = 0, failed = 0;
+for (const [name, fn] of tests) {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', e => errors.push(String(e)));
+  try {
+    await fn(new Live(page));
+    if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+    passed++;
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}\n     ${e.message.split('\n').join('\n     ')}`);
+    await page.screenshot({ path: path.join(artifacts, `live-failed-${passed + failed}.png`) }).catch(() => {});
+  }
+  await context.close();
+}
+await browser.close();
+console.log(`e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
