@@ -1,7 +1,7 @@
 //! Output jobs: what each output operation reads from Kafka (executor side) and what it does.
 
 use crate::config::{JobConfig, OutputOp, Transform};
-use crate::error::{self, SparkError};
+use crate::error::{self, messages, SparkError};
 use crate::io::{Gather, Pending};
 use crate::kafka::{KafkaError, KafkaReply, KafkaRequest};
 use crate::offsets::OffsetRange;
@@ -12,7 +12,6 @@ use crate::stream::DirectKafkaInputDStream;
 use crate::time::Time;
 
 /// `spark.streaming.kafka.consumer.poll.ms`, defaulting to `spark.network.timeout` (120 s).
-pub const POLL_TIMEOUT_MS: i64 = 120_000;
 
 /// What one output operation's job has in hand once its reads are done.
 pub enum JobData {
@@ -116,10 +115,7 @@ fn gather_rdd(job: &JobConfig, ranges: &[OffsetRange], g: &mut Gather) -> Step<V
 /// One task: the executor's `require(from <= until)`, then a consumer with `auto.offset.reset=none`.
 fn gather_range(job: &JobConfig, r: &OffsetRange, g: &mut Gather) -> Step<Vec<Datum>> {
     if r.from_offset > r.until_offset {
-        return Ok(Err(SparkError::requirement(format!(
-            "Beginning offset {} is after the ending offset {} for topic {} partition {}. You either provided an invalid fromOffset, or the Kafka topic has been damaged",
-            r.from_offset, r.until_offset, r.topic, r.partition
-        ))));
+        return Ok(Err(messages::beginning_after_end(r.from_offset, r.until_offset, &r.topic, r.partition)));
     }
     if r.from_offset == r.until_offset {
         return Ok(Ok(Vec::new()));
@@ -143,26 +139,13 @@ fn gather_range(job: &JobConfig, r: &OffsetRange, g: &mut Gather) -> Step<Vec<Da
                 expected += 1;
             }
             if expected < r.until_offset {
-                return Ok(Err(SparkError::requirement(format!(
-                    "Failed to get records for {executor_group} {tp} {expected} after polling for {POLL_TIMEOUT_MS}"
-                ))));
+                return Ok(Err(messages::failed_to_get_records(job.group_id(), &tp, expected)));
             }
             Ok(Ok(out))
         }
-        // kafka-clients 3.4.1 (Spark 3.5's) `FetchCollector`/`Fetcher` text; leader and epoch are the
-        // lab's single broker and a topic's first leader epoch.
-        KafkaReply::FetchError { error: KafkaError::OffsetOutOfRange } => Ok(Err(SparkError::new(
-            error::OFFSET_OUT_OF_RANGE,
-            format!(
-                "Fetch position FetchPosition{{offset={}, offsetEpoch=Optional.empty, currentLeader=LeaderAndEpoch{{leader=Optional[127.0.0.1:9092 (id: 1 rack: null)], epoch=0}}}} is out of range for partition {tp}",
-                r.from_offset
-            ),
-        ))),
+        KafkaReply::FetchError { error: KafkaError::OffsetOutOfRange } => Ok(Err(messages::fetch_out_of_range(r.from_offset, &tp))),
         // A partition that no longer exists: the consumer keeps polling and never gets a record.
-        KafkaReply::FetchError { error: KafkaError::UnknownTopicOrPartition } => Ok(Err(SparkError::requirement(format!(
-            "Failed to get records for {executor_group} {tp} {} after polling for {POLL_TIMEOUT_MS}",
-            r.from_offset
-        )))),
+        KafkaReply::FetchError { error: KafkaError::UnknownTopicOrPartition } => Ok(Err(messages::failed_to_get_records(job.group_id(), &tp, r.from_offset))),
         KafkaReply::FetchError { error } | KafkaReply::Failed { error } => Ok(Err(crate::stream::kafka_exception(error))),
         other => Ok(Err(SparkError::new("org.apache.kafka.common.KafkaException", format!("unexpected reply from Kafka: {other:?}")))),
     }

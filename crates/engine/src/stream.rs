@@ -1,7 +1,7 @@
 //! `DirectKafkaInputDStream`: `currentOffsets`, the driver's consumer, `compute`, clamp, `commitQueue`.
 
 use crate::config::{JobConfig, Strategy};
-use crate::error::{self, SparkError};
+use crate::error::{messages, SparkError};
 use crate::io::{Gather, Pending};
 use crate::kafka::{KafkaError, KafkaReply, KafkaRequest, OffsetSpec};
 use crate::offsets::{java_list, OffsetRange, Offsets, TopicPartition};
@@ -125,7 +125,7 @@ impl DirectKafkaInputDStream {
         // StreamInputInfo(id, rdd.count) where KafkaRDD.count = Σ (until − from).
         let num_records: i64 = ranges.iter().map(OffsetRange::count).sum();
         if num_records < 0 {
-            return Err(SparkError::requirement("numRecords must not be negative"));
+            return Err(messages::num_records_negative());
         }
         self.current_offsets = until;
         let commit = self.commit_all();
@@ -178,7 +178,7 @@ impl DirectKafkaInputDStream {
         }
         for (tp, &off) in to_seek {
             if !c.assignment.contains(tp) {
-                return Ok(Err(SparkError::illegal_state(format!("No current assignment for partition {tp}"))));
+                return Ok(Err(messages::no_current_assignment(tp)));
             }
             c.seeks.insert(tp.clone(), off);
         }
@@ -266,10 +266,7 @@ fn gather_positions(job: &JobConfig, c: &DriverConsumer, tps: &[TopicPartition],
         "earliest" => OffsetSpec::Earliest,
         "latest" => OffsetSpec::Latest,
         _ => {
-            return Ok(Err(SparkError::new(
-                error::NO_OFFSET_FOR_PARTITION,
-                format!("Undefined offset with no reset policy for partitions: {}", java_list(&no_offset)),
-            )))
+            return Ok(Err(messages::no_offset_for_partition(&no_offset)))
         }
     };
     match gather_list_offsets(&no_offset, spec, g)? {
@@ -296,10 +293,7 @@ fn gather_list_offsets(tps: &[TopicPartition], spec: OffsetSpec, g: &mut Gather)
                         out.insert(tp.clone(), *o);
                     }
                     Err(_) => {
-                        return Ok(Err(SparkError::new(
-                            error::KAFKA_TIMEOUT,
-                            format!("Timeout of 60000ms expired before the position for partition {tp} could be determined"),
-                        )))
+                        return Ok(Err(messages::position_timeout(tp)))
                     }
                 }
             }
