@@ -591,7 +591,14 @@ fn run_kafka_tests(ctx: &Ctx) -> Result<(u32, u32), String> {
         // Lets a test start and stop a broker of its own (on another port) through this launcher.
         .env("OFFSET_LAB_XTASK", crate::util::xtask_exe()?)
         .env("OFFSET_LAB_CACHE", &ctx.cache);
-    crate::util::run_counting(c, crate::util::test_summary)
+    let (passed, failed) = crate::util::run_counting(c, crate::util::test_summary)?;
+    // The checkpoint inspector's `--bootstrap` prediction against the same broker.
+    step(&format!("Kafka-backed tests: cargo test -p spark-checkpoint --features kafka-tests --test live (Kafka at {})", bootstrap()));
+    let mut c = crate::util::cargo(&ctx.root);
+    c.args(["test", "-p", "spark-checkpoint", "--features", "kafka-tests", "--test", "live", "--color", "never"])
+        .env("OFFSET_LAB_KAFKA_BOOTSTRAP", bootstrap());
+    let (p2, f2) = crate::util::run_counting(c, crate::util::test_summary)?;
+    Ok((passed + p2, failed + f2))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod error;
 pub mod files;
 pub mod jser;
 mod limits;
+pub mod predict;
 pub mod spark;
 pub mod text;
 #[cfg(feature = "wasm-abi")]

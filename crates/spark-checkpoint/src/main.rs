@@ -1,4 +1,5 @@
-//! `spark-checkpoint inspect <file-or-directory> [--json] [--tree]`: read Spark checkpoints without a JVM.
+//! `spark-checkpoint inspect <file-or-directory> [--json] [--tree] [--facts f.json | --bootstrap host:port]`:
+//! read Spark checkpoints without a JVM, and predict what a restart from them will do.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -6,22 +7,58 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use serde_json::json;
+use spark_checkpoint::predict::{self, Facts};
+use spark_checkpoint::spark::Checkpoint;
 use spark_checkpoint::{inspect, inspect_directory, text, Limits};
 
-const USAGE: &str = "usage: spark-checkpoint inspect <checkpoint-file-or-directory> [--json] [--tree]
+#[cfg(feature = "live")]
+mod live;
+
+const USAGE: &str = "usage: spark-checkpoint inspect <checkpoint-file-or-directory> [--json] [--tree] [--facts <facts.json> | --bootstrap <host:port>]
   a directory: every checkpoint-<ms>[.bk] newest first, in Spark's reader order, the restart pick marked
-  --json   machine-readable output
-  --tree   with --json, add the raw Java object tree of each file";
+  --json       machine-readable output
+  --tree       with --json, add the raw Java object tree of each file
+  --facts      predict what a restart does against these live facts (log start/end, committed offsets, group
+               state; format in docs/spark-checkpoint.md)
+  --bootstrap  the same against a live Kafka (built with --features live)";
+
+/// Where the live facts come from.
+enum FactsFrom {
+    None,
+    File(String),
+    Bootstrap(String),
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let json = args.iter().any(|a| a == "--json");
     let tree = args.iter().any(|a| a == "--tree");
-    let rest: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
+    let facts_from = match (value("--facts"), value("--bootstrap")) {
+        (Some(f), None) => FactsFrom::File(f),
+        (None, Some(b)) => FactsFrom::Bootstrap(b),
+        (None, None) => FactsFrom::None,
+        (Some(_), Some(_)) => {
+            eprintln!("--facts and --bootstrap are exclusive\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut rest = Vec::new();
+    let mut skip = false;
+    for a in &args {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        if a == "--facts" || a == "--bootstrap" {
+            skip = true;
+        } else if !a.starts_with("--") {
+            rest.push(a);
+        }
+    }
     match rest.as_slice() {
         [cmd, path] if cmd.as_str() == "inspect" => {
             let mut out = String::new();
-            let code = run(Path::new(path), json, tree, &mut out);
+            let code = run(Path::new(path), json, tree, &facts_from, &mut out);
             // One write, errors ignored: `| head` closing the pipe is not a failure of ours.
             let _ = std::io::stdout().write_all(out.as_bytes());
             code
@@ -33,10 +70,50 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(path: &Path, json: bool, tree: bool, out: &mut String) -> ExitCode {
+/// The facts for this checkpoint, or the reason there are none (printed, exit code 1).
+fn facts_for(cp: &Checkpoint, from: &FactsFrom) -> Option<Result<Facts, String>> {
+    match from {
+        FactsFrom::None => None,
+        FactsFrom::File(f) => Some(
+            std::fs::read_to_string(f)
+                .map_err(|e| format!("{f}: {e}"))
+                .and_then(|s| serde_json::from_str(&s).map_err(|e| format!("{f}: not a facts file: {e}"))),
+        ),
+        #[cfg(feature = "live")]
+        FactsFrom::Bootstrap(b) => Some(live::facts(b, cp)),
+        #[cfg(not(feature = "live"))]
+        FactsFrom::Bootstrap(_) => {
+            let _ = cp;
+            Some(Err("--bootstrap needs the live feature: cargo run -p spark-checkpoint --features live -- inspect ...".into()))
+        }
+    }
+}
+
+/// Appends the prediction (text, or the `prediction` key of `v`); false when the facts could not be had.
+fn prediction(cp: &Checkpoint, from: &FactsFrom, json: Option<&mut serde_json::Value>, out: &mut String) -> bool {
+    let Some(facts) = facts_for(cp, from) else { return true };
+    match facts {
+        Ok(facts) => {
+            let p = predict::predict(cp, &facts);
+            match json {
+                Some(v) => v["prediction"] = serde_json::to_value(&p).unwrap_or_default(),
+                None => {
+                    let _ = write!(out, "\n{}", predict::text(&p));
+                }
+            }
+            true
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            false
+        }
+    }
+}
+
+fn run(path: &Path, json: bool, tree: bool, facts: &FactsFrom, out: &mut String) -> ExitCode {
     let limits = Limits::default();
     if path.is_dir() {
-        return directory(path, json, tree, &limits, out);
+        return directory(path, json, tree, facts, &limits, out);
     }
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
@@ -53,10 +130,16 @@ fn run(path: &Path, json: bool, tree: bool, out: &mut String) -> ExitCode {
                 if tree {
                     v["rawTree"] = ins.raw_tree(&limits);
                 }
+                if !prediction(&ins.checkpoint, facts, Some(&mut v), out) {
+                    return ExitCode::from(1);
+                }
                 let _ = writeln!(out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             } else {
                 let _ = writeln!(out, "{}", path.display());
                 let _ = write!(out, "{}", text::summary(&ins));
+                if !prediction(&ins.checkpoint, facts, None, out) {
+                    return ExitCode::from(1);
+                }
             }
             ExitCode::SUCCESS
         }
@@ -71,7 +154,7 @@ fn run(path: &Path, json: bool, tree: bool, out: &mut String) -> ExitCode {
     }
 }
 
-fn directory(dir: &Path, json: bool, tree: bool, limits: &Limits, out: &mut String) -> ExitCode {
+fn directory(dir: &Path, json: bool, tree: bool, facts: &FactsFrom, limits: &Limits, out: &mut String) -> ExitCode {
     let mut files = Vec::new();
     let listing = match std::fs::read_dir(dir) {
         Ok(l) => l,
@@ -108,7 +191,12 @@ fn directory(dir: &Path, json: bool, tree: bool, limits: &Limits, out: &mut Stri
                 v
             })
             .collect();
-        let doc = json!({ "directory": dir.display().to_string(), "files": list });
+        let mut doc = json!({ "directory": dir.display().to_string(), "files": list });
+        if let Some(Ok(ins)) = entries.iter().find(|e| e.restart_pick).map(|e| &e.result) {
+            if !prediction(&ins.checkpoint, facts, Some(&mut doc), out) {
+                return ExitCode::from(1);
+            }
+        }
         let _ = writeln!(out, "{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         let _ = writeln!(out, "{}: {} checkpoint file(s), newest first (Spark's reader order)", dir.display(), entries.len());
@@ -126,6 +214,12 @@ fn directory(dir: &Path, json: bool, tree: bool, limits: &Limits, out: &mut Stri
         }
         if !picked {
             let _ = writeln!(out, "\nno readable checkpoint: Spark fails with \"Failed to read checkpoint from directory\"");
+        }
+        if let Some(Ok(ins)) = entries.iter().find(|e| e.restart_pick).map(|e| &e.result) {
+            let _ = write!(out, "\nfor the restart pick {}:", entries.iter().find(|e| e.restart_pick).map_or("", |e| e.name.as_str()));
+            if !prediction(&ins.checkpoint, facts, None, out) {
+                return ExitCode::from(1);
+            }
         }
     }
     if picked { ExitCode::SUCCESS } else { ExitCode::from(1) }

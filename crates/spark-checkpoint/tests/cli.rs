@@ -57,3 +57,38 @@ fn unreadable_file_exits_1_with_the_reason() {
     let (code, _) = inspect(&[]);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn facts_file_adds_the_prediction_for_a_file_and_for_the_restart_pick_of_a_directory() {
+    let dir = common::fixtures().join("spark/spark351-lz4-subscribe");
+    // Facts from the decoded file itself: the topic re-created empty with the same partitions.
+    let (_, json) = inspect(&[dir.join("checkpoint-1795621810000").to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let offsets = v["checkpoint"]["streams"].as_array().unwrap().iter().find_map(|s| s["kafka"]["currentOffsets"].as_array()).unwrap().clone();
+    let topic = offsets[0]["topic"].as_str().unwrap().to_string();
+    let parts: Vec<_> = offsets.iter().map(|o| serde_json::json!({"partition": o["partition"], "logStart": 0, "logEnd": 0})).collect();
+    let facts = std::env::temp_dir().join(format!("offset-lab-facts-{}.json", std::process::id()));
+    std::fs::write(&facts, serde_json::json!({ "topics": { topic.clone(): parts } }).to_string()).unwrap();
+    let f = facts.to_str().unwrap();
+
+    let (code, text) = inspect(&[dir.join("checkpoint-1795621810000").to_str().unwrap(), "--facts", f]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("\nwill the restart crash? the restart crashes: java.lang.IllegalArgumentException: requirement failed: numRecords must not be negative\n"), "{text}");
+    let (code, text) = inspect(&[dir.to_str().unwrap(), "--facts", f]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("for the restart pick checkpoint-1795621810000:\nwill the restart crash? the restart crashes"), "{text}");
+    let (code, json) = inspect(&[dir.to_str().unwrap(), "--facts", f, "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["prediction"]["crashes"], true);
+    let total: i64 = offsets.iter().map(|o| o["offset"].as_i64().unwrap()).sum();
+    assert_eq!(v["prediction"]["streams"][0]["firstBatch"]["numRecords"], -total);
+
+    // A missing or broken facts file is an error, not an empty prediction.
+    std::fs::write(&facts, "{not json").unwrap();
+    let (code, _) = inspect(&[dir.to_str().unwrap(), "--facts", f]);
+    assert_eq!(code, 1);
+    let _ = std::fs::remove_file(&facts);
+    let (code, _) = inspect(&[dir.to_str().unwrap(), "--facts", f]);
+    assert_eq!(code, 1);
+}
