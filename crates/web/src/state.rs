@@ -169,7 +169,14 @@ impl Reducible for AppState {
                 let k = done.map_or(0, |d| d + 1);
                 let mut s = next.session.borrow_mut();
                 match walkthrough::CHAPTERS.get(k) {
-                    Some(c) if s.schedule.is_empty() && s.lesson_progress() == Some(c.steps.0) => s.schedule_steps(c.steps.0..c.steps.1),
+                    Some(c) if s.schedule.is_empty() && s.lesson_progress() == Some(c.steps.0) => {
+                        s.schedule_steps(c.steps.0..c.steps.1);
+                        // A chapter that only looks (checks) follows at once: on a real Kafka what it
+                        // looks at lasts one batch, not until someone clicks.
+                        for c in walkthrough::CHAPTERS[k + 1..].iter().take_while(|c| walkthrough::only_checks(c)) {
+                            s.schedule_steps(c.steps.0..c.steps.1);
+                        }
+                    }
                     Some(_) if !s.schedule.is_empty() => {}
                     Some(_) => next.notice = Some(format!("The walkthrough follows its own steps; after other actions it needs a fresh lab. {LIVE_ONLY_FORWARD}")),
                     None => {}

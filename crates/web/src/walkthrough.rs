@@ -32,6 +32,16 @@ pub fn session_at(k: usize) -> Session {
     s
 }
 
+/// A chapter whose steps are all `expect`s.
+pub fn only_checks(c: &Chapter) -> bool {
+    lesson().steps[c.steps.0..c.steps.1].iter().all(|s| matches!(s.action, scenario::format::Action::Expect(_)))
+}
+
+/// The chapter a lesson step belongs to.
+pub fn chapter_of(step: usize) -> Option<usize> {
+    CHAPTERS.iter().position(|c| (c.steps.0..c.steps.1).contains(&step))
+}
+
 /// The chapter the session has completed (by its lesson progress), if it is on the walkthrough.
 pub fn chapter_done(s: &Session) -> Option<usize> {
     let n = s.lesson_progress()?;

@@ -13,7 +13,7 @@ pub fn Checkpoints() -> Html {
     let files = s.checkpoint_files();
     let open = store.open_file.clone().filter(|f| files.contains(f));
     let content = open.as_ref().and_then(|f| s.read_file(f));
-    let on_disk = s.run.kafka.live().map(|k| k.ns.clone());
+    let on_disk = s.run.kafka.live().map(|k| k.ns.trim_end_matches('-').to_string());
     html! {
         <section class="panel checkpoints" aria-labelledby="ckpt-h">
             <h2 id="ckpt-h">{ format!("Checkpoint directory ckpt/ ({} files)", files.len()) }</h2>

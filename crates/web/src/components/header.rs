@@ -45,7 +45,7 @@ pub fn Header() -> Html {
             <h1>{ "Offset Lab" }</h1>
             { match (&live, &store.link) {
                 (Some((ns, kafka, _)), Link::Live) if kafka.up => html! {
-                    <span class="badge live" data-testid="mode" title={format!("Topics and groups on this Kafka carry the prefix {ns}; checkpoint files go to the bridge's folder {ns}")}>
+                    <span class="badge live" data-testid="mode" title={format!("Topics and groups on this Kafka carry the prefix {ns}; checkpoint files go to the bridge's folder {}", ns.trim_end_matches('-'))}>
                         { format!("LIVE · Apache Kafka at {} via the bridge", kafka.bootstrap) }</span> },
                 (Some((_, kafka, _)), Link::Live) => html! {
                     <span class="badge down" role="alert" data-testid="mode">{ format!("LIVE · Kafka at {} is down: {}", kafka.bootstrap, kafka.detail.clone().unwrap_or_default()) }</span> },

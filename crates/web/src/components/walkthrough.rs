@@ -20,6 +20,10 @@ pub fn Walkthrough() -> Html {
         let s = store.session.borrow();
         s.schedule.front().map(|(due, _)| (s.schedule.len(), ((due - s.now.ms()).max(0) + 999) / 1000))
     };
+    // While a live chapter runs, its narration is the one to read.
+    let running = store.session.borrow().schedule.front().and_then(|(_, i)| crate::walkthrough::chapter_of(*i));
+    let done = running.map(|r| r.checked_sub(1)).unwrap_or(done);
+    let shown = running.or(done);
     let next_k = done.map_or(0, |d| d + 1);
     let go = |k: usize| {
         let s = store.clone();
@@ -36,11 +40,11 @@ pub fn Walkthrough() -> Html {
     html! {
         <section class="panel walkthrough" aria-labelledby="walk-h">
             <h2 id="walk-h">{ "Walkthrough: the seed experiment" }</h2>
-            if let Some(k) = done.filter(|_| on_lesson) {
+            if let Some(k) = shown.filter(|_| on_lesson) {
                 <div class="chapter" data-testid="chapter">
                     <h3>{ format!("{} / {} · {}", k + 1, CHAPTERS.len(), CHAPTERS[k].title) }</h3>
                     <p class="narration" data-testid="narration">{ CHAPTERS[k].narration }</p>
-                    if checks(k) > 0 {
+                    if checks(k) > 0 && running.is_none() {
                         <p class="checks" data-testid="checks">{ if failures.is_empty() { format!("✓ {} check(s) of this chapter hold", checks(k)) } else { format!("✗ {} check(s) failed", failures.len()) } }</p>
                         <ul class="failures">{ for failures.iter().map(|f| html! { <li>{ f }</li> }) }</ul>
                     }
