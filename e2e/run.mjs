@@ -153,6 +153,32 @@ const tests = [
     await lab.page.waitForFunction(() => document.querySelector('[data-testid=batches]').innerText.includes('10000'));
     figures.tenThousandBatchMs = Date.now() - t1;
   }],
+  ['checkpoint inspector: a real Spark checkpoint directory through the file input, offsets and a prediction', async lab => {
+    await lab.open();
+    await lab.click('inspector-open');
+    // Spark 3.5.1's own files (with Hadoop's .crc sidecars) and what Spark itself deserialized from them.
+    const dir = path.join(here, '..', 'crates', 'spark-checkpoint', 'fixtures', 'spark', 'spark351-lz4-subscribe');
+    const names = fs.readdirSync(dir).filter(n => /^\.?checkpoint-\d+/.test(n));
+    await lab.id('inspector-files').setInputFiles(names.map(n => path.join(dir, n)));
+    await lab.id('inspector-summary').waitFor();
+    const expected = JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8'));
+    const pick = expected.files.find(f => f.file === expected.restartPick);
+    ok((await lab.id('inspector-files-table').innerText()).includes(`${expected.restartPick}`), 'the restart pick is listed');
+    const marked = await lab.page.locator('[data-testid=inspector-files-table] tr.pick th').innerText();
+    ok(marked.startsWith(expected.restartPick), `the restart pick is marked: ${marked}`);
+    eq(await lab.text('inspector-time'), `${pick.checkpointTime} (` + new Date(pick.checkpointTime).toISOString().replace('.000Z', 'Z') + ')', 'checkpointTime');
+    for (const o of pick.kafka[0].currentOffsets) {
+      const cells = (await lab.id(`inspector-offset-${o.topic}-${o.partition}`).locator('td').allInnerTexts()).map(s => s.trim());
+      eq(cells[0], String(o.offset), `currentOffsets of ${o.topic}-${o.partition}`);
+      ok(await lab.id(`inspector-lane-${o.topic}-${o.partition}`).count() === 1, 'a lane per partition');
+    }
+    const headline = await lab.text('prediction-headline');
+    const first = pick.kafka[0].currentOffsets.map(o => `${o.topic}-${o.partition}`).sort()[0];
+    eq(headline, `✖ the restart crashes: java.lang.IllegalStateException: No current assignment for partition ${first}`, 'prediction against the page\'s Kafka (no such topic)');
+    ok(await lab.page.locator('[data-testid=prediction-way-out]').count() >= 1, 'ways out offered');
+    figures.inspectorDecodeMs = (await lab.text('inspector-timing')).replace(/[^0-9.]/g, '');
+    await lab.shot('10-checkpoint-inspector');
+  }],
 ];
 
 let passed = 0, failed = 0;

@@ -140,6 +140,7 @@ pub fn App() -> Html {
                         <Group />
                         <Checkpoints />
                         <JobOutput />
+                        <Inspector />
                     </section>
                 </main>
                 if store.dialog == Some(crate::state::Dialog::Rewind) { <RewindDialog /> }

@@ -75,3 +75,47 @@ async fn the_rewind_dialog_shows_the_tools_refusal_while_running() {
         "✖ Error: Assignments can only be reset if the group 'g' is inactive, but the current state is Stable."
     );
 }
+
+/// A real Spark checkpoint (Spark 3.5.1, lz4, Subscribe) handed to the inspector's file input.
+const FIXTURE: &[u8] = include_bytes!("../../spark-checkpoint/fixtures/spark/spark351-lz4-subscribe/checkpoint-1795621810000");
+const FIXTURE_NAME: &str = "checkpoint-1795621810000";
+
+#[wasm_bindgen_test]
+async fn the_inspector_decodes_a_real_checkpoint_and_predicts_against_the_pages_kafka() {
+    let root = mount();
+    render().await;
+    find(&root, "inspector-open").click();
+    render().await;
+    let input: web_sys::HtmlInputElement = find(&root, "inspector-files").dyn_into().unwrap();
+    let bytes = js_sys::Uint8Array::from(FIXTURE);
+    let file = web_sys::File::new_with_u8_array_sequence(&js_sys::Array::of1(&bytes), FIXTURE_NAME).unwrap();
+    let dt = web_sys::DataTransfer::new().unwrap();
+    dt.items().add_with_file(&file).unwrap();
+    input.set_files(dt.files().as_ref());
+    input.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    // Reading the file is asynchronous (Blob.arrayBuffer): wait for the summary.
+    for _ in 0..100 {
+        if root.query_selector("[data-testid=inspector-summary]").unwrap().is_some() {
+            break;
+        }
+        render().await;
+    }
+    // What the decoder itself reads from the same bytes: the page must show exactly these numbers.
+    let ins = spark_checkpoint::inspect(Some(FIXTURE_NAME), FIXTURE, &spark_checkpoint::Limits::default()).unwrap();
+    let k = ins.kafka_streams().next().unwrap();
+    assert_eq!(find(&root, "inspector-time").inner_text(), format!("{} ({})", ins.checkpoint.checkpoint_time, spark_checkpoint::text::utc(ins.checkpoint.checkpoint_time)));
+    for o in &k.current_offsets {
+        let row = find(&root, &format!("inspector-offset-{}-{}", o.topic, o.partition));
+        let cells = row.query_selector_all("td").unwrap();
+        assert_eq!(cells.item(0).unwrap().text_content().unwrap(), o.offset.to_string());
+        // The page's in-memory Kafka has no such topic.
+        assert_eq!(cells.item(1).unwrap().text_content().unwrap(), "no topic");
+    }
+    assert_eq!(find(&root, "inspector-file-0").query_selector("td:nth-child(3)").unwrap().unwrap().text_content().unwrap(), "⇐ a restart reads this one");
+    let first = &k.current_offsets.iter().min_by_key(|o| (o.topic.clone(), o.partition)).unwrap();
+    assert_eq!(
+        find(&root, "prediction-headline").inner_text(),
+        format!("✖ the restart crashes: java.lang.IllegalStateException: No current assignment for partition {}-{}", first.topic, first.partition)
+    );
+    assert!(root.query_selector("[data-testid=inspector-tree]").unwrap().unwrap().text_content().unwrap().contains("org.apache.spark.streaming.Checkpoint"));
+}
