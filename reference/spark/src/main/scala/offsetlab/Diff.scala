@@ -34,7 +34,7 @@ object Diff {
     val toml = org.tomlj.Toml.parse(scenario)
     val engineBatch = durMs(toml.getTable("job").getString("batch_interval"))
     val spark = lines(run.resolve("trace.jsonl")).filter(e => e.get("t").forall { case JNum(t) => t <= end; case _ => true })
-      .filterNot(e => e.get("event").exists(k => k == JStr("restoredStream") || k == JStr("commitQueued")))
+      .filterNot(e => e.get("event").exists(k => k == JStr("restoredStream") || k == JStr("commitQueued") || k == JStr("timerStopped")))
     val engine = lines(Paths.get(m("engine")))
     val known = m.get("known").map(Paths.get(_)).filter(Files.exists(_)).toSeq.flatMap(p => Files.readAllLines(p).asScala)
       .map(_.trim).filter(l => l.nonEmpty && !l.startsWith("#")).map { l =>

@@ -74,8 +74,6 @@ final class Run(o: Driver.Opts) {
 
   private var proc: Option[Process] = None
   private var launched = false
-  private var nextStepAt = Long.MaxValue
-  private var stepAt = 0L
   private var lastExit = 0
   private var starts = 0
   private var t0 = 0L
@@ -129,25 +127,19 @@ final class Run(o: Driver.Opts) {
           // 12:00:00 ↦ a batch-grid boundary just far enough ahead
           val first = stepOffset(s.getString("at"))
           t0 = ((System.currentTimeMillis() + 1000 - first) / batchMs + 1) * batchMs
+          setClock(t0)
           say(s"scenario $name: 12:00:00 = $t0 (batch ${batchMs} ms, scale ${o.scale}), names suffixed '$suffix'")
           Files.write(o.out.resolve("run.json"), obj("scenario" -> name, "t0" -> t0, "batchMs" -> batchMs,
             "scaleMilli" -> JNum((o.scale * 1000).toLong), "suffix" -> suffix).render.getBytes(StandardCharsets.UTF_8))
         }
         val at = t0 + stepOffset(s.getString("at"))
-        // an expect may wait for Spark, but never past the next step's time (that would shift the scenario)
-        nextStepAt = steps.lift(i + 1).map(n => t0 + stepOffset(n.getString("at"))).getOrElse(Long.MaxValue)
         val kind = s.getString("do")
-        val toolStep = Set("delete_topic", "create_topic", "delete_records", "reset_offsets", "add_partitions")(kind)
         if (kind == "start") start(s, at) else {
-          sleepUntil(if (toolStep) at - 2000 else at)
-          val late = System.currentTimeMillis() - at
-          if (late > batchMs / 4) say(s"WARNING step ${i + 1} ($kind) is late by $late ms")
-          // Kafka-changing steps wait until Spark has generated every batch due by now (a slow restart
-          // generates its rescheduled batches late; the engine generates them at their instant)
-          if (Set("produce", "delete_topic", "create_topic", "delete_records", "reset_offsets")(kind)) settleGenerated(at)
-          stepAt = at
+          advanceTo(at)
           step(kind, s)
         }
+        val lag = System.currentTimeMillis() - at
+        if (lag > batchMs) say(s"step ${i + 1} ($kind) at ${s.getString("at")} ran $lag ms after its wall-clock instant (Spark was busy)")
         endAt = at
       }
     } catch {
@@ -162,6 +154,31 @@ final class Run(o: Driver.Opts) {
     failures == 0
   }
 
+  // ---------- the scenario clock ----------
+  /** Spark's batch clock (ScenarioClock reads this file); the driver is its only writer. */
+  private val clockFile = control.resolve("clock")
+  private var clockNow = 0L
+  private def setClock(t: Long): Unit = {
+    val tmp = control.resolve("clock.tmp")
+    Files.write(tmp, t.toString.getBytes(StandardCharsets.UTF_8))
+    Files.move(tmp, clockFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING)
+    clockNow = t
+  }
+
+  /** Moves the scenario clock to `at`, through every batch-grid instant on the way. The clock never runs ahead of
+   *  the wall clock (Kafka's session timeouts and metadata ages run on that), and never moves past an instant
+   *  before Spark has finished everything due at it ([[quiesce]]): the engine does all of that in zero time, so a
+   *  slow machine makes a run longer, never different. */
+  private def advanceTo(at: Long): Unit = {
+    quiesce()
+    while (clockNow < at) {
+      val next = math.min(at, (clockNow / batchMs + 1) * batchMs)
+      sleepUntil(next)
+      setClock(next)
+      quiesce()
+    }
+  }
+
   private def sleepUntil(at: Long): Unit = { val d = at - System.currentTimeMillis(); if (d > 0) Thread.sleep(d) }
 
   // ---------- steps ----------
@@ -171,12 +188,15 @@ final class Run(o: Driver.Opts) {
       proc match {
         case Some(p) =>
           Files.write(control.resolve("stop"), graceful.toString.getBytes)
+          stopRequested = Some(graceful)
           say(s"stop (graceful=$graceful) requested")
-          if (!p.waitFor(120, TimeUnit.SECONDS)) { say("job did not stop in 120 s; killing"); p.destroyForcibly() }
-          proc = None
+          // a graceful stop runs the batches its timer still fires: the clock must go on (advanceTo, quiesce);
+          // a non-graceful one is over when the JVM is
+          quiesce()
         case None => say("stop: no job running")
       }
     case "kill" =>
+      quiesce()
       proc.foreach { p =>
         p.destroyForcibly(); p.waitFor(30, TimeUnit.SECONDS)
         appendTrace(obj("t" -> System.currentTimeMillis(), "event" -> "contextStopped", "graceful" -> false, "killed" -> true))
@@ -198,13 +218,13 @@ final class Run(o: Driver.Opts) {
           s.getArray("lines").size
       }
       say(s"produced $n record(s) to $topic")
-    case "create_topic" => createTopic(s.getString("topic"), s.getLong("partitions").toInt, stepAt)
+    case "create_topic" => createTopic(s.getString("topic"), s.getLong("partitions").toInt)
     case "delete_topic" =>
-      tool("org.apache.kafka.tools.TopicCommand", Seq("--bootstrap-server", o.bootstrap, "--delete", "--topic", real(s.getString("topic"))), stepAt)
+      tool("org.apache.kafka.tools.TopicCommand", Seq("--bootstrap-server", o.bootstrap, "--delete", "--topic", real(s.getString("topic"))))
     case "delete_records" =>
       val f = o.out.resolve("delete-records.json")
       Files.write(f, s"""{"partitions":[{"topic":"${real(s.getString("topic"))}","partition":${s.getLong("partition")},"offset":${s.getLong("before")}}],"version":1}""".getBytes)
-      tool("org.apache.kafka.tools.DeleteRecordsCommand", Seq("--bootstrap-server", o.bootstrap, "--offset-json-file", f.toString), stepAt)
+      tool("org.apache.kafka.tools.DeleteRecordsCommand", Seq("--bootstrap-server", o.bootstrap, "--offset-json-file", f.toString))
     case "reset_offsets" =>
       // the scenario may name the bootstrap server itself (the seed's command line); it is this broker either way
       val given = s.getString("args").trim.split("\\s+").toSeq
@@ -212,13 +232,13 @@ final class Run(o: Driver.Opts) {
       val rest = if (i >= 0) given.patch(i, Nil, 2) else given
       val args = renameArgs(rest.filterNot(_ == "--reset-offsets"))
       toolOutput = tool("org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
-        Seq("--bootstrap-server", o.bootstrap, "--reset-offsets") ++ args, stepAt).map(unrenameTable)
+        Seq("--bootstrap-server", o.bootstrap, "--reset-offsets") ++ args).map(unrenameTable)
     case "delete_checkpoint" =>
       deleteRecursively(storage.resolve(job.getString("checkpoint_dir")).toFile); say("checkpoint directory deleted")
     case "change_code" => variantDir = Some(compileVariant()); say(s"code changed: ${variantDir.get} goes first on the classpath")
     case "add_partitions" =>
       tool("org.apache.kafka.tools.TopicCommand", Seq("--bootstrap-server", o.bootstrap, "--alter", "--topic", real(s.getString("topic")),
-        "--partitions", s.getLong("partitions").toString), stepAt)
+        "--partitions", s.getLong("partitions").toString))
     case "join_group" => joinGroup(Option(s.getString("group")).getOrElse(job.getString("group")),
       Option(s.getArray("topics")).map(strings).getOrElse(strings(job.getArray("topics"))))
     case "expect" => expect(s)
@@ -301,18 +321,19 @@ final class Run(o: Driver.Opts) {
   private def start(s: TomlTable, at: Long): Unit = {
     if (!launched) {
       // launch ahead of `at` so SparkContext creation (getOrCreate) is done when ssc.start() is due
-      sleepUntil(at - o.warmupMs)
+      advanceTo(math.max(clockNow, at - o.warmupMs))
       launch(s)
     }
     launched = false
+    advanceTo(at)
     val late = System.currentTimeMillis() - at
-    if (late > 0) say(s"WARNING: job JVM was ready $late ms after the start time (raise --warmup-ms)")
+    if (late > 0) say(s"job JVM was ready $late ms after the start time: the scenario clock waited for it")
     val tmp = control.resolve("go.tmp")
     Files.write(tmp, at.toString.getBytes)
     Files.move(tmp, control.resolve("go"), java.nio.file.StandardCopyOption.ATOMIC_MOVE)
     starts += 1
     say(s"start: ssc.start() released for $at")
-    sleepUntil(at)
+    quiesce()
   }
 
   private def launch(s: TomlTable): Unit = {
@@ -352,8 +373,14 @@ final class Run(o: Driver.Opts) {
     val p = new Properties; cfg.foreach { case (k, v) => p.setProperty(k, v) }
     val w = Files.newBufferedWriter(cfgFile); try p.store(w, s"scenario $name") finally w.close()
     Seq("stop", "ready", "go", "status.json").foreach(f => Files.deleteIfExists(control.resolve(f)))
+    stopRequested = None
+    if (!Files.exists(clockFile)) setClock(System.currentTimeMillis()) // the first JVM: moved to 12:00:00 before its start
     val cp = (variantDir.map(_.toString).toSeq :+ o.jobCp).mkString(File.pathSeparator)
-    val cmd = Seq("java", "-Xmx768m", "-XX:+UseSerialGC") ++ Driver.JvmOpens ++ Seq("-cp", cp, "offsetlab.SeedJob", cfgFile.toString)
+    // Spark's batch clock is the scenario clock (ScenarioClock); the property lands in the job's SparkConf and so in
+    // its checkpoints, as any spark.* setting would
+    val cmd = Seq("java", "-Xmx768m", "-XX:+UseSerialGC") ++ Driver.JvmOpens ++
+      Seq("-Dspark.streaming.clock=org.apache.spark.streaming.offsetlab.ScenarioClock", s"-Doffsetlab.clock=$clockFile",
+        "-cp", cp, "offsetlab.SeedJob", cfgFile.toString)
     val pb = new ProcessBuilder(cmd.asJava)
       .redirectOutput(o.out.resolve(s"job-$n.stdout").toFile).redirectError(o.out.resolve(s"job-$n.stderr").toFile)
     val t = System.currentTimeMillis()
@@ -395,58 +422,58 @@ final class Run(o: Driver.Opts) {
   private def traceLines(): Seq[JObj] = if (!Files.exists(traceFile)) Nil else
     Files.readAllLines(traceFile).asScala.toSeq.filter(_.trim.nonEmpty).map(Json.parse).collect { case o: JObj => o }
 
-  /** The engine processes a batch at its grid instant; real Spark needs a moment. Before checking, wait until
-   *  every batch generated up to this instant has finished (completed or failed), at most 60 s. */
-  private def settle(at: Long): Unit = if (proc.exists(_.isAlive)) {
-    val lastGrid = (at / batchMs) * batchMs
-    // never into the next batch (the state would move on) nor past the next step: an unsettled check is
-    // reported as failed, never passed
-    val deadline = math.min(lastGrid + batchMs - 100, nextStepAt - 50)
-    def num(o: JObj, k: String) = o.get(k).collect { case JNum(x) => x }
-    def pending(): Boolean = {
-      val ls = currentJvmLines()
-      val gen = ls.filter(_.get("event").contains(JStr("batchGenerated"))).flatMap(num(_, "batch")).filter(_ <= lastGrid).toSet
-      val done = ls.filter(l => l.get("event").exists(e => e == JStr("batchCompleted") || e == JStr("error") ||
-        (e == JStr("jobFinished") && !l.get("error").contains(JNull)))).flatMap(num(_, "batch")).toSet
-      val stopped = ls.exists(l => l.get("event").exists(e => e == JStr("contextStopped") || (e == JStr("error") && l.get("phase").contains(JStr("start")))))
-      val startedCount = ls.count(_.get("event").contains(JStr("contextStarted")))
-      // every batch's checkpoints: one at generation (timer batches only), one at completion
-      val rerun = ls.filter(l => l.get("event").contains(JStr("batchGenerated")) && l.get("rerun").contains(JBool(true))).flatMap(num(_, "batch")).toSet
-      val completed = ls.filter(_.get("event").contains(JStr("batchCompleted"))).flatMap(num(_, "batch"))
-      val written = ls.filter(_.get("event").contains(JStr("checkpointWritten")))
-        .flatMap(_.get("checkpoint").collect { case c: JObj => c }.flatMap(num(_, "checkpointTime"))).groupBy(identity).map { case (k, v) => k -> v.size }
-      val ckptsMissing = gen.exists { b =>
-        val need = (if (rerun(b)) 0 else 1) + completed.count(_ == b)
-        written.getOrElse(b, 0) < need
-      }
-      !stopped && proc.exists(_.isAlive) && (startedCount < 1 || (gen -- done).nonEmpty || ckptsMissing ||
-        (status().get("running").contains(JBool(true)) && !gen.contains(lastGrid) && lastGrid > t0))
-    }
-    while (pending() && System.currentTimeMillis() < deadline) Thread.sleep(50)
-    unsettled = pending()
-    val waited = System.currentTimeMillis() - at
-    if (unsettled) say(s"expect: Spark had not finished the batches due by now before the next batch (machine too slow?)")
-    else if (waited > batchMs / 2) say(s"expect: waited ${waited} ms for Spark to finish the batches due by now")
-  }
+  /** `stop` requested for the current JVM (`Some(graceful)`). */
+  private var stopRequested: Option[Boolean] = None
+  /** A [[quiesce]] gave up since the last `expect`: that expect fails (unsettled), it is never passed. */
   private var unsettled = false
+  private val quiesceMs = 240000L
+  private val outputOps = 2 // the seed's job: print(), foreachRDD(commitAsync)
 
-  private def settleGenerated(at: Long): Unit = if (proc.exists(_.isAlive)) {
-    val lastGrid = (at / batchMs) * batchMs
-    val deadline = System.currentTimeMillis() + 60000
-    def pending(): Boolean = {
+  /** Waits until Spark has done everything the engine would have done by the scenario clock's current instant:
+   *  `ssc.start()` has returned (a recovery generates its rescheduled batches inside it), the timer has generated
+   *  every grid batch up to now, every generated batch has finished all its jobs, every checkpoint of those
+   *  batches is written (generation and completion), and a JVM that is stopping (non-graceful stop, an error, a
+   *  graceful stop whose timer has fired for the last time) has exited. Bounded by `quiesceMs`, generously. */
+  private def quiesce(): Unit = proc.filter(_.isAlive).foreach { p =>
+    val began = System.currentTimeMillis()
+    def num(o: JObj, k: String) = o.get(k).collect { case JNum(x) => x }
+    def ev(o: JObj, k: String) = o.get("event").contains(JStr(k))
+    def busy(): Option[String] = if (!Files.exists(control.resolve("go"))) None else {
       val ls = currentJvmLines()
-      val started = ls.exists(_.get("event").contains(JStr("contextStarted")))
-      val stopped = ls.exists(l => l.get("event").exists(e => e == JStr("contextStopped") || e == JStr("error")))
-      val gen = ls.filter(_.get("event").contains(JStr("batchGenerated"))).flatMap(_.get("batch").collect { case JNum(x) => x })
-      proc.exists(_.isAlive) && !stopped && lastGrid > t0 && (!started || !gen.contains(lastGrid))
+      val errors = ls.filter(ev(_, "error"))
+      val stopping = ls.exists(ev(_, "contextStopped")) || errors.nonEmpty || stopRequested.contains(false) ||
+        (stopRequested.contains(true) && ls.exists(ev(_, "timerStopped")))
+      if (stopping) Some("the job JVM is stopping")
+      else if (!status().get("running").contains(JBool(true))) Some("ssc.start() has not returned")
+      else {
+        val first = ls.filter(ev(_, "contextStarted")).flatMap(num(_, "firstBatch")).lastOption.getOrElse(Long.MaxValue)
+        val gen = ls.filter(ev(_, "batchGenerated")).flatMap(num(_, "batch")).toSet
+        val due = Iterator.iterate(first)(_ + batchMs).takeWhile(_ <= clockNow).toSeq
+        val completed = ls.filter(ev(_, "batchCompleted")).flatMap(num(_, "batch"))
+        val finishedJobs = ls.filter(ev(_, "jobFinished")).flatMap(num(_, "batch")).groupBy(identity).map { case (k, v) => k -> v.size }
+        val rerun = ls.filter(l => ev(l, "batchGenerated") && l.get("rerun").contains(JBool(true))).flatMap(num(_, "batch")).toSet
+        val written = ls.filter(ev(_, "checkpointWritten")).flatMap(_.get("checkpoint").collect { case c: JObj => c }
+          .flatMap(num(_, "checkpointTime"))).groupBy(identity).map { case (k, v) => k -> v.size }
+        due.find(b => !gen(b)).map(b => s"batch $b not generated yet")
+          .orElse(gen.toSeq.sorted.find(b => !completed.contains(b) && finishedJobs.getOrElse(b, 0) < outputOps).map(b => s"batch $b still running"))
+          .orElse(gen.toSeq.sorted.find { b =>
+            // a timer batch is checkpointed when generated and when completed; a re-run batch only when completed
+            written.getOrElse(b, 0) < (if (rerun(b)) 0 else 1) + completed.count(_ == b)
+          }.map(b => s"batch $b's checkpoint not written yet"))
+      }
     }
-    while (pending() && System.currentTimeMillis() < deadline) Thread.sleep(20)
-    val waited = System.currentTimeMillis() - at
-    if (waited > 200) say(s"step waited $waited ms for Spark to generate the batches due by now")
+    var why = busy()
+    while (why.isDefined && p.isAlive && System.currentTimeMillis() < began + quiesceMs) { Thread.sleep(20); why = busy() }
+    if (!p.isAlive) proc = None
+    val waited = System.currentTimeMillis() - began
+    if (why.isDefined && p.isAlive) {
+      unsettled = true
+      say(s"Spark did not settle at ${clockNow - t0} ms in ${waited} ms: ${why.get}")
+    } else if (waited > 2000) say(s"the scenario clock waited $waited ms at ${clockNow - t0} ms for Spark")
   }
 
   private def expect(s: TomlTable): Unit = {
-    settle(System.currentTimeMillis())
+    quiesce()
     val now = System.currentTimeMillis()
     val group = real(job.getString("group"))
     def check(key: String, expected: Json, actual: Json): Unit = {
@@ -572,6 +599,7 @@ final class Run(o: Driver.Opts) {
       case k => check(k, JStr("a key the harness knows"), JStr(s"unknown expect key $k"))
     }
     lastExpectAt = now
+    unsettled = false
   }
 
   private def str(o: JObj, k: String): String = o.get(k).collect { case JStr(x) => x }.getOrElse("")

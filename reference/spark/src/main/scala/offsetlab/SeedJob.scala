@@ -14,7 +14,7 @@ import org.apache.kafka.common.serialization.StringDeserializer
 import org.apache.spark.SparkConf
 import org.apache.spark.streaming.{Milliseconds, StreamingContext}
 import org.apache.spark.streaming.kafka010._
-import org.apache.spark.streaming.offsetlab.{Instrument, Trace, TraceCommitCallback}
+import org.apache.spark.streaming.offsetlab.{Instrument, ScenarioClock, Trace, TraceCommitCallback}
 
 /** The `updateStateByKey` function. A class of its own with a fixed serialVersionUID, so that the harness's
  *  `change_code` step can put an incompatible version first on the classpath (see Driver.changeCode). */
@@ -58,7 +58,8 @@ object SeedJob {
     while (!go.exists()) Thread.sleep(5)
     Thread.sleep(5) // the driver writes `go` with a rename; let the content settle
     val startAt = new String(java.nio.file.Files.readAllBytes(go.toPath)).trim.toLong
-    while (System.currentTimeMillis() < startAt) Thread.sleep(math.min(20L, math.max(1L, startAt - System.currentTimeMillis())))
+    // the scenario clock (ScenarioClock) is Spark's batch clock; the driver has set it to the start time already
+    while (ScenarioClock.now() < startAt) Thread.sleep(2)
     try ssc.start()
     catch {
       case e: Throwable =>

@@ -228,6 +228,7 @@ object Instrument {
   private val JobErr = """Error running job streaming job (\d+) ms\.(\d+)""".r
   private val CommitSend = """(?s).*groupId=([^\]]+)\] Sending OffsetCommit request with \{(.*)\} to coordinator.*""".r
   private val CommitEntry = """([^\s,{]+)-(\d+)=OffsetAndMetadata\{offset=(\d+)""".r
+  private val TimerStopped = """Stopped timer for JobGenerator after time (-?\d+)""".r
   private val Attempt = """Attempting to load checkpoint from file (.*)""".r
   private val Loaded = """Checkpoint successfully loaded from file (.*)""".r
   private val ReadErr = """Error reading checkpoint from file (.*)""".r
@@ -251,7 +252,10 @@ object Instrument {
       case Resched(_, ts) =>
         rescheduled = times(ts)
         val batch = ssc.graph.batchDuration.milliseconds
-        val restartTime = downTimes.lastOption.map(_ + batch).getOrElse(System.currentTimeMillis())
+        // no down time (restarted before the checkpoint's time): RecurringTimer.getRestartTime on Spark's clock
+        val zero = ssc.graph.zeroTime.milliseconds
+        val restartTime = downTimes.lastOption.map(_ + batch)
+          .getOrElse(((ssc.scheduler.clock.getTimeMillis() - zero) / batch + 1) * batch + zero)
         Trace.emit("contextStarted", "mode" -> "recovered", "checkpointFile" -> loadedFile.map(n => JStr(new File(n).getName)).getOrElse(JNull),
           "zeroTime" -> ssc.graph.zeroTime.milliseconds, "firstBatch" -> restartTime,
           "rescheduled" -> arr(rescheduled.map(JNum(_))))
@@ -266,6 +270,8 @@ object Instrument {
       case CommitSend(group, entries) =>
         val os = CommitEntry.findAllMatchIn(entries).map(m => (m.group(1), m.group(2).toInt, m.group(3).toLong)).toSeq
         Trace.emit("commitSent", "group" -> group.trim, "offsets" -> offsetsJson(os))
+      // harness-only (the driver's settling): a graceful stop's timer has fired for the last time
+      case TimerStopped(t) => Trace.emit("timerStopped", "batch" -> t.toLong)
       case Attempt(f) => ()
       case Loaded(f) =>
         loadedFile = Some(f.trim)
@@ -311,6 +317,7 @@ object Instrument {
     add("org.apache.spark.streaming.scheduler.JobGenerator", Level.INFO)
     add("org.apache.spark.streaming.scheduler.JobScheduler", Level.INFO)
     add("org.apache.spark.streaming.StreamingContext", Level.WARN)
+    add("org.apache.spark.streaming.util.RecurringTimer", Level.INFO)
     // OffsetCommit requests are logged at TRACE just before they go to the coordinator.
     add("org.apache.kafka.clients.consumer.internals.ConsumerCoordinator", Level.TRACE)
     ctx.updateLoggers()
