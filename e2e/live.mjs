@@ -118,6 +118,20 @@ const tests = [
     ok(records.includes('[g,words,0] → offset 0'), `__consumer_offsets shows the rewind: ${records}`);
     await lab.shot('live-06-rewind-done');
   }],
+  ['live lesson: a console consumer joins the group on the real Kafka and the job dies', async lab => {
+    await lab.open();
+    const before = await lab.namespace();
+    await lab.page.selectOption('[data-testid=lesson]', { label: 'A second consumer in the group: partitions revoked' });
+    // A lesson on the real Kafka gets a fresh lab: a new namespace once the bridge welcomes the page.
+    await lab.until('a fresh lab', async l => (await l.text('mode')).startsWith('LIVE') && (await l.namespace()) !== before || 'same namespace');
+    await lab.chapter(1);
+    await lab.chapter(2, 3);
+    eq(await lab.text('exception'), 'java.lang.IllegalStateException: Previously tracked partitions [words-0, words-1] been revoked by Kafka because of consumer rebalance. This is mostly due to another stream with same group id joined, please check if there\'re different streaming application misconfigure to use same group id. Fundamentally different stream should use different group id', 'exact exception');
+    ok((await lab.page.locator('.members').innerText()).includes('console-consumer'), 'the console consumer is a member of the real group');
+    await lab.chapter(4);
+    ok((await lab.text('tool-output')).includes("Assignments can only be reset if the group 'g' is inactive, but the current state is Stable."), 'the reset is refused');
+    await lab.shot('live-07-revoked');
+  }],
 ];
 
 let passed = 0, failed = 0;

@@ -84,7 +84,7 @@ mod tests {
 
     #[test]
     fn the_numrecords_explanation_carries_this_runs_numbers() {
-        let s = session_at(7);
+        let s = session_at(0, 7);
         let (class, message, _, _) = crate::views::last_error(&s.run.trace).unwrap();
         let e = explain(&class, &message, &s.run.status(s.now));
         assert_eq!(e.exception, "java.lang.IllegalArgumentException: requirement failed: numRecords must not be negative");

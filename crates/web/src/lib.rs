@@ -4,6 +4,7 @@
 pub mod explain;
 pub mod inspect;
 pub mod kafka;
+pub mod lessons;
 pub mod live;
 pub mod link;
 pub mod session;

@@ -15,6 +15,13 @@ pub struct Shared {
     /// The logical time the sharer was at (epoch ms).
     #[serde(rename = "n")]
     pub now: i64,
+    /// The lesson (index into `LESSONS`); links made before lessons were several have none: the seed.
+    #[serde(rename = "l", default, skip_serializing_if = "is_zero")]
+    pub lesson: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The fragment (without `#`).
@@ -68,7 +75,7 @@ fn unbase64url(s: &str) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::{lesson, Act, Session};
+    use crate::session::{Act, Session};
 
     #[test]
     fn base64url_round_trips_every_length() {
@@ -82,16 +89,19 @@ mod tests {
 
     #[test]
     fn a_full_walkthrough_link_is_short_and_replays_to_the_same_state() {
-        let mut s = Session::new();
-        for i in 0..lesson().steps.len() {
-            s.apply(Act::Lesson(i));
+        for lesson in 0..crate::lessons::LESSONS.len() {
+            let mut s = Session::for_lesson(lesson);
+            for i in 0..s.scenario().steps.len() {
+                s.apply(Act::Lesson(i));
+            }
+            let link = encode(&Shared { entries: s.entries.clone(), now: s.now.ms(), lesson });
+            assert!(link.len() < 400, "{} chars: {link}", link.len());
+            let back = decode(&format!("#{link}")).unwrap();
+            assert_eq!(back.lesson, lesson);
+            let r = Session::replay(back.lesson, &back.entries, back.now);
+            assert_eq!(r.run.trace, s.run.trace);
+            assert_eq!(r.now, s.now);
         }
-        let link = encode(&Shared { entries: s.entries.clone(), now: s.now.ms() });
-        assert!(link.len() < 400, "{} chars: {link}", link.len());
-        let back = decode(&format!("#{link}")).unwrap();
-        let r = Session::replay(&back.entries, back.now);
-        assert_eq!(r.run.trace, s.run.trace);
-        assert_eq!(r.now, s.now);
     }
 
     #[test]

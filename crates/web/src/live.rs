@@ -32,6 +32,8 @@ const OFFSETS_TOPIC_KEPT: usize = 200;
 #[derive(Clone, Debug, PartialEq)]
 enum Pending {
     Engine(u64),
+    /// Another consumer's request (no engine id), keyed by its content.
+    Keyed(String),
     /// A tool or storage request of the ordered queue; the text names it in error notes.
     Ordered(String),
     Topic(String),
@@ -60,6 +62,8 @@ pub struct LiveKafka {
     inflight: BTreeMap<u64, Pending>,
     /// Engine request id → its reply once in.
     engine: BTreeMap<u64, Option<KafkaReply>>,
+    /// The same for requests without an id (a console consumer's polls), by content.
+    keyed: BTreeMap<String, Option<KafkaReply>>,
     ordered: VecDeque<Op>,
     ordered_busy: bool,
     topics: BTreeMap<String, Vec<PartitionRange>>,
@@ -88,6 +92,7 @@ impl LiveKafka {
             outbox: Vec::new(),
             inflight: BTreeMap::new(),
             engine: BTreeMap::new(),
+            keyed: BTreeMap::new(),
             ordered: VecDeque::new(),
             ordered_busy: false,
             topics: BTreeMap::new(),
@@ -198,9 +203,12 @@ impl LiveKafka {
     pub fn disconnected(&mut self, why: &str) {
         self.connected = false;
         self.kafka = KafkaState { up: false, bootstrap: self.kafka.bootstrap.clone(), detail: Some(why.to_string()) };
+        let failed = || Some(KafkaReply::Failed { error: KafkaError::Other(format!("connection to the bridge lost: {why}")) });
         for (_, p) in std::mem::take(&mut self.inflight) {
-            if let Pending::Engine(id) = p {
-                self.engine.insert(id, Some(KafkaReply::Failed { error: KafkaError::Other(format!("connection to the bridge lost: {why}")) }));
+            match p {
+                Pending::Engine(id) => drop(self.engine.insert(id, failed())),
+                Pending::Keyed(key) => drop(self.keyed.insert(key, failed())),
+                _ => {}
             }
         }
         self.ordered_busy = false;
@@ -219,13 +227,17 @@ impl LiveKafka {
                 self.offsets_topic.drain(..over);
             }
             (_, Reply::Welcome { kafka, .. }) => self.kafka = kafka,
-            (Some(Pending::Engine(id)), reply) => {
+            (Some(p @ (Pending::Engine(_) | Pending::Keyed(_))), reply) => {
                 let answer = match reply {
                     Reply::Engine { kafka } => self.page_reply(kafka),
                     Reply::Error { code, message } => KafkaReply::Failed { error: KafkaError::Other(format!("{code:?}: {message}")) },
                     other => KafkaReply::Failed { error: KafkaError::Other(format!("unexpected reply {other:?}")) },
                 };
-                self.engine.insert(id, Some(answer));
+                match p {
+                    Pending::Engine(id) => self.engine.insert(id, Some(answer)),
+                    Pending::Keyed(key) => self.keyed.insert(key, Some(answer)),
+                    _ => None,
+                };
             }
             (Some(Pending::Topic(t)), Reply::Topic { partitions, .. }) => {
                 self.topics.insert(t, partitions);
@@ -359,10 +371,21 @@ fn describe_op(op: &Op) -> String {
 }
 
 impl KafkaBackend for LiveKafka {
+    /// Requests without an engine id (another consumer's polls, its LeaveGroup): sent once, and
+    /// the reply handed out once, by the request's content.
     fn serve(&mut self, req: &KafkaRequest) -> Option<KafkaReply> {
-        // Requests without an engine id (other consumers' polls) are not relayed.
-        let _ = req;
-        None
+        let key = serde_json::to_string(req).expect("requests serialize");
+        match self.keyed.get(&key) {
+            Some(Some(_)) => self.keyed.remove(&key).flatten(),
+            Some(None) => None,
+            None if !self.connected => Some(KafkaReply::Failed { error: KafkaError::Other("the bridge is not connected".into()) }),
+            None => {
+                self.keyed.insert(key.clone(), None);
+                let wire = self.wire_request(req);
+                self.send(Op::Engine { request: wire }, Pending::Keyed(key));
+                None
+            }
+        }
     }
 
     fn serve_id(&mut self, id: u64, req: &KafkaRequest) -> Option<KafkaReply> {

@@ -11,22 +11,13 @@ use engine::storage::StorageRequest;
 use engine::time::{Duration, Time};
 use kafka_model::KafkaModel;
 use scenario::backend::KafkaBackend;
-use scenario::format::{self, Action, Scenario, Step};
+use crate::lessons::{Lesson, LESSONS};
+use scenario::format::{Action, Scenario, Step};
 use scenario::runner::{LogEntry, Run};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
-use std::sync::OnceLock;
-
-/// The seed walkthrough; its topics and job are also the playground's starting point.
-pub const LESSON_TOML: &str = include_str!("../lessons/seed.toml");
-
-/// The parsed lesson, parsed once; `Run` borrows it for the whole page's life.
-pub fn lesson() -> &'static Scenario {
-    static LESSON: OnceLock<Scenario> = OnceLock::new();
-    LESSON.get_or_init(|| format::parse("lessons/seed.toml", LESSON_TOML).expect("the embedded lesson parses"))
-}
 
 /// The job knobs the settings dialog offers; applied by `getOrCreate` only when no checkpoint is read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,8 +40,8 @@ impl Default for Settings {
 
 impl Settings {
     /// `creatingFunc`'s job with these settings, from the lesson's job.
-    pub fn job(&self, partitions: i32) -> JobConfig {
-        let mut job = lesson().job.clone();
+    pub fn job(&self, base: &JobConfig, partitions: i32) -> JobConfig {
+        let mut job = base.clone();
         job.batch_duration = Duration::seconds(self.batch_secs.max(1));
         job.max_rate_per_partition = self.max_rate_per_partition.max(0);
         job.kafka_params.insert("auto.offset.reset".into(), self.auto_offset_reset.clone());
@@ -103,6 +94,8 @@ pub const TOPIC: &str = "words";
 pub const LIVE_CHECK_GRACE_MS: i64 = 4_000;
 
 pub struct Session {
+    /// Index into [`LESSONS`]: the walkthrough followed, and the topics and job of the playground.
+    pub lesson: usize,
     pub run: Run<'static, WebKafka>,
     pub entries: Vec<Entry>,
     pub now: Time,
@@ -114,7 +107,19 @@ pub struct Session {
     pub schedule: VecDeque<(i64, usize)>,
     /// Live walkthrough: when the newest lesson step ran, real ms and its lesson time.
     last_lesson: Option<(i64, i64)>,
+    /// The group's lag (log end − committed) per partition, sampled at every batch-grid point.
+    pub lag_history: VecDeque<LagSample>,
 }
+
+/// One sample of [`Session::lag_history`]: `None` where nothing is committed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LagSample {
+    pub at: Time,
+    pub lag: Vec<(TopicPartition, Option<i64>)>,
+}
+
+/// Lag samples kept (two minutes of 5 s batches).
+pub const LAG_SAMPLES: usize = 24;
 
 impl Default for Session {
     fn default() -> Session {
@@ -125,27 +130,43 @@ impl Default for Session {
 impl Session {
     /// A fresh playground at 12:00:00 on the lesson's day: topic `words` with 3 empty partitions.
     pub fn new() -> Session {
-        let s = lesson();
+        Session::for_lesson(0)
+    }
+
+    /// A fresh simulation for lesson `lesson` (an unknown index is the seed lesson).
+    pub fn for_lesson(lesson: usize) -> Session {
+        let lesson = if lesson < LESSONS.len() { lesson } else { 0 };
+        let s = LESSONS[lesson].scenario();
         let storage = Box::new(engine::storage::MemoryStorage::default());
         let run = Run::with_kafka(s, storage, WebKafka::Model(KafkaModel::new())).expect("the lesson's topics are valid");
         let now = Time(s.day_start.ms() + 12 * 3_600_000);
-        let mut session = Session { run, entries: Vec::new(), now, tool_lines: Vec::new(), storage_out: None, schedule: VecDeque::new(), last_lesson: None };
+        let mut session = Session { lesson, run, entries: Vec::new(), now, tool_lines: Vec::new(), storage_out: None, schedule: VecDeque::new(), last_lesson: None, lag_history: VecDeque::new() };
         session.run.advance_to(now);
         session
     }
 
     /// A lab on a real Kafka: the bridge welcomed this page with namespace `ns`; the lesson's topic
     /// is created there, and the clock is the wall clock (`now_ms`).
-    pub fn live(ns: &str, kafka: protocol::KafkaState, now_ms: i64) -> Session {
-        let s = lesson();
+    pub fn live(lesson: usize, ns: &str, kafka: protocol::KafkaState, now_ms: i64) -> Session {
+        let lesson = if lesson < LESSONS.len() { lesson } else { 0 };
+        let s = LESSONS[lesson].scenario();
         let (storage, sent) = MirrorStorage::new();
         let group = s.job.group_id().unwrap_or("g").to_string();
         let k = LiveKafka::new(ns, kafka, TOPIC, &group);
         let run = Run::with_kafka(s, Box::new(storage), WebKafka::Live(Box::new(k))).expect("creating a topic is only queued");
         let now = Time(now_ms);
-        let mut session = Session { run, entries: Vec::new(), now, tool_lines: Vec::new(), storage_out: Some(sent), schedule: VecDeque::new(), last_lesson: None };
+        let mut session = Session { lesson, run, entries: Vec::new(), now, tool_lines: Vec::new(), storage_out: Some(sent), schedule: VecDeque::new(), last_lesson: None, lag_history: VecDeque::new() };
         session.run.advance_to(now);
         session
+    }
+
+    pub fn lesson_def(&self) -> &'static Lesson {
+        &LESSONS[self.lesson]
+    }
+
+    /// The lesson's scenario: its steps, topics and job.
+    pub fn scenario(&self) -> &'static Scenario {
+        self.lesson_def().scenario()
     }
 
     pub fn is_live(&self) -> bool {
@@ -183,7 +204,7 @@ impl Session {
         }
         self.advance_to(Time(now_ms));
         while let Some(&(due, i)) = self.schedule.front() {
-            let is_expect = matches!(lesson().steps.get(i).map(|s| &s.action), Some(Action::Expect(_)));
+            let is_expect = matches!(self.scenario().steps.get(i).map(|s| &s.action), Some(Action::Expect(_)));
             let fresh = self.run.kafka.live().and_then(|k| k.facts_asked_at).is_some_and(|t| t >= due);
             // A check reads facts asked for after its time, so it never judges a stale picture.
             if due > now_ms || (is_expect && !fresh) {
@@ -207,10 +228,11 @@ impl Session {
     /// runs 1 s after one here too); real time cannot jump ahead.
     pub fn schedule_steps(&mut self, steps: std::ops::Range<usize>) {
         let now = self.now.ms();
-        let grid = lesson().job.batch_duration.ms().max(1);
-        let mut prev = self.schedule.back().map(|&(d, i)| (d, lesson().steps[i].at.ms())).or(self.last_lesson);
+        let steps_of = &self.scenario().steps;
+        let grid = self.scenario().job.batch_duration.ms().max(1);
+        let mut prev = self.schedule.back().map(|&(d, i)| (d, steps_of[i].at.ms())).or(self.last_lesson);
         for i in steps {
-            let step_at = lesson().steps[i].at.ms();
+            let step_at = steps_of[i].at.ms();
             let due = match prev {
                 Some((real, at)) if real + (step_at - at).max(0) >= now => real + (step_at - at).max(0),
                 _ => now + (step_at - now).rem_euclid(grid),
@@ -235,8 +257,8 @@ impl Session {
     }
 
     /// Rebuilds the exact state from an action log and the final time (share links, replays).
-    pub fn replay(entries: &[Entry], now: i64) -> Session {
-        let mut s = Session::new();
+    pub fn replay(lesson: usize, entries: &[Entry], now: i64) -> Session {
+        let mut s = Session::for_lesson(lesson);
         for e in entries {
             s.apply_at(e.at, e.act.clone());
         }
@@ -249,7 +271,7 @@ impl Session {
     }
 
     pub fn group(&self) -> String {
-        lesson().job.group_id().unwrap_or("g").to_string()
+        self.scenario().job.group_id().unwrap_or("g").to_string()
     }
 
     /// Does `act` now; returns what the tool printed or why the engine refused.
@@ -260,12 +282,14 @@ impl Session {
 
     fn apply_at(&mut self, at: i64, act: Act) {
         let at = match &act {
-            Act::Lesson(i) if !self.is_live() => lesson().steps.get(*i).map_or(at, |s| s.at.ms()).max(self.now.ms()).max(at),
+            Act::Lesson(i) if !self.is_live() => self.scenario().steps.get(*i).map_or(at, |s| s.at.ms()).max(self.now.ms()).max(at),
             _ => at.max(self.now.ms()),
         };
         if let Act::Lesson(i) = &act {
-            self.last_lesson = lesson().steps.get(*i).map(|s| (at, s.at.ms()));
+            self.last_lesson = self.scenario().steps.get(*i).map(|s| (at, s.at.ms()));
         }
+        // Time passes the session's way first (lag samples), then the step runs at its time.
+        self.advance_to(Time(at));
         self.entries.push(Entry { at, act: act.clone() });
         let before = self.run.log.len();
         let index = self.entries.len() - 1;
@@ -291,8 +315,8 @@ impl Session {
     /// The scenario actions one page action stands for.
     fn actions(&self, act: &Act) -> Vec<Action> {
         match act {
-            Act::Lesson(i) => lesson().steps.get(*i).map(|s| s.action.clone()).into_iter().collect(),
-            Act::Start(settings) => vec![Action::Start { job: settings.job(self.partitions()) }],
+            Act::Lesson(i) => self.scenario().steps.get(*i).map(|s| s.action.clone()).into_iter().collect(),
+            Act::Start(settings) => vec![Action::Start { job: settings.job(&self.scenario().job, self.partitions()) }],
             Act::Stop { graceful } => vec![Action::Stop { graceful: *graceful }],
             Act::Kill => vec![Action::Kill],
             Act::Produce { partition, lines } => {
@@ -321,10 +345,30 @@ impl Session {
     }
 
     /// Lets the job run until `t` (batches fire at their own times).
+    /// The lag is sampled at each batch-grid point on the way (same samples however time is cut).
     pub fn advance_to(&mut self, t: Time) {
-        if t > self.now {
-            self.run.advance_to(t);
-            self.now = t;
+        let grid = self.scenario().job.batch_duration;
+        while t > self.now {
+            let next = self.now.next_grid_point(grid).min(t);
+            self.run.advance_to(next);
+            self.now = next;
+            if next.is_multiple_of(Time(0), grid) {
+                self.sample_lag();
+            }
+        }
+    }
+
+    fn sample_lag(&mut self) {
+        let committed = self.committed();
+        let mut lag = Vec::new();
+        for p in 0..self.partitions() {
+            let tp = TopicPartition::new(TOPIC, p);
+            let end = self.run.kafka.log_range(&tp).map(|r| r.1);
+            lag.push((tp.clone(), end.zip(committed.get(&tp)).map(|(e, c)| e - c)));
+        }
+        self.lag_history.push_back(LagSample { at: self.now, lag });
+        if self.lag_history.len() > LAG_SAMPLES {
+            self.lag_history.pop_front();
         }
     }
 
@@ -350,7 +394,7 @@ impl Session {
 
     /// A checkpoint file's bytes as text (our format is pretty JSON).
     pub fn read_file(&self, name: &str) -> Option<String> {
-        let dir = lesson().job.checkpoint_dir.clone()?;
+        let dir = self.scenario().job.checkpoint_dir.clone()?;
         let bytes = self.run.storage.read(&format!("{dir}/{name}")).ok()?;
         Some(String::from_utf8_lossy(&bytes).into_owned())
     }
@@ -376,11 +420,11 @@ mod tests {
     #[test]
     fn the_lesson_runs_with_every_expectation_met() {
         let mut s = Session::new();
-        for i in 0..lesson().steps.len() {
+        for i in 0..s.scenario().steps.len() {
             s.apply(Act::Lesson(i));
         }
         assert_eq!(s.run.failures, Vec::<String>::new());
-        assert_eq!(s.lesson_progress(), Some(lesson().steps.len()));
+        assert_eq!(s.lesson_progress(), Some(s.scenario().steps.len()));
     }
 
     #[test]
@@ -392,9 +436,26 @@ mod tests {
         s.step_batch(5);
         s.apply(Act::Stop { graceful: true });
         s.advance_to(Time(s.now.ms() + 20_000));
-        let r = Session::replay(&s.entries, s.now.ms());
+        let r = Session::replay(0, &s.entries, s.now.ms());
         assert_eq!(r.run.trace, s.run.trace);
         assert!(r.run.trace.iter().any(|l| matches!(&l.event, engine::trace::TraceEvent::BatchGenerated { num_records: 2, .. })));
+    }
+
+    #[test]
+    fn lag_is_sampled_at_batch_times_and_a_replay_has_the_same_samples() {
+        let mut s = Session::new();
+        s.apply(Act::Start(Settings::default()));
+        s.advance_to(Time(s.now.ms() + 11_000));
+        s.apply(Act::Produce { partition: Some(0), lines: vec!["a".into(), "b".into()] });
+        s.advance_to(Time(s.now.ms() + 1_000));
+        s.advance_to(Time(s.now.ms() + 20_000));
+        let lag0: Vec<Option<i64>> = s.lag_history.iter().map(|x| x.lag[0].1).collect();
+        // Nothing committed at the first batch, then 0; the produced records are lag 2 until the
+        // commit of the batch that read them is sent at the next batch.
+        assert!(lag0.contains(&Some(2)) && lag0.last() == Some(&Some(0)), "{lag0:?}");
+        assert!(s.lag_history.iter().all(|x| x.at.ms() % 5_000 == 0));
+        let r = Session::replay(0, &s.entries, s.now.ms());
+        assert_eq!(r.lag_history, s.lag_history);
     }
 
     #[test]
@@ -417,7 +478,7 @@ mod tests {
     fn a_live_chapter_keeps_the_lessons_spacing_and_place_in_the_batch_grid() {
         let kafka = protocol::KafkaState { up: true, bootstrap: "127.0.0.1:9092".into(), detail: None };
         let now = 1_764_600_003_300; // 3.3 s after a 5 s boundary
-        let mut s = Session::live("lab-0123456789ab-", kafka, now);
+        let mut s = Session::live(0, "lab-0123456789ab-", kafka, now);
         assert!(s.is_live());
         let frames = s.take_frames();
         assert!(frames.iter().any(|f| f.contains("\"op\":\"createTopic\"") && f.contains("lab-0123456789ab-words")), "{frames:?}");

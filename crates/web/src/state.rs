@@ -95,6 +95,8 @@ pub enum Msg {
     Share(String),
     Load(Result<Shared, String>),
     NewPlayground,
+    /// Follow another lesson (a fresh session; live: a fresh lab).
+    ChooseLesson(usize),
     /// A websocket to the bridge is opening.
     Socket(Rc<web_sys::WebSocket>),
     /// A text frame from the bridge.
@@ -128,7 +130,8 @@ impl Reducible for AppState {
                 // The first frame is the bridge's welcome: an untouched page moves to the real Kafka.
                 if let Ok(protocol::Response { reply: protocol::Reply::Welcome { namespace, kafka, .. }, .. }) = serde_json::from_str(&text) {
                     if next.session.borrow().entries.is_empty() {
-                        next.session = Rc::new(RefCell::new(Session::live(&namespace, kafka, wall_ms())));
+                        let lesson = next.session.borrow().lesson;
+                        next.session = Rc::new(RefCell::new(Session::live(lesson, &namespace, kafka, wall_ms())));
                         next.link = Link::Live;
                         next.playing = false;
                         next.selected_batch = None;
@@ -168,12 +171,13 @@ impl Reducible for AppState {
                 let done = walkthrough::chapter_done(&next.session.borrow());
                 let k = done.map_or(0, |d| d + 1);
                 let mut s = next.session.borrow_mut();
-                match walkthrough::CHAPTERS.get(k) {
+                let lesson = s.lesson_def();
+                match lesson.chapters.get(k) {
                     Some(c) if s.schedule.is_empty() && s.lesson_progress() == Some(c.steps.0) => {
                         s.schedule_steps(c.steps.0..c.steps.1);
                         // A chapter that only looks (checks) follows at once: on a real Kafka what it
                         // looks at lasts one batch, not until someone clicks.
-                        for c in walkthrough::CHAPTERS[k + 1..].iter().take_while(|c| walkthrough::only_checks(c)) {
+                        for c in lesson.chapters[k + 1..].iter().take_while(|c| walkthrough::only_checks(lesson, c)) {
                             s.schedule_steps(c.steps.0..c.steps.1);
                         }
                     }
@@ -185,7 +189,8 @@ impl Reducible for AppState {
                 next.selected_batch = None;
             }
             Msg::NewPlayground if live || next.link == Link::Connecting => {
-                next.session = Rc::new(RefCell::new(Session::new()));
+                let lesson = next.session.borrow().lesson;
+                next.session = Rc::new(RefCell::new(Session::for_lesson(lesson)));
                 next.connect_gen += 1;
                 next.ws = None;
                 next.link = Link::Connecting;
@@ -218,7 +223,8 @@ impl Reducible for AppState {
                 next.dialog = None;
             }
             Msg::Chapter(k) => {
-                next.session = Rc::new(RefCell::new(walkthrough::session_at(k)));
+                let lesson = next.session.borrow().lesson;
+                next.session = Rc::new(RefCell::new(walkthrough::session_at(lesson, k)));
                 next.playing = false;
                 next.selected_batch = None;
                 next.open_file = None;
@@ -226,7 +232,8 @@ impl Reducible for AppState {
             Msg::NextChapter => {
                 let done = walkthrough::chapter_done(&next.session.borrow());
                 let k = done.map_or(0, |d| d + 1);
-                match (done, walkthrough::CHAPTERS.get(k)) {
+                let lesson = next.session.borrow().lesson;
+                match (done, walkthrough::LESSONS[lesson].chapters.get(k)) {
                     (_, None) => {}
                     // Only on top of the previous chapter; chapter 1 always starts from 12:00:00.
                     (Some(_), Some(c)) if next.session.borrow().lesson_progress() == Some(c.steps.0) => {
@@ -236,19 +243,37 @@ impl Reducible for AppState {
                         }
                     }
                     // Not on the walkthrough yet, or off it (manual actions): start it over.
-                    _ => next.session = Rc::new(RefCell::new(walkthrough::session_at(0))),
+                    _ => next.session = Rc::new(RefCell::new(walkthrough::session_at(lesson, 0))),
                 }
                 next.playing = false;
                 next.selected_batch = None;
             }
             Msg::Share(url) => next.share_url = Some(url),
             Msg::Load(Ok(shared)) => {
-                next.session = Rc::new(RefCell::new(Session::replay(&shared.entries, shared.now)));
+                next.session = Rc::new(RefCell::new(Session::replay(shared.lesson, &shared.entries, shared.now)));
                 next.notice = None;
             }
             Msg::Load(Err(e)) => next.notice = Some(format!("This share link could not be opened: {e}")),
+            Msg::ChooseLesson(lesson) if live || next.link == Link::Connecting => {
+                // A lesson on the real Kafka starts in a fresh lab (new namespace) once the bridge welcomes it.
+                next.session = Rc::new(RefCell::new(Session::for_lesson(lesson)));
+                next.connect_gen += 1;
+                next.ws = None;
+                next.link = Link::Connecting;
+                next.selected_batch = None;
+                next.open_file = None;
+                next.share_url = None;
+            }
+            Msg::ChooseLesson(lesson) => {
+                next.session = Rc::new(RefCell::new(Session::for_lesson(lesson)));
+                next.playing = false;
+                next.selected_batch = None;
+                next.open_file = None;
+                next.share_url = None;
+            }
             Msg::NewPlayground => {
-                next.session = Rc::new(RefCell::new(Session::new()));
+                let lesson = next.session.borrow().lesson;
+                next.session = Rc::new(RefCell::new(Session::for_lesson(lesson)));
                 next.playing = false;
                 next.selected_batch = None;
                 next.open_file = None;
@@ -271,5 +296,5 @@ pub type Store = UseReducerHandle<AppState>;
 /// The share fragment for the current session.
 pub fn share_fragment(state: &AppState) -> String {
     let s = state.session.borrow();
-    link::encode(&Shared { entries: s.entries.clone(), now: s.now.ms() })
+    link::encode(&Shared { entries: s.entries.clone(), now: s.now.ms(), lesson: s.lesson })
 }

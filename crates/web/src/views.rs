@@ -119,12 +119,12 @@ mod tests {
 
     #[test]
     fn batches_have_spark_ui_statuses_and_print_output() {
-        let s = session_at(2);
+        let s = session_at(0, 2);
         let rows = batches(&s.run.trace);
         let with_records = rows.iter().find(|r| r.num_records == 4).expect("the batch that read a, b, a, c");
         assert_eq!(with_records.status, BatchStatus::Done);
         assert!(with_records.output.iter().any(|l| l.contains("(a,2)")), "{:?}", with_records.output);
-        let s = session_at(5);
+        let s = session_at(0, 5);
         assert!(batches(&s.run.trace).iter().any(|r| r.rerun && r.restored));
     }
 }
