@@ -148,10 +148,21 @@ const tests = [
     await lab.page.locator('button', { hasText: 'New' }).click();
     await lab.click('start');
     await lab.page.locator('button', { hasText: '10 000 records' }).click();
+    // Frame times: a requestAnimationFrame loop records every frame while the batch lands.
+    await lab.page.evaluate(() => {
+      window.__frames = [];
+      const loop = t => { window.__frames.push(t); if (window.__frames.length < 600) requestAnimationFrame(loop); };
+      requestAnimationFrame(loop);
+    });
     const t1 = Date.now();
     await lab.click('step');
     await lab.page.waitForFunction(() => document.querySelector('[data-testid=batches]').innerText.includes('10000'));
     figures.tenThousandBatchMs = Date.now() - t1;
+    await lab.page.waitForTimeout(300);
+    const frames = await lab.page.evaluate(() => window.__frames);
+    const gaps = frames.slice(1).map((t, i) => t - frames[i]).sort((a, b) => b - a);
+    figures.tenThousandLongestFrameMs = Math.round(gaps[0]);
+    figures.tenThousandFramesOver50Ms = gaps.filter(g => g > 50).length;
   }],
   ['checkpoint inspector: a real Spark checkpoint directory through the file input, offsets and a prediction', async lab => {
     await lab.open();
@@ -177,6 +188,7 @@ const tests = [
     eq(headline, `✖ the restart crashes: java.lang.IllegalStateException: No current assignment for partition ${first}`, 'prediction against the page\'s Kafka (no such topic)');
     ok(await lab.page.locator('[data-testid=prediction-way-out]').count() >= 1, 'ways out offered');
     figures.inspectorDecodeMs = (await lab.text('inspector-timing')).replace(/[^0-9.]/g, '');
+    await lab.id('inspector-prediction').scrollIntoViewIfNeeded();
     await lab.shot('10-checkpoint-inspector');
   }],
 ];

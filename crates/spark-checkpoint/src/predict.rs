@@ -695,6 +695,11 @@ fn ways_out(
     if failure.is_none() && !no_offset.is_empty() {
         failure = Some(messages::no_offset_for_partition(&no_offset));
     }
+    // Assign seeks its fixed partitions on a fresh start too: one that does not exist never gets a position.
+    let assign = k.consumer_strategy.as_ref().is_some_and(|c| c.kind == "Assign");
+    if let Some(tp) = assigned.iter().find(|tp| assign && facts.log(tp).missing()) {
+        failure = failure.or_else(|| Some(messages::position_timeout(tp)));
+    }
     let mut costs = Vec::new();
     if stateful {
         let names: Vec<String> = cp.streams.iter().filter(|s| s.class.ends_with("StateDStream")).map(|s| format!("#{} {}", s.handle, short(&s.class))).collect();
@@ -712,6 +717,19 @@ fn ways_out(
     }
     if !k.commit_queue.is_empty() {
         costs.push("the checkpoint's queued commits are never sent".into());
+    }
+    let gone: BTreeSet<String> = assigned.iter().chain(current.keys()).filter(|tp| facts.log(tp) == Log::NoTopic).map(|tp| tp.topic.clone()).collect();
+    if !gone.is_empty() {
+        let names: Vec<String> = gone.into_iter().collect();
+        costs.push(format!(
+            "topic(s) {} do not exist: {}",
+            names.join(", "),
+            if assign {
+                "Assign's position() never answers until they are created".to_string()
+            } else {
+                format!("Subscribe gets no partitions until they are created, then starts them per auto.offset.reset={reset}")
+            }
+        ));
     }
     costs.push("topics, group.id, batch interval and Spark conf come from the new code instead of the checkpoint".into());
     out.push(WayOut { title: "start with a new checkpoint directory (or delete this one)".into(), starts, failure, costs });
@@ -736,7 +754,13 @@ fn ways_out(
                 let from = current.get(tp).copied().unwrap_or(target);
                 behind_start |= from < s || restored.iter().flat_map(|b| b.ranges.iter()).any(|r| r.topic == tp.topic && r.partition == tp.partition && r.from_offset < s && r.until_offset > r.from_offset);
             }
-            Log::NoTopic | Log::NoPartition => missing.push(tp.to_string()),
+            Log::NoTopic | Log::NoPartition => {
+                missing.push(tp.to_string());
+                // Once created, the partition's log starts at 0.
+                if target > 0 {
+                    starts.push(Start { topic: tp.topic.clone(), partition: tp.partition, offset: Some(target), source: format!("{}: create it, then log end 0", facts.log(tp).exists()), records: target });
+                }
+            }
             Log::Unknown => {}
         }
     }
@@ -784,7 +808,11 @@ pub fn text(p: &Prediction) -> String {
             let when = f.batch_time.map_or(String::new(), |t| format!(" (batch {t})"));
             let _ = writeln!(out, "  {} {}{when}: {}\n      because {}", if f.certain { "FAILS" } else { "MAY FAIL" }, f.side, f.exception, f.because);
         }
-        if let Some(fb) = &s.first_batch {
+        if let Some(fb) = s.first_batch.as_ref().filter(|fb| fb.ranges.is_empty()) {
+            let why = if fb.driver_error.is_some() { "the driver fails before it" } else { "no partition with known offsets" };
+            let _ = writeln!(out, "  first new batch{}: not computed, {why}", fb.time.map_or(String::new(), |t| format!(" {t}")));
+        }
+        if let Some(fb) = s.first_batch.as_ref().filter(|fb| !fb.ranges.is_empty()) {
             let ranges: Vec<String> = fb.ranges.iter().map(|r| format!("{}-{} [{}, {})", r.topic, r.partition, r.from_offset, r.until_offset)).collect();
             let _ = writeln!(out, "  first new batch{}: {} numRecords {}", fb.time.map_or(String::new(), |t| format!(" {t}")), ranges.join("  "), fb.num_records);
         }

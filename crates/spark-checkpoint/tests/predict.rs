@@ -241,6 +241,15 @@ fn a_deleted_topic_fails_onstart_for_subscribe_and_position_for_assign() {
         assert!(f.exception.message.contains(&format!("partition {}-{}", first.topic, first.partition)), "{name}: {}", f.exception.message);
         let lane = p.streams[0].lanes.iter().find(|l| l.topic == first.topic).unwrap();
         assert_eq!(lane.exists, "no topic");
+        // A new checkpoint directory: Assign still asks for the missing partitions' positions; Subscribe waits.
+        let fresh = p.streams[0].ways_out.iter().find(|w| w.title.contains("new checkpoint directory")).unwrap();
+        assert_eq!(fresh.failure.as_ref().map(|e| e.class.as_str()), (class != "java.lang.IllegalStateException").then_some(class), "{name}");
+        assert!(fresh.costs.iter().any(|c| c.starts_with(&format!("topic(s) {} do not exist", first.topic))), "{name}: {:?}", fresh.costs);
+        // Producing into a re-created topic: every record up to the checkpoint's offset.
+        let produce = p.streams[0].ways_out.iter().find(|w| w.title.starts_with("produce")).unwrap();
+        let st = produce.starts.iter().find(|s| s.topic == first.topic && s.partition == first.partition).unwrap();
+        assert_eq!(st.records, needed(&cp)[&(first.topic.clone(), first.partition)]);
+        assert!(p.streams[0].first_batch.as_ref().is_some_and(|fb| fb.driver_error.is_some()));
     }
 }
 

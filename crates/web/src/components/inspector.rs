@@ -222,11 +222,11 @@ fn file_view(store: &Store, name: &str, cp: &Checkpoint, warnings: &[String], tr
                 <dt>{ "checkpointDir" }</dt><dd>{ cp.checkpoint_dir.clone().unwrap_or_else(|| "–".into()) }</dd>
             </dl>
             { for warnings.iter().map(|w| html! { <p class="note">{ format!("⚠ {w}") }</p> }) }
+            if let Some((label, p)) = &prediction { { prediction_view(label, p) } }
             { for cp.streams.iter().filter_map(|s| s.kafka.as_ref()).map(|k| {
                 let sp = prediction.as_ref().and_then(|(_, p)| p.streams.iter().find(|s| s.stream_id == k.id));
                 stream_view(k, sp)
             }) }
-            if let Some((label, p)) = &prediction { { prediction_view(label, p) } }
             <details class="raw">
                 <summary>{ "Raw Java object tree (every object once, shared ones as {\"$ref\": id})" }</summary>
                 <pre data-testid="inspector-tree">{ tree.unwrap_or_default() }</pre>
@@ -325,7 +325,8 @@ fn lanes_view(k: &KafkaStream, sp: Option<&StreamPrediction>) -> Html {
                     html! { <span class={classes!("seg", class, (until < from).then_some("neg"))} style={format!("left:{a:.2}%;width:{:.2}%", (b - a).max(0.6))} title={text.clone()}>{ text }</span> }
                 };
                 let mark = |v: Option<i64>, class: &'static str, label: &'static str| {
-                    v.map_or(html! {}, |v| html! { <span class={classes!("mk", class)} style={format!("left:{:.2}%", scale.pct(v))} title={format!("{label} {v}")}>{ format!("{label} {v}") }</span> })
+                    // Past the middle the label hangs left of its offset, so it stays inside the lane.
+                    v.map_or(html! {}, |v| html! { <span class={classes!("mk", class, (scale.pct(v) > 50.0).then_some("flip"))} style={format!("left:{:.2}%", scale.pct(v))} title={format!("{label} {v}")}>{ format!("{label} {v}") }</span> })
                 };
                 html! {
                     <div class="insp-lane" data-testid={format!("inspector-lane-{t}-{p}")} aria-label={format!("{t}-{p}: checkpoint {}, log {}", ck.map_or("–".into(), |c| c.to_string()), log.map_or(exists.to_string(), |(s, e)| format!("[{s}, {e})")))}>
@@ -361,7 +362,10 @@ fn prediction_view(kafka_label: &str, p: &Prediction) -> Html {
                         }) }
                         </ol>
                     }
-                    if let Some(fb) = &s.first_batch {
+                    if let Some(fb) = s.first_batch.as_ref().filter(|fb| fb.ranges.is_empty()) {
+                        <p data-testid="prediction-first-batch">{ format!("First new batch{}: not computed{}", fb.time.map_or(String::new(), |t| format!(" ({t})")), if fb.driver_error.is_some() { " — the driver fails before it" } else { " — no partition with known offsets" }) }</p>
+                    }
+                    if let Some(fb) = s.first_batch.as_ref().filter(|fb| !fb.ranges.is_empty()) {
                         <p data-testid="prediction-first-batch">{ format!("First new batch{}: {} — numRecords {}", fb.time.map_or(String::new(), |t| format!(" ({t})")),
                             fb.ranges.iter().map(|r| format!("{}-{} [{}, {})", r.topic, r.partition, r.from_offset, r.until_offset)).collect::<Vec<_>>().join("  "), fb.num_records) }</p>
                     }
