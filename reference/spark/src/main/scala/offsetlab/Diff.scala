@@ -146,9 +146,20 @@ object Diff {
       case (_, JArr(xs)) => JArr(xs.map(walk("", _)))
       case (_, o) => o
     }
+    // the batches the latest (recovered) start rescheduled: their completion checkpoints are written while Spark's
+    // JobGenerator thread is still generating the others, so what they hold depends on the interleaving
+    // (docs/known-differences.md, "Checkpoints written during a recovery"); marked so known-differences.txt can say so
+    var rescheduled = Set.empty[Long]
     events.map { e =>
       val kind = e.get("event").collect { case JStr(s) => s }.getOrElse("?")
-      kind -> walk("", JObj(e.fields.filterNot(f => f._1 == "t" || f._1 == "event"))).asInstanceOf[JObj]
+      if (kind == "contextStarted")
+        rescheduled = e.get("rescheduled").collect { case JArr(xs) => xs.collect { case JNum(t) => t }.toSet }.getOrElse(Set.empty)
+      val during = kind == "checkpointWritten" && e.get("checkpoint").exists {
+        case c: JObj => c.get("checkpointTime").exists { case JNum(t) => rescheduled(t); case _ => false }
+        case _ => false
+      }
+      val fields = e.fields.filterNot(f => f._1 == "t" || f._1 == "event") ++ (if (during) Seq("recoveryRerun" -> JBool(true)) else Nil)
+      kind -> walk("", JObj(fields)).asInstanceOf[JObj]
     }
   }
 }

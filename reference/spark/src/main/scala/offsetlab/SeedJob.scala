@@ -14,7 +14,7 @@ import org.apache.kafka.common.serialization.StringDeserializer
 import org.apache.spark.SparkConf
 import org.apache.spark.streaming.{Milliseconds, StreamingContext}
 import org.apache.spark.streaming.kafka010._
-import org.apache.spark.streaming.offsetlab.{Instrument, ScenarioClock, Trace, TraceCommitCallback}
+import org.apache.spark.streaming.offsetlab.{Instrument, JobGate, ScenarioClock, Trace, TraceCommitCallback}
 
 /** The `updateStateByKey` function. A class of its own with a fixed serialVersionUID, so that the harness's
  *  `change_code` step can put an incompatible version first on the classpath (see Driver.changeCode). */
@@ -51,6 +51,7 @@ object SeedJob {
     }
     Instrument.ssc = ssc
     Instrument.captureRestored(ssc)
+    JobGate.install(ssc)
 
     // The driver says when: the JVM is launched early and `ssc.start()` waits for the scenario's clock.
     new File(control, "ready").createNewFile()

@@ -114,8 +114,17 @@ object Instrument {
   def errorJson(e: Throwable): JObj = {
     var root = e
     while (root.getCause != null && root.getCause != root) root = root.getCause
-    obj("class" -> e.getClass.getName, "message" -> e.getMessage,
-      "cause" -> obj("class" -> root.getClass.getName, "message" -> root.getMessage))
+    obj("class" -> e.getClass.getName, "message" -> sortRevoked(e.getMessage),
+      "cause" -> obj("class" -> root.getClass.getName, "message" -> sortRevoked(root.getMessage)))
+  }
+
+  /** `Previously tracked partitions [a,b] been revoked`: Spark lists them in its Set's order, which follows the
+   *  topic name's hash, and the harness's topic names carry a per-run suffix; sorted, the text is the run's. */
+  private val Revoked = """(?s)(Previously tracked partitions \[)([^\]]*)(\] been revoked.*)""".r
+  private def sortRevoked(m: String): String = m match {
+    case null => null
+    case Revoked(a, list, b) => a + list.split(",").map(_.trim).sorted.mkString(",") + b
+    case other => other
   }
 
   /** A no-argument accessor, or else a field (Scala keeps private constructor vals as fields only). */
@@ -228,6 +237,8 @@ object Instrument {
   private val JobErr = """Error running job streaming job (\d+) ms\.(\d+)""".r
   private val CommitSend = """(?s).*groupId=([^\]]+)\] Sending OffsetCommit request with \{(.*)\} to coordinator.*""".r
   private val CommitEntry = """([^\s,{]+)-(\d+)=OffsetAndMetadata\{offset=(\d+)""".r
+  private val CkptSubmitted = """Submitted checkpoint of time (\d+) ms to writer queue""".r
+  private val Restarted = """Restarted JobGenerator at (\d+) ms""".r
   private val TimerStopped = """Stopped timer for JobGenerator after time (-?\d+)""".r
   private val Attempt = """Attempting to load checkpoint from file (.*)""".r
   private val Loaded = """Checkpoint successfully loaded from file (.*)""".r
@@ -272,12 +283,15 @@ object Instrument {
         Trace.emit("commitSent", "group" -> group.trim, "offsets" -> offsetsJson(os))
       // harness-only (the driver's settling): a graceful stop's timer has fired for the last time
       case TimerStopped(t) => Trace.emit("timerStopped", "batch" -> t.toLong)
+      case CkptSubmitted(t) => JobGate.checkpointSubmitted(t.toLong)
+      case Restarted(_) => JobGate.restarted()
       case Attempt(f) => ()
       case Loaded(f) =>
         loadedFile = Some(f.trim)
         Trace.emit("checkpointRead", "file" -> new File(f.trim.stripPrefix("file:")).getName, "ok" -> true)
       case ReadErr(f) =>
-        val e: Json = if (thrown == null) JNull else errorJson(thrown)
+        // docs/trace.md: `error` is the exception as Java prints it, `class: message`
+        val e: Json = if (thrown == null) JNull else JStr(String.valueOf(thrown))
         Trace.emit("checkpointRead", "file" -> new File(f.trim.stripPrefix("file:")).getName, "ok" -> false, "error" -> e)
       case _ => ()
     }
