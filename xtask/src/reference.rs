@@ -11,7 +11,8 @@
 //! - `diff <run-dir> <engine-trace.jsonl> <scenario.toml>`: compare two traces;
 //! - `check <scenario.toml>…`: run on Spark, produce the engine's trace, diff (what `test` does for each file);
 //! - `test`: [`test_stage`] alone;
-//! - `fixtures`: write real checkpoint files for `crates/spark-checkpoint/fixtures/spark/`.
+//! - `fixtures`: write real checkpoint files for `crates/spark-checkpoint/fixtures/spark/`;
+//! - `bench`: figures, never pass/fail: real Spark's empty-batch overhead and records/s beside the engine's.
 //!
 //! Runs go to `target/reference/<scenario>/`. The time scale defaults to 1 (real Spark at the scenario's own
 //! batch interval); `OFFSET_LAB_REFERENCE_SCALE` changes it for `test`.
@@ -31,7 +32,8 @@ const HELP: &str = "usage: cargo xtask reference <command>
                                           diff a Spark run's trace with an engine trace
   check <scenario.toml>...                run on Spark, run the engine, diff
   test                                    check every scenario in reference/test-scenarios.txt (what `cargo xtask test` runs)
-  fixtures                                write real checkpoint fixtures for crates/spark-checkpoint";
+  fixtures                                write real checkpoint fixtures for crates/spark-checkpoint
+  bench                                   real Spark's per-batch overhead and records/s next to the engine's (figures only)";
 
 /// `cargo xtask reference <args>`.
 pub fn cli(ctx: &Ctx, args: &[String]) -> Result<(), String> {
@@ -68,6 +70,7 @@ pub fn cli(ctx: &Ctx, args: &[String]) -> Result<(), String> {
             if f == 0 { Ok(()) } else { Err(format!("{f} scenario(s) differ from real Spark")) }
         }
         "fixtures" => fixtures(ctx),
+        "bench" => bench(ctx),
         _ => {
             eprintln!("{HELP}");
             if cmd == "help" { Ok(()) } else { Err(format!("unknown command `{cmd}`")) }
@@ -201,18 +204,24 @@ fn tools_log4j(ctx: &Ctx) -> Result<PathBuf, String> {
     Ok(path)
 }
 
-/// Runs one scenario on real Spark; Ok(false) when an `expect` step failed there.
-fn run_spark(ctx: &Ctx, cp: &str, scenario: &Path, out: &Path, scale: Option<&str>, codec: Option<&str>) -> Result<bool, String> {
+/// `java … <main>` with the options every driver run needs: this checkout's broker (`OFFSET_LAB_KAFKA_PORT`),
+/// Kafka's jars for its tools, the job's classpath.
+fn driver_command(ctx: &Ctx, cp: &str, main: &str) -> Result<Command, String> {
     let kafka_cp = kafka::java_classpath(ctx)?;
     let mut c = Command::new("java");
-    c.args(["-Xmx512m", "-XX:+UseSerialGC", "-cp", cp, "offsetlab.Driver"])
-        .arg("--scenario").arg(scenario)
-        .arg("--out").arg(out)
+    c.args(["-Xmx512m", "-XX:+UseSerialGC", "-cp", cp, main])
         .arg("--bootstrap").arg(kafka::bootstrap())
         .arg("--kafka-classpath").arg(&kafka_cp)
         .arg("--kafka-log4j").arg(tools_log4j(ctx)?)
         .arg("--job-classpath").arg(cp)
         .arg("--variant-src").arg(spark_dir(ctx).join("src/variant/offsetlab/StateSum.java"));
+    Ok(c)
+}
+
+/// Runs one scenario on real Spark; Ok(false) when an `expect` step failed there.
+fn run_spark(ctx: &Ctx, cp: &str, scenario: &Path, out: &Path, scale: Option<&str>, codec: Option<&str>) -> Result<bool, String> {
+    let mut c = driver_command(ctx, cp, "offsetlab.Driver")?;
+    c.arg("--scenario").arg(scenario).arg("--out").arg(out);
     if let Some(s) = scale {
         c.arg("--scale").arg(s);
     }
@@ -291,4 +300,75 @@ fn copy_fixture(cp: &str, ckpt: &Path, dest: &Path, codec: &str) -> Result<(), S
         .status()
         .map_err(|e| format!("cannot run java: {e}"))?;
     if s.success() { Ok(()) } else { Err(format!("fixture {}: copying failed", dest.display())) }
+}
+
+/// `cargo xtask reference bench`: the engine benchmark's workloads (`offset-lab bench`, `bench-records`) on real Spark,
+/// in the same run, as ratios. Spark runs them through the scenario driver with `--pace fast` (`offsetlab.Bench`): the
+/// scenario clock moves on as soon as a batch is done, so a batch's wall time is Spark's processing time.
+fn bench(ctx: &Ctx) -> Result<(), String> {
+    const RECORDS: &str = "100000";
+    const PARTITIONS: [&str; 2] = ["1", "10"];
+    const EMPTY: &str = "40";
+    let cp = build(ctx)?;
+    kafka::ensure_started(ctx)?;
+    step("building the offset-lab CLI (release)");
+    let mut c = crate::util::cargo(&ctx.root);
+    c.args(["build", "-q", "--release", "-p", "scenario", "--bin", "offset-lab"]);
+    crate::util::run(&mut c)?;
+    let bin = ctx.root.join("target/release/offset-lab");
+    let out = |c: &mut Command| -> Result<String, String> {
+        let o = c.output().map_err(|e| format!("{c:?}: {e}"))?;
+        if !o.status.success() {
+            return Err(format!("{c:?} failed: {}", String::from_utf8_lossy(&o.stderr)));
+        }
+        Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+
+    step("the engine (native, release): empty batches and one batch of 100 000 records");
+    let engine_text = out(Command::new(&bin).arg("bench"))?;
+    // "empty batches (…): N batches, X µs per batch"
+    let engine_empty_us: f64 = engine_text
+        .lines()
+        .find(|l| l.starts_with("empty batches"))
+        .and_then(|l| l.rsplit(", ").next())
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|x| x.parse().ok())
+        .ok_or("offset-lab bench printed no empty-batch figure")?;
+    let mut engine_records = Vec::new();
+    for p in PARTITIONS {
+        let secs: f64 = out(Command::new(&bin).args(["bench-records", p, RECORDS]))?.trim().parse().map_err(|e| format!("bench-records: {e}"))?;
+        engine_records.push(secs);
+    }
+
+    step("real Spark 3.5.1 (local[2]) on the same workloads, through the scenario driver (--pace fast)");
+    let dir = ctx.root.join("target/reference/bench");
+    let mut c = driver_command(ctx, &cp, "offsetlab.Bench")?;
+    c.arg("--out").arg(&dir).args(["--records", RECORDS, "--partitions", &PARTITIONS.join(","), "--empty", EMPTY]);
+    let spark_text = out(&mut c)?;
+    let figure = |kind: &str, p: Option<&str>, field: &str| -> Option<f64> {
+        spark_text.lines().find(|l| l.contains(&format!("\"kind\":\"{kind}\"")) && p.is_none_or(|p| l.contains(&format!("\"partitions\":{p},"))))
+            .and_then(|l| l.split(&format!("\"{field}\":")).nth(1))
+            .and_then(|v| v.trim_start_matches('"').split(['"', ',', '}']).next())
+            .and_then(|v| v.parse().ok())
+    };
+
+    let load = fs::read_to_string("/proc/loadavg").ok().and_then(|l| l.split_whitespace().next().map(String::from)).unwrap_or_default();
+    println!("\nReal Spark vs the engine (figures, not tests; load average {load}; both measured in this run)\n");
+    println!("per-batch overhead, empty batches (3 partitions, checkpointing on, generation + both jobs + both checkpoints):");
+    match figure("empty", None, "msPerBatch") {
+        Some(ms) => println!("  Spark {ms:.1} ms per batch, engine {engine_empty_us:.1} µs per batch: Spark/engine {:.0}x", ms * 1000.0 / engine_empty_us),
+        None => println!("  Spark: no figure ({})", spark_text.lines().find(|l| l.contains("\"empty\"")).unwrap_or("no output")),
+    }
+    println!("\nrecords/s, one batch of {RECORDS} records (1 000 keys) through map → updateStateByKey, print, commitAsync:");
+    println!("  {:>10}  {:>12}  {:>12}  {:>12}", "partitions", "Spark rec/s", "engine rec/s", "engine/Spark");
+    let n: f64 = RECORDS.parse().unwrap();
+    for (p, engine) in PARTITIONS.iter().zip(&engine_records) {
+        match figure("records", Some(p), "seconds") {
+            Some(spark) => println!("  {p:>10}  {:>12.0}  {:>12.0}  {:>11.1}x", n / spark, n / engine, spark / engine),
+            None => println!("  {p:>10}  no Spark figure: {}", spark_text.lines().find(|l| l.contains(&format!("\"partitions\":{p},"))).unwrap_or("no output")),
+        }
+    }
+    println!("  (Spark: from the scenario clock reaching the batch to its batchCompleted, second batch of a warm JVM, records");
+    println!("   already in Kafka; engine: `offset-lab bench-records`, best of 3, which also produces into its in-memory Kafka)");
+    Ok(())
 }
