@@ -781,7 +781,9 @@ impl Kafka {
     async fn join(&self, group: &str, member_id: &str, client_id: &str, topics: &[String], session_timeout_ms: i64) -> Result<KafkaReply> {
         // JoinGroup blocks until the rebalance completes: use a connection of its own.
         let timeout = Duration::from_millis(session_timeout_ms.clamp(1_000, 300_000) as u64) + self.timeout;
-        let mut conn = Conn::connect(&self.bootstrap, timeout).await?;
+        // Its client id is the consumer's: the member id starts with it, and the range assignor
+        // orders members by member id (who gets which partitions depends on it, as in Kafka).
+        let mut conn = Conn::connect_as(&self.bootstrap, timeout, client_id).await?;
         let mut member = member_id.to_string();
         let session = session_timeout_ms.clamp(1, i32::MAX as i64) as i32;
         // MEMBER_ID_REQUIRED and a rebalance take a retry or two; a loading coordinator up to ~30 s of 200 ms waits.
@@ -793,7 +795,6 @@ impl Kafka {
                 .with_member_id(StrBytes::from_string(member.clone()))
                 .with_protocol_type(StrBytes::from("consumer"))
                 .with_protocols(vec![JoinGroupRequestProtocol::default().with_name(StrBytes::from("range")).with_metadata(wire::encode_subscription(topics))]);
-            let _ = client_id; // the client id travels in the request header; ours names the bridge
             let resp: JoinGroupResponse = conn.call(ApiKey::JoinGroup as i16, V_JOIN_GROUP, &req).await?;
             match wire::error_name(resp.error_code).as_deref() {
                 None => {}

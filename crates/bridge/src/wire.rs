@@ -33,16 +33,23 @@ pub struct Conn {
     stream: TcpStream,
     correlation: i32,
     timeout: Duration,
+    /// The request header's client id; a JoinGroup's member id starts with it.
+    client_id: String,
 }
 
 impl Conn {
     pub async fn connect(addr: &str, timeout: Duration) -> Result<Conn, WireError> {
+        Conn::connect_as(addr, timeout, CLIENT_ID).await
+    }
+
+    /// A connection whose requests carry `client_id` (the engine's driver consumer, a console consumer).
+    pub async fn connect_as(addr: &str, timeout: Duration, client_id: &str) -> Result<Conn, WireError> {
         let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
             .await
             .map_err(|_| WireError::Io(format!("connect to {addr} timed out after {timeout:?}")))?
             .map_err(|e| WireError::Io(format!("connect to {addr}: {e}")))?;
         let _ = stream.set_nodelay(true);
-        Ok(Conn { stream, correlation: 0, timeout })
+        Ok(Conn { stream, correlation: 0, timeout, client_id: client_id.to_string() })
     }
 
     /// Sends `req` as `api_key` version `version` and decodes the response.
@@ -56,7 +63,7 @@ impl Conn {
             .with_request_api_key(api_key)
             .with_request_api_version(version)
             .with_correlation_id(self.correlation)
-            .with_client_id(Some(StrBytes::from(CLIENT_ID)));
+            .with_client_id(Some(StrBytes::from_string(self.client_id.clone())));
         let mut body = BytesMut::new();
         header.encode(&mut body, Req::header_version(version)).map_err(|e| WireError::Protocol(e.to_string()))?;
         req.encode(&mut body, version).map_err(|e| WireError::Protocol(e.to_string()))?;

@@ -77,6 +77,10 @@ pub struct LiveKafka {
     pub facts_asked_at: Option<i64>,
     round: Option<(i64, u8)>,
     now: i64,
+    /// A topic is being created or deleted: the engine's requests wait until a round of facts asked
+    /// after the bridge's answer (`Some(t)`: answered at t) shows the new topic, so a JoinGroup never
+    /// sees a half-made topic (the bridge's group assignment is fixed until the next rebalance).
+    settling: Option<Option<i64>>,
 }
 
 impl LiveKafka {
@@ -104,6 +108,7 @@ impl LiveKafka {
             facts_asked_at: None,
             round: None,
             now: 0,
+            settling: None,
         };
         let g = k.wire(group);
         k.send(Op::WatchOffsetsTopic { group: g, on: true }, Pending::Other);
@@ -193,6 +198,9 @@ impl LiveKafka {
             if left <= 1 {
                 self.round = None;
                 self.facts_asked_at = Some(asked);
+                if matches!(self.settling, Some(Some(answered)) if asked >= answered) {
+                    self.settling = None;
+                }
             } else {
                 self.round = Some((asked, left - 1));
             }
@@ -257,6 +265,9 @@ impl LiveKafka {
             (Some(Pending::Group), _) => self.fact_in(),
             (Some(Pending::Ordered(what)), reply) => {
                 self.ordered_busy = false;
+                if self.settling == Some(None) && (what.starts_with("create topic") || what.starts_with("delete topic")) {
+                    self.settling = Some(Some(self.now));
+                }
                 self.ordered_reply(&what, reply);
             }
             (_, Reply::Error { code, message }) => self.notes.push(format!("bridge: {code:?}: {message}")),
@@ -404,6 +415,7 @@ impl KafkaBackend for LiveKafka {
             }
             Some(None) => None,
             None if !self.connected => Some(KafkaReply::Failed { error: KafkaError::Other("the bridge is not connected".into()) }),
+            None if self.settling.is_some() => None,
             None => {
                 self.engine.insert(id, None);
                 let wire = self.wire_request(req);
@@ -437,6 +449,7 @@ impl KafkaBackend for LiveKafka {
         self.topics.insert(topic.to_string(), ranges);
         let topic = self.wire(topic);
         self.push_ordered(Op::CreateTopic { topic, partitions });
+        self.settling = Some(None);
         Ok(())
     }
 
@@ -444,6 +457,7 @@ impl KafkaBackend for LiveKafka {
         self.topics.remove(topic);
         let topic = self.wire(topic);
         self.push_ordered(Op::DeleteTopic { topic });
+        self.settling = Some(None);
         Ok(())
     }
 
@@ -589,6 +603,28 @@ mod tests {
         let records = vec![ProducedRecord { partition: 0, offset: 0, key: None, value: "a".into() }];
         answer(&mut k, *id, Reply::Produced { topic: "lab-0123456789ab-words".into(), records });
         assert_eq!(k.record(&TopicPartition::new("words", 0), 0).map(|r| r.value.as_str()), Some("a"));
+    }
+
+    #[test]
+    fn the_engine_waits_while_a_topic_is_being_created() {
+        let mut k = live();
+        k.create_topic("words", 3).unwrap();
+        let frames = sent(&mut k);
+        let join = KafkaRequest::GroupPoll { group: "g".into(), member_id: None, client_id: "c".into(), topics: vec!["words".into()], session_timeout_ms: 45_000 };
+        assert_eq!(k.serve_id(1, &join), None);
+        assert!(sent(&mut k).is_empty(), "nothing goes out before the topic is there");
+        k.advance(Time(5_000));
+        answer(&mut k, frames[0].id, Reply::TopicCreated { topic: "lab-0123456789ab-words".into(), partitions: 3 });
+        assert_eq!(k.serve_id(1, &join), None);
+        assert!(sent(&mut k).is_empty(), "facts asked after the answer are needed");
+        k.poll_facts(6_000);
+        let facts = sent(&mut k);
+        let parts = (0..3).map(|p| PartitionRange { partition: p, log_start: 0, log_end: 0 }).collect();
+        answer(&mut k, facts[0].id, Reply::Topic { topic: "lab-0123456789ab-words".into(), partitions: parts });
+        answer(&mut k, facts[1].id, Reply::Error { code: protocol::ErrorCode::Kafka, message: "no group".into() });
+        assert_eq!(k.serve_id(1, &join), None);
+        let out = sent(&mut k);
+        assert!(matches!(&out[..], [Request { op: Op::Engine { .. }, .. }]), "{out:?}");
     }
 
     #[test]

@@ -190,6 +190,7 @@ impl Session {
     /// Live: a frame from the bridge; the engine gets any reply it waited for.
     pub fn handle_frame(&mut self, text: &str, now_ms: i64) -> Result<(), String> {
         let k = self.run.kafka.live_mut().ok_or("no bridge connection in the simulation")?;
+        k.advance(Time(now_ms));
         let r = k.handle_frame(text);
         let notes = std::mem::take(&mut k.notes);
         self.tool_lines.extend(notes);
