@@ -160,8 +160,16 @@ impl LiveKafka {
         self.ordered.push_back(op);
     }
 
+    /// A checkpoint-file copy; one too large for a frame stays in the page (the engine reads the
+    /// page's copy), with a note, instead of closing the connection.
     pub fn push_storage(&mut self, request: StorageRequest) {
-        self.push_ordered(Op::Storage { request });
+        let op = Op::Storage { request };
+        let size = Request::new(self.next_id, op.clone()).to_json().len();
+        if size > protocol::MAX_FRAME_BYTES {
+            self.notes.push(format!("{} is not copied to the bridge: {size} bytes as a frame, over its {} byte limit", describe_op(&op), protocol::MAX_FRAME_BYTES));
+            return;
+        }
+        self.push_ordered(op);
     }
 
     fn pump_ordered(&mut self) {
@@ -603,6 +611,16 @@ mod tests {
         let records = vec![ProducedRecord { partition: 0, offset: 0, key: None, value: "a".into() }];
         answer(&mut k, *id, Reply::Produced { topic: "lab-0123456789ab-words".into(), records });
         assert_eq!(k.record(&TopicPartition::new("words", 0), 0).map(|r| r.value.as_str()), Some("a"));
+    }
+
+    #[test]
+    fn a_checkpoint_file_too_large_for_a_frame_is_not_sent_and_says_so() {
+        let mut k = live();
+        k.push_storage(StorageRequest::Write { path: "ckpt/big".into(), bytes: vec![200; protocol::MAX_FRAME_BYTES] });
+        k.push_storage(StorageRequest::Write { path: "ckpt/small".into(), bytes: vec![1; 10] });
+        let out = sent(&mut k);
+        assert!(matches!(&out[..], [Request { op: Op::Storage { request: StorageRequest::Write { path, .. } }, .. }] if path == "ckpt/small"), "{out:?}");
+        assert!(k.notes.iter().any(|n| n.contains("write ckpt/big") && n.contains("not copied")), "{:?}", k.notes);
     }
 
     #[test]

@@ -181,7 +181,10 @@ impl Session {
                 for r in out {
                     k.push_storage(r);
                 }
-                k.take_frames()
+                let frames = k.take_frames();
+                let notes = std::mem::take(&mut k.notes);
+                self.tool_lines.extend(notes);
+                frames
             }
             None => Vec::new(),
         }
