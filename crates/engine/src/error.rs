@@ -43,7 +43,7 @@ pub mod messages {
     use super::{SparkError, KAFKA_TIMEOUT, NO_OFFSET_FOR_PARTITION, OFFSET_OUT_OF_RANGE};
     use crate::offsets::{java_list, TopicPartition};
 
-    /// `KafkaRDD.compute`'s executor poll timeout: `spark.network.timeout`'s default.
+    /// `spark.streaming.kafka.consumer.poll.ms`, defaulting to `spark.network.timeout` (120 s).
     pub const POLL_TIMEOUT_MS: i64 = 120_000;
 
     /// `StreamInputInfo`'s `require(numRecords >= 0)` on the driver.

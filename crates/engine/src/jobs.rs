@@ -11,8 +11,6 @@ use crate::storage::{StorageReply, StorageRequest};
 use crate::stream::DirectKafkaInputDStream;
 use crate::time::Time;
 
-/// `spark.streaming.kafka.consumer.poll.ms`, defaulting to `spark.network.timeout` (120 s).
-
 /// What one output operation's job has in hand once its reads are done.
 pub enum JobData {
     /// `print`: the elements to show, and the new state when the pipeline is stateful.

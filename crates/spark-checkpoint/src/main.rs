@@ -82,9 +82,9 @@ fn facts_for(cp: &Checkpoint, from: &FactsFrom) -> Option<Result<Facts, String>>
         #[cfg(feature = "live")]
         FactsFrom::Bootstrap(b) => Some(live::facts(b, cp)),
         #[cfg(not(feature = "live"))]
-        FactsFrom::Bootstrap(_) => {
+        FactsFrom::Bootstrap(b) => {
             let _ = cp;
-            Some(Err("--bootstrap needs the live feature: cargo run -p spark-checkpoint --features live -- inspect ...".into()))
+            Some(Err(format!("--bootstrap {b} needs the live feature: cargo run -p spark-checkpoint --features live -- inspect ...")))
         }
     }
 }
