@@ -303,6 +303,7 @@ object Instrument {
   }
 
   def error(e: Throwable, phase: String, batch: Option[Long]): Unit = {
+    JobGate.error()
     val j = errorJson(e)
     lastError = j
     Trace.emit("error", (j.fields ++ Seq("phase" -> JStr(phase)) ++ batch.map(b => "batch" -> JNum(b))): _*)
@@ -410,7 +411,7 @@ object Instrument {
     case JobStart(t, op) =>
       Trace.emit("jobStarted", "batch" -> t.toLong, "outputOp" -> op.toInt, "name" -> JStr(outputNames.lift(op.toInt).getOrElse("?")))
       true
-    case JobFin(t, op) => jobFinished(t.toLong, op.toInt); true
+    case JobFin(t, op) => jobFinished(t.toLong, op.toInt); JobGate.jobFinished(t.toLong); true
     case TotalDelay(t) => Trace.emit("batchCompleted", "batch" -> t.toLong); writeStatus(); true
     case _ => false
   }
