@@ -464,12 +464,16 @@ final class Run(o: Driver.Opts) {
         val gen = ls.filter(ev(_, "batchGenerated")).flatMap(num(_, "batch")).toSet
         val due = Iterator.iterate(first)(_ + batchMs).takeWhile(_ <= clockNow).toSeq
         val completed = ls.filter(ev(_, "batchCompleted")).flatMap(num(_, "batch"))
-        val finishedJobs = ls.filter(ev(_, "jobFinished")).flatMap(num(_, "batch")).groupBy(identity).map { case (k, v) => k -> v.size }
+        val finished = ls.filter(ev(_, "jobFinished")).groupBy(l => num(l, "batch").getOrElse(-1L))
+        // a batch is over when Spark completes it, or when its last job to finish failed (then it never completes);
+        // "all jobs finished" alone is not enough: onBatchCompletion comes after the last jobFinished
+        def over(b: Long) = completed.contains(b) ||
+          finished.get(b).exists(js => js.size >= outputOps && !js.last.get("error").forall(_ == JNull))
         val rerun = ls.filter(l => ev(l, "batchGenerated") && l.get("rerun").contains(JBool(true))).flatMap(num(_, "batch")).toSet
         val written = ls.filter(ev(_, "checkpointWritten")).flatMap(_.get("checkpoint").collect { case c: JObj => c }
           .flatMap(num(_, "checkpointTime"))).groupBy(identity).map { case (k, v) => k -> v.size }
         due.find(b => !gen(b)).map(b => s"batch $b not generated yet")
-          .orElse(gen.toSeq.sorted.find(b => !completed.contains(b) && finishedJobs.getOrElse(b, 0) < outputOps).map(b => s"batch $b still running"))
+          .orElse(gen.toSeq.sorted.find(b => !over(b)).map(b => s"batch $b still running"))
           .orElse(gen.toSeq.sorted.find { b =>
             // a timer batch is checkpointed when generated and when completed; a re-run batch only when completed
             written.getOrElse(b, 0) < (if (rerun(b)) 0 else 1) + completed.count(_ == b)
