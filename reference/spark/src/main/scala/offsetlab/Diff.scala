@@ -123,6 +123,10 @@ object Diff {
   private def lines(p: Path): Seq[JObj] =
     Files.readAllLines(p).asScala.toSeq.filter(_.trim.nonEmpty).map(Json.parse).collect { case o: JObj => o }
 
+  private def aborted(o: JObj): Boolean = o.get("class").contains(JStr("org.apache.spark.SparkException")) &&
+    o.get("message").exists { case JStr(m) => m.startsWith("Job aborted due to stage failure"); case _ => false } &&
+    o.get("cause").exists(_.isInstanceOf[JObj])
+
   /** (kind, event with times as grid indices "b<i>", durations as "x<n>" batches, file names by index). */
   def normalise(events: Seq[JObj], batchMs: Long): Seq[(String, JObj)] = {
     val zero = events.collectFirst { case e if e.get("event").contains(JStr("contextStarted")) => e.get("zeroTime") }.flatten
@@ -142,24 +146,18 @@ object Diff {
       }.map(_.render).sorted.map(JStr(_)))
       // Spark queues a batch's ranges in hash-map order; commitAll takes the per-partition maximum
       case ("commitQueue", JArr(xs)) => JArr(xs.map(walk("", _)).sortBy(_.render))
+      // a failed task reaches the driver as SparkException "Job aborted due to stage failure: …"; the engine, like
+      // the harness's `error` expectations, names what failed: the root cause
+      case (_, o @ JObj(fs)) if aborted(o) =>
+        val c = o.get("cause").collect { case c: JObj => c }.get
+        walk(k, JObj(fs.filterNot(f => f._1 == "class" || f._1 == "message") ++ Seq("class" -> c.get("class").get, "message" -> c.get("message").get)))
       case (_, JObj(fs)) => JObj(fs.filterNot(f => Ignored(f._1)).map { case (kk, vv) => kk -> walk(kk, vv) })
       case (_, JArr(xs)) => JArr(xs.map(walk("", _)))
       case (_, o) => o
     }
-    // the batches the latest (recovered) start rescheduled: their completion checkpoints are written while Spark's
-    // JobGenerator thread is still generating the others, so what they hold depends on the interleaving
-    // (docs/known-differences.md, "Checkpoints written during a recovery"); marked so known-differences.txt can say so
-    var rescheduled = Set.empty[Long]
     events.map { e =>
       val kind = e.get("event").collect { case JStr(s) => s }.getOrElse("?")
-      if (kind == "contextStarted")
-        rescheduled = e.get("rescheduled").collect { case JArr(xs) => xs.collect { case JNum(t) => t }.toSet }.getOrElse(Set.empty)
-      val during = kind == "checkpointWritten" && e.get("checkpoint").exists {
-        case c: JObj => c.get("checkpointTime").exists { case JNum(t) => rescheduled(t); case _ => false }
-        case _ => false
-      }
-      val fields = e.fields.filterNot(f => f._1 == "t" || f._1 == "event") ++ (if (during) Seq("recoveryRerun" -> JBool(true)) else Nil)
-      kind -> walk("", JObj(fields)).asInstanceOf[JObj]
+      kind -> walk("", JObj(e.fields.filterNot(f => f._1 == "t" || f._1 == "event"))).asInstanceOf[JObj]
     }
   }
 }

@@ -360,11 +360,11 @@ final class Run(o: Driver.Opts) {
     // the job gets an absolute checkpoint directory; messages name it as the scenario does
     val ckptName = js("checkpoint_dir", "ckpt")
     // and the engine's broker is 127.0.0.1:9092 (Kafka names its leader in OffsetOutOfRangeException's text)
-    val renames = (topicsSeen ++ groupsSeen).toSeq.map(n => s"${real(n)}=$n") ++ Seq(s"${storage.resolve(ckptName)}=$ckptName") ++
+    val renames = (topicsSeen ++ groupsSeen).toSeq.map(n => s"${real(n)}=$n") ++ (if (ckptName.isEmpty) Nil else Seq(s"${storage.resolve(ckptName)}=$ckptName")) ++
       (if (o.bootstrap != "127.0.0.1:9092") Seq(s"${o.bootstrap}=127.0.0.1:9092") else Nil)
     val cfg = Seq(
       "appName" -> js("app_name", "words"),
-      "checkpointDir" -> storage.resolve(js("checkpoint_dir", "ckpt")).toString,
+      "checkpointDir" -> (if (ckptName.isEmpty) "" else storage.resolve(ckptName).toString),
       "batchMs" -> ((durMs(js("batch_interval", "5s")) / o.scale).toLong).toString,
       "strategy" -> js("strategy", "Subscribe"),
       "topics" -> topics.map(real).mkString(","),

@@ -38,11 +38,13 @@ object SeedJob {
     val control = new File(cfg.get("control"))
     Trace.open(cfg.get("trace"), cfg.list("rename").map { kv => val Array(a, b) = kv.split("=", 2); a -> b })
     Instrument.installLogCapture()
-    Instrument.checkpointDir = cfg.get("checkpointDir")
+    // "" = no checkpoint directory (the scenario's `checkpoint_dir = ""`): no getOrCreate, no ssc.checkpoint
+    val checkpointDir = cfg.get("checkpointDir", "")
+    Instrument.checkpointDir = checkpointDir
     Instrument.statusFile = new File(control, "status.json")
     Instrument.conf = new SparkConf(false).set("spark.io.compression.codec", cfg.get("codec", "lz4"))
 
-    val ssc = try StreamingContext.getOrCreate(cfg.get("checkpointDir"), () => create(cfg))
+    val ssc = try { if (checkpointDir.isEmpty) create(cfg) else StreamingContext.getOrCreate(checkpointDir, () => create(cfg)) }
     catch {
       case e: Throwable =>
         Instrument.error(e, "readCheckpoint", None)
@@ -106,7 +108,7 @@ object SeedJob {
       .set("spark.streaming.kafka.maxRatePerPartition", cfg.get("maxRatePerPartition", "0"))
       .set("spark.streaming.kafka.minRatePerPartition", cfg.get("minRatePerPartition", "1"))
     val ssc = new StreamingContext(conf, Milliseconds(cfg.get("batchMs").toLong))
-    ssc.checkpoint(cfg.get("checkpointDir"))
+    if (cfg.get("checkpointDir", "").nonEmpty) ssc.checkpoint(cfg.get("checkpointDir"))
     val group = cfg.get("group")
     val kafkaParams = Map[String, Object](
       "bootstrap.servers" -> cfg.get("bootstrap"),

@@ -400,7 +400,7 @@ object Instrument {
   private def jobFinished(t: Long, op: Int): Unit = {
     val js = jobSetsField.get(ssc.scheduler).asInstanceOf[java.util.Map[Time, JobSet]].get(Time(t))
     val err: Json = Option(js).flatMap(_.jobs.find(_.outputOpId == op)).map(_.result) match {
-      case Some(scala.util.Failure(e)) => obj("class" -> e.getClass.getName, "message" -> e.getMessage)
+      case Some(scala.util.Failure(e)) => errorJson(e)
       case _ => JNull
     }
     Trace.emit("jobFinished", "batch" -> t, "outputOp" -> op, "error" -> err)
