@@ -7,6 +7,8 @@ use engine::trace::{StartMode, TraceEvent, TraceLine};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BatchStatus {
+    /// Generated, its jobs waiting for the batches before it (Spark UI's "queued").
+    Queued,
     Running,
     Done,
     Failed,
@@ -17,6 +19,7 @@ pub enum BatchStatus {
 impl BatchStatus {
     pub fn label(&self) -> &'static str {
         match self {
+            BatchStatus::Queued => "queued",
             BatchStatus::Running => "running",
             BatchStatus::Done => "done",
             BatchStatus::Failed => "failed",
@@ -51,7 +54,7 @@ pub fn batches(trace: &[TraceLine]) -> Vec<BatchRow> {
                 num_records: *num_records,
                 rerun: *rerun,
                 restored: *restored,
-                status: BatchStatus::Running,
+                status: BatchStatus::Queued,
                 error: None,
                 output: Vec::new(),
                 synthetic: false,
@@ -59,6 +62,11 @@ pub fn batches(trace: &[TraceLine]) -> Vec<BatchRow> {
             TraceEvent::Output { batch, lines, .. } => {
                 if let Some(r) = rows.iter_mut().rev().find(|r| r.batch == *batch) {
                     r.output.extend(lines.iter().cloned());
+                }
+            }
+            TraceEvent::JobStarted { batch, .. } => {
+                if let Some(r) = rows.iter_mut().rev().find(|r| r.batch == *batch && r.status == BatchStatus::Queued) {
+                    r.status = BatchStatus::Running;
                 }
             }
             TraceEvent::JobFinished { batch, error: Some(e), .. } => {
@@ -73,7 +81,7 @@ pub fn batches(trace: &[TraceLine]) -> Vec<BatchRow> {
                 }
             }
             TraceEvent::ContextStopped { .. } => {
-                for r in rows.iter_mut().filter(|r| r.status == BatchStatus::Running) {
+                for r in rows.iter_mut().filter(|r| matches!(r.status, BatchStatus::Running | BatchStatus::Queued)) {
                     r.status = BatchStatus::NotCompleted;
                 }
             }
@@ -126,5 +134,17 @@ mod tests {
         assert!(with_records.output.iter().any(|l| l.contains("(a,2)")), "{:?}", with_records.output);
         let s = session_at(0, 5);
         assert!(batches(&s.run.trace).iter().any(|r| r.rerun && r.restored));
+    }
+
+    #[test]
+    fn a_generated_batch_is_queued_until_its_first_job_starts() {
+        let s = session_at(0, 0);
+        let mut trace = s.run.trace.clone();
+        let generated = trace.iter().rposition(|l| matches!(l.event, TraceEvent::BatchGenerated { .. })).expect("a batch");
+        let started = trace.iter().skip(generated).position(|l| matches!(l.event, TraceEvent::JobStarted { .. })).expect("its job") + generated;
+        trace.truncate(started);
+        assert_eq!(batches(&trace).last().map(|r| r.status.clone()), Some(BatchStatus::Queued));
+        trace = s.run.trace[..=started].to_vec();
+        assert_eq!(batches(&trace).last().map(|r| r.status.clone()), Some(BatchStatus::Running));
     }
 }

@@ -60,6 +60,7 @@ fn status_class(r: &BatchRow) -> &'static str {
         BatchStatus::Done => "done",
         BatchStatus::Failed => "failed",
         BatchStatus::Running => "running",
+        BatchStatus::Queued => "queued",
         BatchStatus::NotCompleted => "notdone",
     }
 }
@@ -70,6 +71,7 @@ fn status_text(r: &BatchRow) -> String {
         BatchStatus::Done => "✓",
         BatchStatus::Failed => "✖",
         BatchStatus::Running => "…",
+        BatchStatus::Queued => "⧗",
         BatchStatus::NotCompleted => "○",
     };
     format!("{icon} {}", r.status.label())
