@@ -119,7 +119,8 @@ fn demo_headless(ctx: &Ctx) -> Result<(), String> {
 }
 
 /// Every test: the workspace's unit and integration tests, native vs WASM traces, the tests
-/// against a real Kafka. Prints one summary line; fails if anything failed or could not run.
+/// against a real Kafka, the shipped scenarios on real Spark. Prints one summary line; fails if anything
+/// failed or could not run.
 fn test(ctx: &Ctx, _args: &[String]) -> Result<(), String> {
     let started = std::time::Instant::now();
     let mut stages: Vec<(&str, Result<(u32, u32), String>)> = Vec::new();
@@ -134,6 +135,8 @@ fn test(ctx: &Ctx, _args: &[String]) -> Result<(), String> {
             stages.push(("real Kafka (bridge)", kafka::test_stage(ctx)));
             stages.push(("real Kafka (engine scenarios)", real_scenarios::test_stage(ctx)));
             stages.push(("real Kafka (the page through the bridge, Playwright)", web::live_test_stage(ctx)));
+            // Maven/Spark that cannot be set up is an Err: counted as a failure, never a silent pass
+            stages.push(("real Spark 3.5.1 (reference harness, reference/test-scenarios.txt)", reference::test_stage(ctx)));
             if !kafka_was_running {
                 if let Err(e) = kafka::stop(ctx) {
                     eprintln!("warning: {e}");
