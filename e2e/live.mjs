@@ -1,28 +1,14 @@
 // End-to-end tests of the page served by the bridge, on a real Kafka, in Debian's Chromium.
 // Usage: node live.mjs <bridge url> <bridge checkpoint root> — prints "e2e: N passed, M failed".
 // Real time: the walkthrough takes the lesson's own ~2.5 minutes.
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { artifacts, eq, launch, ok, runAll } from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const base = process.argv[2] || 'http://127.0.0.1:8787/';
 const checkpointRoot = process.argv[3];
-const artifacts = path.join(here, 'artifacts');
-fs.mkdirSync(artifacts, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-
-function eq(actual, expected, what) {
-  const a = JSON.stringify(actual), e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
-}
-function ok(cond, what) { if (!cond) throw new Error(what); }
+const browser = await launch();
 
 class Live {
   constructor(page) { this.page = page; }
@@ -134,24 +120,7 @@ const tests = [
   }],
 ];
 
-let passed = 0, failed = 0;
-for (const [name, fn] of tests) {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', e => errors.push(String(e)));
-  try {
-    await fn(new Live(page));
-    if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}\n     ${e.message.split('\n').join('\n     ')}`);
-    await page.screenshot({ path: path.join(artifacts, `live-failed-${passed + failed}.png`) }).catch(() => {});
-  }
-  await context.close();
-}
+const { passed, failed } = await runAll(browser, tests, page => new Live(page), 'live-');
 await browser.close();
 console.log(`e2e: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

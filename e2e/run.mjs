@@ -1,16 +1,14 @@
 // End-to-end tests of the built page (offline mode) in Debian's Chromium via playwright-core.
 // Usage: node run.mjs <dist dir> — serves dist on a free port, runs every test, saves screenshots
 // under e2e/artifacts/, prints "e2e: N passed, M failed" and exits 1 on any failure.
-import { chromium } from 'playwright-core';
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { artifacts, eq, launch, ok, runAll } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.resolve(process.argv[2] || path.join(here, '..', 'dist'));
-const artifacts = path.join(here, 'artifacts');
-fs.mkdirSync(artifacts, { recursive: true });
 
 // A tiny static server: the page needs nothing else offline (wasm must be served as application/wasm).
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
@@ -24,11 +22,7 @@ const server = http.createServer((req, res) => {
 await new Promise(r => server.listen(0, '127.0.0.1', r));
 const base = `http://127.0.0.1:${server.address().port}/`;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 
 // Page object: the controls by test id, the panels' text.
 class Lab {
@@ -54,11 +48,6 @@ class Lab {
   }
 }
 
-function eq(actual, expected, what) {
-  const a = JSON.stringify(actual), e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
-}
-function ok(cond, what) { if (!cond) throw new Error(what); }
 
 const figures = {};
 const tests = [
@@ -193,24 +182,7 @@ const tests = [
   }],
 ];
 
-let passed = 0, failed = 0;
-for (const [name, fn] of tests) {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', e => errors.push(String(e)));
-  try {
-    await fn(new Lab(page));
-    if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}\n     ${e.message.split('\n').join('\n     ')}`);
-    await page.screenshot({ path: path.join(artifacts, `failed-${passed + failed}.png`) }).catch(() => {});
-  }
-  await context.close();
-}
+const { passed, failed } = await runAll(browser, tests, page => new Lab(page));
 await browser.close();
 server.close();
 console.log(`figures: ${JSON.stringify(figures)}`);
