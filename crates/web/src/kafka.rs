@@ -230,7 +230,7 @@ impl WebKafka {
 /// the page reads its own copy (the engine never waits for a file), the bridge holds the real files.
 pub struct MirrorStorage {
     mem: MemoryStorage,
-    pub sent: Rc<RefCell<Vec<StorageRequest>>>,
+    sent: Rc<RefCell<Vec<StorageRequest>>>,
 }
 
 impl MirrorStorage {

@@ -70,6 +70,22 @@ impl Default for AppState {
     }
 }
 
+impl AppState {
+    /// A fresh session of `lesson`; `reconnect` also opens a new bridge connection (a fresh lab).
+    fn start_over(&mut self, lesson: usize, reconnect: bool) {
+        self.session = Rc::new(RefCell::new(Session::for_lesson(lesson)));
+        self.playing = false;
+        self.selected_batch = None;
+        self.open_file = None;
+        self.share_url = None;
+        if reconnect {
+            self.connect_gen += 1;
+            self.ws = None;
+            self.link = Link::Connecting;
+        }
+    }
+}
+
 impl PartialEq for AppState {
     fn eq(&self, other: &AppState) -> bool {
         Rc::ptr_eq(&self.session, &other.session) && self.rev == other.rev
@@ -188,16 +204,17 @@ impl Reducible for AppState {
                 drop(s);
                 next.selected_batch = None;
             }
-            Msg::NewPlayground if live || next.link == Link::Connecting => {
-                let lesson = next.session.borrow().lesson;
-                next.session = Rc::new(RefCell::new(Session::for_lesson(lesson)));
-                next.connect_gen += 1;
-                next.ws = None;
-                next.link = Link::Connecting;
-                next.selected_batch = None;
-                next.open_file = None;
-                next.share_url = None;
-                next.notice = None;
+            Msg::NewPlayground | Msg::ChooseLesson(_) => {
+                let lesson = match msg {
+                    Msg::ChooseLesson(l) => l,
+                    _ => next.session.borrow().lesson,
+                };
+                // With a bridge, a fresh session is a fresh lab too: a new connection, a new namespace.
+                let reconnect = live || next.link == Link::Connecting;
+                if reconnect && matches!(msg, Msg::NewPlayground) {
+                    next.notice = None;
+                }
+                next.start_over(lesson, reconnect);
             }
             Msg::Do(act) => {
                 next.session.borrow_mut().apply(act);
@@ -254,31 +271,6 @@ impl Reducible for AppState {
                 next.notice = None;
             }
             Msg::Load(Err(e)) => next.notice = Some(format!("This share link could not be opened: {e}")),
-            Msg::ChooseLesson(lesson) if live || next.link == Link::Connecting => {
-                // A lesson on the real Kafka starts in a fresh lab (new namespace) once the bridge welcomes it.
-                next.session = Rc::new(RefCell::new(Session::for_lesson(lesson)));
-                next.connect_gen += 1;
-                next.ws = None;
-                next.link = Link::Connecting;
-                next.selected_batch = None;
-                next.open_file = None;
-                next.share_url = None;
-            }
-            Msg::ChooseLesson(lesson) => {
-                next.session = Rc::new(RefCell::new(Session::for_lesson(lesson)));
-                next.playing = false;
-                next.selected_batch = None;
-                next.open_file = None;
-                next.share_url = None;
-            }
-            Msg::NewPlayground => {
-                let lesson = next.session.borrow().lesson;
-                next.session = Rc::new(RefCell::new(Session::for_lesson(lesson)));
-                next.playing = false;
-                next.selected_batch = None;
-                next.open_file = None;
-                next.share_url = None;
-            }
         }
         if let Some(ws) = &next.ws {
             for frame in next.session.borrow_mut().take_frames() {
