@@ -196,6 +196,12 @@ impl JobConfig {
         self.kafka_params.get("group.id").map(String::as_str)
     }
 
+    /// A consumer setting in milliseconds from `kafkaParams` (`session.timeout.ms`, `auto.commit.interval.ms`),
+    /// else kafka-clients' default.
+    pub fn consumer_ms(&self, key: &str, default: i64) -> i64 {
+        self.kafka_params.get(key).and_then(|v| v.trim().parse().ok()).unwrap_or(default)
+    }
+
     /// `auto.offset.reset`, Kafka's default being `latest`.
     pub fn auto_offset_reset(&self) -> &str {
         self.kafka_params.get("auto.offset.reset").map(String::as_str).unwrap_or("latest")

@@ -102,6 +102,8 @@ pub struct Engine {
     processes: u64,
     next_id: u64,
     in_flight: BTreeMap<u64, Request>,
+    /// Ids of `enable.auto.commit`'s OffsetCommits still in flight.
+    auto_commits: BTreeSet<u64>,
     memo: Memo,
     out: VecDeque<Output>,
 }
@@ -114,7 +116,7 @@ impl Default for Engine {
 
 impl Engine {
     pub fn new() -> Engine {
-        Engine { now: Time(0), app: None, processes: 0, next_id: 1, in_flight: BTreeMap::new(), memo: Memo::default(), out: VecDeque::new() }
+        Engine { now: Time(0), app: None, processes: 0, next_id: 1, in_flight: BTreeMap::new(), auto_commits: BTreeSet::new(), memo: Memo::default(), out: VecDeque::new() }
     }
 
     pub fn now(&self) -> Time {
@@ -156,6 +158,7 @@ impl Engine {
                 }
                 self.memo = Memo::default();
                 self.in_flight.clear();
+                self.auto_commits.clear();
                 self.trace(TraceEvent::ContextStopped { graceful: false, killed: true });
             }
         }
@@ -186,6 +189,10 @@ impl Engine {
         };
         // A commit is fire-and-forget for Spark; its answer only reaches the callback.
         let gathered = self.memo.asked.contains(&req);
+        // An auto-commit's answer goes to no callback of the application's.
+        if self.auto_commits.remove(&id) {
+            return Ok(());
+        }
         if let (false, Request::Kafka(KafkaRequest::OffsetCommit { group, offsets, .. })) = (gathered, &req) {
             let error = match &reply {
                 Reply::Kafka(KafkaReply::CommitResult { result: Ok(()) }) => None,
@@ -360,7 +367,7 @@ impl Engine {
             (Task::GetOrCreate, Effect::GetOrCreate { tried, found, failed }) => self.apply_get_or_create(tried, found, failed),
             (Task::StartStream, Effect::StartStream(gathered)) => {
                 let app = self.app.as_mut().expect("app");
-                app.stream.consumer = gathered.consumer;
+                app.stream.consumer = created_now(app.stream.consumer.is_none(), gathered.consumer, self.now);
                 match gathered.result {
                     Ok(positions) => {
                         app.stream.current_offsets = positions;
@@ -406,10 +413,15 @@ impl Engine {
                 self.trace(TraceEvent::CheckpointWritten { file: checkpoint::file_name(file_time), checkpoint: content, files: listing });
             }
             (Task::Shutdown { graceful }, Effect::Shutdown(auto)) => {
-                if let Some((group, offsets, error)) = auto {
-                    let list = offsets::to_list(&offsets);
-                    self.trace(TraceEvent::CommitSent { group: group.clone(), offsets: list.clone(), auto: true });
-                    self.trace(TraceEvent::CommitCompleted { group, offsets: list, error });
+                if let Some((group, offsets, _error)) = auto {
+                    // The synchronous commit in `close` first runs the callbacks of answered commits (the
+                    // reference harness saw it); without auto-commit they are dropped. An auto-commit has no
+                    // callback of the application's, so nothing traces its answer.
+                    let answered = self.app.as_mut().map(|a| std::mem::take(&mut a.completed_commits)).unwrap_or_default();
+                    for done in answered {
+                        self.trace(done);
+                    }
+                    self.trace(TraceEvent::CommitSent { group, offsets: offsets::to_list(&offsets), auto: true });
                 }
                 self.app = None;
                 self.memo = Memo::default();
@@ -423,6 +435,9 @@ impl Engine {
     /// `consumer.commitAsync`: fire and forget; the answer only reaches the callback.
     fn send_commit(&mut self, group: String, member: Option<(String, i32)>, offsets: offsets::Offsets, auto: bool) {
         self.trace(TraceEvent::CommitSent { group: group.clone(), offsets: offsets::to_list(&offsets), auto });
+        if auto {
+            self.auto_commits.insert(self.next_id);
+        }
         self.request(Request::Kafka(KafkaRequest::OffsetCommit { group, member, offsets: offsets.into_iter().collect() }));
     }
 
@@ -494,7 +509,7 @@ impl Engine {
 
     fn apply_generate(&mut self, time: Time, rerun: bool, gathered: crate::stream::Gathered<crate::stream::ComputeInputs>) {
         let app = self.app.as_mut().expect("app");
-        app.stream.consumer = gathered.consumer;
+        app.stream.consumer = created_now(app.stream.consumer.is_none(), gathered.consumer, self.now);
         // `paranoidPoll` at the start of compute runs the callbacks of the commits answered since the last one.
         for done in std::mem::take(&mut app.completed_commits) {
             self.trace(done);
@@ -806,4 +821,14 @@ mod tests {
         // Nothing else happens until that request is answered.
         assert_eq!(e.poll_output(), Output::Idle);
     }
+}
+
+/// A driver consumer stored for the first time was created at `now`: its auto-commit timer starts there.
+fn created_now(was_none: bool, consumer: Option<crate::stream::DriverConsumer>, now: Time) -> Option<crate::stream::DriverConsumer> {
+    consumer.map(|mut c| {
+        if was_none && c.last_auto_commit.is_none() {
+            c.last_auto_commit = Some(now);
+        }
+        c
+    })
 }

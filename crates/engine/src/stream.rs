@@ -37,6 +37,7 @@ pub struct DriverConsumer {
     pub seeks: Offsets,
     /// Positions after the last `seekToEnd`: what `enable.auto.commit` would commit.
     pub positions: Offsets,
+    /// When the auto-commit timer last started: the consumer's creation, then each auto-commit.
     pub last_auto_commit: Option<Time>,
 }
 
@@ -195,7 +196,9 @@ impl DriverConsumer {
         if job.kafka_params.get("enable.auto.commit").map(String::as_str).unwrap_or("true") != "true" || job.group_id().is_none() || self.positions.is_empty() {
             return None;
         }
-        let due = closing || self.last_auto_commit.is_none_or(|t| now.ms() - t.ms() >= AUTO_COMMIT_INTERVAL_MS);
+        // kafka-clients starts the timer when the consumer is created, so the first poll after that may not commit.
+        let interval = job.consumer_ms("auto.commit.interval.ms", AUTO_COMMIT_INTERVAL_MS);
+        let due = closing || self.last_auto_commit.is_none_or(|t| now.ms() - t.ms() >= interval);
         if !due {
             return None;
         }
@@ -213,7 +216,7 @@ fn gather_poll(job: &JobConfig, c: &mut DriverConsumer, g: &mut Gather) -> Step<
         member_id: c.member.as_ref().map(|m| m.0.clone()),
         client_id: client_id(job),
         topics: topics.clone(),
-        session_timeout_ms: SESSION_TIMEOUT_MS,
+        session_timeout_ms: job.consumer_ms("session.timeout.ms", SESSION_TIMEOUT_MS),
     };
     match g.kafka(req).ok_or(Pending)? {
         KafkaReply::Assignment { member_id, generation, partitions } => {

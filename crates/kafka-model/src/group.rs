@@ -15,7 +15,14 @@ pub struct Group {
     /// Partition counts as the members last fetched them (`metadata.max.age.ms`).
     pub metadata: BTreeMap<String, i32>,
     pub metadata_at: Option<Time>,
+    /// New consumers waiting in JoinGroup for the members to rejoin, by client id.
+    pub joining: BTreeMap<String, Member>,
+    /// Joiners the rebalance let in while they waited: client id → member id, until they poll again.
+    pub admitted: BTreeMap<String, String>,
 }
+
+/// `heartbeat.interval.ms` default: a member's heartbeat thread hears of a rebalance within this long.
+pub const HEARTBEAT_INTERVAL_MS: i64 = 3_000;
 
 /// `metadata.max.age.ms` default: how long a consumer trusts its view of the topics.
 pub const METADATA_MAX_AGE_MS: i64 = 300_000;
@@ -94,6 +101,13 @@ impl Group {
     pub fn rebalance_complete(&mut self, now: Time) -> bool {
         let since = *self.rebalance_since.get_or_insert(now);
         self.members.values().all(|m| m.last_heartbeat >= since)
+    }
+
+    /// A member polling at `now` rejoins a pending rebalance if its heartbeat thread has heard of it (a
+    /// heartbeat falls in any `heartbeat.interval.ms`), and the poll returns once the joiners are in: the
+    /// new assignment comes with this poll. Sooner, the poll only heartbeats; the next one rejoins.
+    pub fn rejoins(&self, now: Time) -> bool {
+        !self.joining.is_empty() && self.rebalance_since.is_some_and(|since| now.ms() - since.ms() >= HEARTBEAT_INTERVAL_MS)
     }
 
     /// The earliest time a member that has not rejoined the pending rebalance times out.

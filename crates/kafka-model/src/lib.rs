@@ -279,12 +279,34 @@ impl KafkaModel {
         let id = match member_id.filter(|id| g.members.contains_key(*id)) {
             Some(id) => {
                 g.members.get_mut(id).expect("checked").last_heartbeat = now;
+                if g.rejoins(now) && g.rebalance_complete(now) {
+                    let joining = std::mem::take(&mut g.joining);
+                    for (client, mut m) in joining {
+                        self.next_member += 1;
+                        let new_id = format!("{client}-{:08x}", self.next_member);
+                        m.last_heartbeat = now;
+                        let g = self.groups.get_mut(group).expect("entry");
+                        g.members.insert(new_id.clone(), m);
+                        g.admitted.insert(client, new_id);
+                    }
+                    let g = self.groups.get_mut(group).expect("entry");
+                    g.generation += 1;
+                    g.rebalance_since = None;
+                    self.write_group_metadata(group);
+                }
                 id.to_string()
             }
+            // A joiner let in by a rebalance that completed while it waited.
+            None if g.admitted.contains_key(client_id) => g.admitted.remove(client_id).expect("checked"),
             // A new member: the rebalance completes once every other member has rejoined (polled
             // since it began) or been dropped for missing its session timeout.
-            None if !g.rebalance_complete(now) => return None,
+            None if !g.rebalance_complete(now) => {
+                let m = Member { client_id: client_id.into(), topics: topics.to_vec(), session_timeout_ms, last_heartbeat: now };
+                g.joining.entry(client_id.to_string()).or_insert(m);
+                return None;
+            }
             None => {
+                g.joining.remove(client_id);
                 self.next_member += 1;
                 let id = format!("{client_id}-{:08x}", self.next_member);
                 g.members.insert(id.clone(), Member { client_id: client_id.into(), topics: topics.to_vec(), session_timeout_ms, last_heartbeat: now });

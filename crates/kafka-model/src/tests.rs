@@ -130,3 +130,26 @@ fn range_assignor_and_session_timeout() {
     let (_, _, parts_b) = poll(&mut k, Some(&b));
     assert_eq!(parts_b.len(), 3);
 }
+
+#[test]
+fn a_member_whose_heartbeat_heard_of_the_rebalance_gets_the_new_assignment_in_its_next_poll() {
+    for (poll_at, first_poll_parts) in [(3_999, 3), (4_000, 1)] {
+        let mut k = KafkaModel::new();
+        k.create_topic("words", 3).unwrap();
+        let (a, generation, _) = poll(&mut k, None);
+        k.advance(Time(1_000));
+        assert_eq!(k.serve(&join_request()), None);
+        k.advance(Time(poll_at));
+        // Under 3 s after the join no heartbeat need have told `a`: its poll only heartbeats (the joiner
+        // then gets in, and `a` sees the new assignment at its next poll). From 3 s on it rejoins at once.
+        let (_, g, parts) = poll(&mut k, Some(&a));
+        assert_eq!(parts.len(), first_poll_parts, "poll at {poll_at}");
+        match k.serve(&join_request()) {
+            // "c-…" sorts before "consumer-g-1-…": the joiner takes words-0 and words-1.
+            Some(KafkaReply::Assignment { partitions, generation: gb, .. }) => assert_eq!((partitions, gb), (vec![tp(0), tp(1)], generation + 1)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(g, if first_poll_parts == 1 { generation + 1 } else { generation });
+        assert_eq!(poll(&mut k, Some(&a)).2, vec![tp(2)]);
+    }
+}

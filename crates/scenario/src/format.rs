@@ -125,6 +125,8 @@ struct RawJob {
     min_rate_per_partition: Option<i64>,
     pipeline: Option<Vec<String>>,
     outputs: Option<Vec<String>>,
+    /// More `kafkaParams` for the consumers, as a Spark job passes them (`"auto.commit.interval.ms" = 4000`).
+    kafka_params: Option<BTreeMap<String, toml::Value>>,
 }
 
 /// A step's keys; whatever is left over goes to `expect` (serde cannot deny unknown keys here).
@@ -286,6 +288,20 @@ fn build_job(base: &RawJob, over: &RawJob) -> Result<JobConfig, String> {
     kafka_params.insert("auto.offset.reset".into(), pick!(auto_offset_reset).unwrap_or_else(|| "latest".into()));
     // Kafka's default is true, and Spark does not change it for the driver (§1.8).
     kafka_params.insert("enable.auto.commit".into(), pick!(enable_auto_commit).unwrap_or(true).to_string());
+    // `over`'s params are merged into `[job]`'s, key by key
+    for (k, v) in base.kafka_params.iter().chain(over.kafka_params.iter()).flatten() {
+        if matches!(k.as_str(), "group.id" | "auto.offset.reset" | "enable.auto.commit") {
+            return Err(format!("kafka_params: `{k}` has a key of its own in [job] (group, auto_offset_reset, enable_auto_commit)"));
+        }
+        let v = match v {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            _ => return Err(format!("kafka_params: `{k}` must be a string, number or boolean")),
+        };
+        kafka_params.insert(k.clone(), v);
+    }
     let offsets = pick!(starting_offsets).unwrap_or_default();
     let strategy = match pick!(strategy).as_deref().unwrap_or("Subscribe") {
         "Subscribe" => {

@@ -145,7 +145,7 @@ impl<'s, K: KafkaBackend> Run<'s, K> {
                 None
             }
             Action::ResetOffsets { args } => {
-                let lines = self.kafka.reset_offsets(args).unwrap_or_else(|e| vec![e]);
+                let lines = self.kafka.reset_offsets(args).unwrap_or_else(|e| kafka_model::reset::error_output(&e));
                 self.tool_output = lines.clone();
                 self.tool(now, lines);
                 None

@@ -110,10 +110,6 @@ final class Run(o: Driver.Opts) {
     Files.createDirectories(storage); Files.createDirectories(control)
     val steps = Option(toml.getArray("step")).map(a => (0 until a.size).map(a.getTable)).getOrElse(Nil)
     groupsSeen += job.getString("group")
-    val pipeline = strings(job.getArray("pipeline")).mkString(" | ")
-    val outputs = strings(job.getArray("outputs")).mkString(" | ")
-    if (pipeline != "map(r => (r.value, 1)) | updateStateByKey(sum)" || outputs != "print() | foreachRDD(commitAsync)")
-      throw new UnsupportedOperationException(s"the harness runs only the seed's job; this scenario has pipeline [$pipeline], outputs [$outputs]")
     // topics that exist before the first step
     Option(toml.getArray("topic")).foreach(a => (0 until a.size).map(a.getTable).foreach { t =>
       createTopic(t.getString("name"), t.getLong("partitions").toInt)
@@ -381,7 +377,18 @@ final class Run(o: Driver.Opts) {
       "bootstrap" -> o.bootstrap,
       "trace" -> traceFile.toString,
       "control" -> control.toString,
-      "rename" -> renames.mkString(","))
+      "rename" -> renames.mkString(",")) ++
+      // the job's DStream operations, one property each (their lambdas contain commas); SeedJob's Pipeline builds them
+      Seq("pipeline" -> Seq("map(r => (r.value, 1))", "updateStateByKey(sum)"), "outputs" -> Seq("print()", "foreachRDD(commitAsync)")).flatMap {
+        case (k, default) =>
+          val items = jget(k).map { case a: TomlArray => strings(a); case v => Seq(String.valueOf(v)) }.getOrElse(default)
+          items.zipWithIndex.map { case (item, i) => s"$k.$i" -> item }
+      } ++
+      // more kafkaParams ([job.kafka_params]), `kafka.<name>` each
+      Seq(job, overrides.orNull).filter(_ != null).flatMap(t => Option(t.getTable("kafka_params")).toSeq)
+        .flatMap(t => t.keySet.asScala.toSeq.sorted.map(k => s"kafka.$k" -> String.valueOf(t.get(java.util.List.of(k)))))
+    outputOps = cfg.count(_._1.startsWith("outputs."))
+    checkpointing = ckptName.nonEmpty
     val n = Files.list(o.out).iterator().asScala.count(_.getFileName.toString.matches("job-\\d+\\.properties")) + 1
     val cfgFile = o.out.resolve(s"job-$n.properties")
     val p = new Properties; cfg.foreach { case (k, v) => p.setProperty(k, v) }
@@ -441,7 +448,9 @@ final class Run(o: Driver.Opts) {
   /** A [[quiesce]] gave up since the last `expect`: that expect fails (unsettled), it is never passed. */
   private var unsettled = false
   private val quiesceMs = 240000L
-  private val outputOps = 2 // the seed's job: print(), foreachRDD(commitAsync)
+  /** The current JVM's output operations (its jobs per batch), and whether it has a checkpoint directory. */
+  private var outputOps = 2
+  private var checkpointing = true
 
   /** Waits until Spark has done everything the engine would have done by the scenario clock's current instant:
    *  `ssc.start()` has returned (a recovery generates its rescheduled batches inside it), the timer has generated
@@ -474,7 +483,7 @@ final class Run(o: Driver.Opts) {
           .flatMap(num(_, "checkpointTime"))).groupBy(identity).map { case (k, v) => k -> v.size }
         due.find(b => !gen(b)).map(b => s"batch $b not generated yet")
           .orElse(gen.toSeq.sorted.find(b => !over(b)).map(b => s"batch $b still running"))
-          .orElse(gen.toSeq.sorted.find { b =>
+          .orElse(gen.toSeq.sorted.filter(_ => checkpointing).find { b =>
             // a timer batch is checkpointed when generated and when completed; a re-run batch only when completed
             written.getOrElse(b, 0) < (if (rerun(b)) 0 else 1) + completed.count(_ == b)
           }.map(b => s"batch $b's checkpoint not written yet"))

@@ -1,4 +1,4 @@
-// The seed's Spark Streaming job (Kafka direct stream → updateStateByKey → print; foreachRDD → commitAsync),
+// The scenario's Spark Streaming job (the seed's: Kafka direct stream → updateStateByKey → print; foreachRDD → commitAsync),
 // run once per scenario `start` in its own JVM, with the trace instrumentation installed around it.
 package offsetlab
 
@@ -13,6 +13,7 @@ import org.apache.kafka.common.serialization.StringDeserializer
 
 import org.apache.spark.SparkConf
 import org.apache.spark.streaming.{Milliseconds, StreamingContext}
+import org.apache.spark.streaming.dstream.DStream
 import org.apache.spark.streaming.kafka010._
 import org.apache.spark.streaming.offsetlab.{Instrument, JobGate, ScenarioClock, Trace, TraceCommitCallback}
 
@@ -29,6 +30,36 @@ final case class JobConfig(p: Properties) {
     if (d == null) throw new IllegalArgumentException(s"job config: missing $k") else d
   }
   def list(k: String): Seq[String] = get(k, "").split(",").map(_.trim).filter(_.nonEmpty).toSeq
+  /** `k.0`, `k.1`, …: lists whose items contain commas (the pipeline's lambdas). */
+  def indexed(k: String): Seq[String] = Iterator.from(0).map(i => Option(p.getProperty(s"$k.$i"))).takeWhile(_.isDefined).map(_.get).toSeq
+}
+
+/** The engine's vocabulary of DStream operations (crates/engine/src/config.rs, `Transform`), built on real DStreams.
+ *  Elements are ConsumerRecords, Strings or (String, Int) pairs, as the engine's `Datum`. */
+object Pipeline {
+  val PrintN = """print\((\d+)\)""".r
+  def compact(s: String): String = s.filterNot(_.isWhitespace)
+  /** What `r => r.value` (or `r.key`) sees: a record's value, a text, a pair's key; null prints as Java does. */
+  def textOf(x: Any, key: Boolean): String = x match {
+    case r: ConsumerRecord[_, _] => String.valueOf(if (key) r.key else r.value)
+    case (k, _) => String.valueOf(k)
+    case other => String.valueOf(other)
+  }
+  def transform(input: DStream[Any], ops: Seq[String]): DStream[Any] = ops.foldLeft(input) { (d, op) =>
+    compact(op) match {
+      case "map(r=>(r.value,1))" => d.map(x => (textOf(x, false), 1): Any)
+      case "map(r=>(r.key,1))" => d.map(x => (textOf(x, true), 1): Any)
+      case "map(r=>r.value)" | "map(_.value)" => d.map(x => textOf(x, false): Any)
+      case "flatMap(_.split(\"\"))" => d.flatMap[Any](x => textOf(x, false).split(" ").toSeq)
+      case "reduceByKey(_+_)" => d.asInstanceOf[DStream[(String, Int)]].reduceByKey(_ + _).asInstanceOf[DStream[Any]]
+      case "updateStateByKey(sum)" => d.asInstanceOf[DStream[(String, Int)]].updateStateByKey[Int](new StateSum).asInstanceOf[DStream[Any]]
+      // the needle keeps its blanks (the engine's parser does the same)
+      case _ if op.trim.startsWith("filter(_.contains(\"") && op.trim.endsWith("\"))") =>
+        val needle = op.trim.stripPrefix("filter(_.contains(\"").stripSuffix("\"))")
+        d.filter(x => textOf(x, false).contains(needle))
+      case _ => throw new IllegalArgumentException(s"unknown transformation `$op`")
+    }
+  }
 }
 
 object SeedJob {
@@ -42,6 +73,8 @@ object SeedJob {
     val checkpointDir = cfg.get("checkpointDir", "")
     Instrument.checkpointDir = checkpointDir
     Instrument.statusFile = new File(control, "status.json")
+    // jobStarted's names; a recovered graph has the outputs of the build that wrote it, the same list here
+    Instrument.outputNames = cfg.indexed("outputs").map(o => if (Pipeline.compact(o).startsWith("print")) "print" else "foreachRDD")
     Instrument.conf = new SparkConf(false).set("spark.io.compression.codec", cfg.get("codec", "lz4"))
 
     val ssc = try { if (checkpointDir.isEmpty) create(cfg) else StreamingContext.getOrCreate(checkpointDir, () => create(cfg)) }
@@ -116,7 +149,8 @@ object SeedJob {
       "value.deserializer" -> classOf[StringDeserializer],
       "group.id" -> group,
       "auto.offset.reset" -> cfg.get("autoOffsetReset", "latest"),
-      "enable.auto.commit" -> java.lang.Boolean.valueOf(cfg.get("enableAutoCommit", "false")))
+      "enable.auto.commit" -> java.lang.Boolean.valueOf(cfg.get("enableAutoCommit", "false"))) ++
+      cfg.p.stringPropertyNames.asScala.filter(_.startsWith("kafka.")).map(k => k.stripPrefix("kafka.") -> (cfg.p.getProperty(k): Object))
     def tp(s: String) = { val i = s.lastIndexOf('-'); new TopicPartition(s.take(i), s.drop(i + 1).toInt) }
     // the strategies' `offsets` argument ("offsets to begin at on initial startup")
     val offsets = cfg.list("startingOffsets").map { kv => val Array(a, b) = kv.split("=", 2); tp(a) -> b.toLong }.toMap
@@ -126,15 +160,23 @@ object SeedJob {
       case other => throw new IllegalArgumentException(s"unknown strategy $other")
     }
     val stream = KafkaUtils.createDirectStream[String, String](ssc, LocationStrategies.PreferConsistent, strategy)
-    // output op 0
-    stream.map((r: ConsumerRecord[String, String]) => (r.value, 1)).updateStateByKey[Int](new StateSum).print()
-    // output op 1: the documented "Storing Offsets" pattern; the callback only records completions in the trace
+    val end = Pipeline.transform(stream.asInstanceOf[DStream[Any]], cfg.indexed("pipeline"))
     val cb = new TraceCommitCallback(group)
-    stream.foreachRDD { (rdd, time) =>
-      val ranges = rdd.asInstanceOf[HasOffsetRanges].offsetRanges
-      // harness-only event: shows whether a commit came from a job's queueing or from a restored commitQueue
-      Instrument.commitQueued(time.milliseconds, ranges)
-      stream.asInstanceOf[CanCommitOffsets].commitAsync(ranges, cb)
+    // output ops in the scenario's order (the seed: print() is op 0, foreachRDD op 1)
+    cfg.indexed("outputs").foreach { o =>
+      Pipeline.compact(o) match {
+        case "print()" => end.print()
+        case Pipeline.PrintN(n) => end.print(n.toInt)
+        case "foreachRDD(commitAsync)" =>
+          // the documented "Storing Offsets" pattern; the callback only records completions in the trace
+          stream.foreachRDD { (rdd, time) =>
+            val ranges = rdd.asInstanceOf[HasOffsetRanges].offsetRanges
+            // harness-only event: shows whether a commit came from a job's queueing or from a restored commitQueue
+            Instrument.commitQueued(time.milliseconds, ranges)
+            stream.asInstanceOf[CanCommitOffsets].commitAsync(ranges, cb)
+          }
+        case other => throw new IllegalArgumentException(s"unknown output operation `$o`")
+      }
     }
     ssc
   }
