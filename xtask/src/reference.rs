@@ -85,22 +85,28 @@ pub fn cli(ctx: &Ctx, args: &[String]) -> Result<(), String> {
 pub fn test_stage(ctx: &Ctx) -> Result<(u32, u32), String> {
     let list = ctx.root.join("reference").join("test-scenarios.txt");
     let text = fs::read_to_string(&list).map_err(|e| format!("{}: {e}", list.display()))?;
-    let files: Vec<PathBuf> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| ctx.root.join(l))
-        .collect();
+    // `<file>` runs in the main lane, `<file> beside` in a second lane next to it (a scenario that mostly waits on a
+    // wall-clock Kafka timeout, so that its minutes overlap the others')
+    let mut beside = Vec::new();
+    let mut files: Vec<PathBuf> = Vec::new();
+    for l in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        match l.split_whitespace().collect::<Vec<_>>()[..] {
+            [f] => files.push(ctx.root.join(f)),
+            [f, "beside"] => beside.push(ctx.root.join(f)),
+            _ => return Err(format!("{}: cannot read the line `{l}` (`<file>` or `<file> beside`)", list.display())),
+        }
+    }
+    let listed: Vec<PathBuf> = files.iter().chain(&beside).cloned().collect();
     if files.is_empty() {
         return Err(format!("no scenarios listed in {}", list.display()));
     }
-    if let Some(missing) = files.iter().find(|f| !f.is_file()) {
+    if let Some(missing) = listed.iter().find(|f| !f.is_file()) {
         return Err(format!("{} lists {}, which does not exist", list.display(), missing.display()));
     }
     if let Ok(all) = fs::read_dir(ctx.root.join("scenarios")) {
         let mut left: Vec<String> = all
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "toml") && !files.contains(p))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml") && !listed.contains(p))
             .map(|p| p.display().to_string())
             .collect();
         left.sort();
@@ -108,23 +114,39 @@ pub fn test_stage(ctx: &Ctx) -> Result<(u32, u32), String> {
             eprintln!("reference: not run (see reference/test-scenarios.txt): {p}");
         }
     }
-    check_all(ctx, &files)
+    check_lanes(ctx, &files, &beside)
 }
 
 fn check_all(ctx: &Ctx, files: &[PathBuf]) -> Result<(u32, u32), String> {
+    check_lanes(ctx, files, &[])
+}
+
+/// Runs `main` one at a time and, beside them, `beside` one at a time. The scenario clock waits for Spark, so a
+/// second lane makes runs slower, never different (docs/reference-harness.md).
+fn check_lanes(ctx: &Ctx, main: &[PathBuf], beside: &[PathBuf]) -> Result<(u32, u32), String> {
     let started = Instant::now();
     let cp = build(ctx)?;
     kafka::ensure_started(ctx)?;
+    let (a, b) = std::thread::scope(|s| {
+        let second = s.spawn(|| check_lane(ctx, &cp, beside));
+        let first = check_lane(ctx, &cp, main);
+        (first, second.join().unwrap_or((0, beside.len() as u32)))
+    });
+    let (passed, failed) = (a.0 + b.0, a.1 + b.1);
+    eprintln!("reference: {passed} passed, {failed} failed in {:.0} s", started.elapsed().as_secs_f64());
+    Ok((passed, failed))
+}
+
+fn check_lane(ctx: &Ctx, cp: &str, files: &[PathBuf]) -> (u32, u32) {
     let scale = std::env::var("OFFSET_LAB_REFERENCE_SCALE").ok();
     let (mut passed, mut failed) = (0, 0);
-    // One scenario at a time: each runs Spark JVMs on a 2-core machine against wall-clock batch times.
     for f in files {
         let t = Instant::now();
         step(&format!("reference: {} on real Spark", f.display()));
         let out = run_dir(ctx, f);
-        let verdict = run_spark(ctx, &cp, f, &out, scale.as_deref(), None)
+        let verdict = run_spark(ctx, cp, f, &out, scale.as_deref(), None)
             .and_then(|_| engine_trace(ctx, f, &out.join("engine.jsonl")))
-            .and_then(|engine| diff(ctx, &cp, &out, &engine, f));
+            .and_then(|engine| diff(ctx, cp, &out, &engine, f));
         match verdict {
             Ok(true) => passed += 1,
             Ok(false) => failed += 1,
@@ -135,8 +157,7 @@ fn check_all(ctx: &Ctx, files: &[PathBuf]) -> Result<(u32, u32), String> {
         }
         eprintln!("reference: {} took {:.0} s", f.display(), t.elapsed().as_secs_f64());
     }
-    eprintln!("reference: {passed} passed, {failed} failed in {:.0} s", started.elapsed().as_secs_f64());
-    Ok((passed, failed))
+    (passed, failed)
 }
 
 fn split_opts(args: &[String]) -> (Vec<String>, std::collections::BTreeMap<String, String>) {

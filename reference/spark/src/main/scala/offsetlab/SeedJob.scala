@@ -113,7 +113,9 @@ object SeedJob {
     while (!done) {
       val terminated = try ssc.awaitTerminationOrTimeout(10) catch {
         case e: Throwable =>
-          // Like an application whose main rethrows: the context is stopped (shutdown hook: not graceful).
+          // Like an application whose main rethrows: the context is stopped (shutdown hook: not graceful),
+          // once the batch in flight is over (JobGate.awaitBatchOver says why)
+          JobGate.awaitBatchOver(10000)
           ssc.stop(stopSparkContext = true, stopGracefully = false)
           Instrument.running = false
           Trace.emit("contextStopped", "graceful" -> false, "killed" -> false)

@@ -397,7 +397,8 @@ object Instrument {
     val f = classOf[JobScheduler].getDeclaredField("jobSets"); f.setAccessible(true); f
   }
 
-  private def jobFinished(t: Long, op: Int): Unit = {
+  /** Returns whether the job succeeded. */
+  private def jobFinished(t: Long, op: Int): Boolean = {
     val js = jobSetsField.get(ssc.scheduler).asInstanceOf[java.util.Map[Time, JobSet]].get(Time(t))
     val err: Json = Option(js).flatMap(_.jobs.find(_.outputOpId == op)).map(_.result) match {
       case Some(scala.util.Failure(e)) => errorJson(e)
@@ -407,6 +408,7 @@ object Instrument {
     // the scheduler reports the error through its event loop, later (after the batch may have completed):
     // the gate must not start the next batch in between
     if (err != JNull) JobGate.error()
+    err == JNull
   }
 
   private def onSchedulerLog(msg: String): Boolean = msg match {
@@ -414,7 +416,7 @@ object Instrument {
     case JobStart(t, op) =>
       Trace.emit("jobStarted", "batch" -> t.toLong, "outputOp" -> op.toInt, "name" -> JStr(outputNames.lift(op.toInt).getOrElse("?")))
       true
-    case JobFin(t, op) => jobFinished(t.toLong, op.toInt); JobGate.jobFinished(t.toLong); true
+    case JobFin(t, op) => val ok = jobFinished(t.toLong, op.toInt); JobGate.jobFinished(t.toLong, ok); true
     case TotalDelay(t) => Trace.emit("batchCompleted", "batch" -> t.toLong); writeStatus(); true
     case _ => false
   }

@@ -21,13 +21,15 @@ import org.apache.spark.streaming.scheduler.{Job, JobScheduler}
  *  The gate picks the order the engine models (the one an idle machine shows, and an application that stops at
  *  once): one batch at a time — a batch's jobs start once its generation checkpoint is submitted to the writer
  *  (timer batches), once `restart()` has generated every rescheduled batch (recovery), and once the batch before
- *  it has finished all its jobs and had its completion checkpoint submitted; after an error no further batch
- *  starts. It only delays jobs; what they do is Spark's (docs/reference-harness.md, "Spark's own races"). */
+ *  it has finished all its jobs and had its completion checkpoint submitted; after an error (a failed job) no
+ *  further batch starts, and the application stops once the batch in flight is over. It only delays jobs; what they do is Spark's (docs/reference-harness.md, "Spark's own races"). */
 object JobGate {
   /** Job sets not started yet, in submission order: (time, handlers). */
   private val held = mutable.ArrayBuffer[(Long, mutable.ArrayBuffer[Runnable])]()
   private val submittedCheckpoints = mutable.Map[Long, Int]().withDefaultValue(0)
   private val finishedJobs = mutable.Map[Long, Int]().withDefaultValue(0)
+  /** Whether a batch's last job to finish succeeded: then Spark completes the batch (docs/known-differences.md §3). */
+  private val lastJobOk = mutable.Map[Long, Boolean]()
   private var running: Option[(Long, Int)] = None // the released batch and its number of jobs
   @volatile private var recovering = false
   @volatile private var checkpointing = false
@@ -50,11 +52,11 @@ object JobGate {
   }
 
   /** CheckpointWriter: `Submitted checkpoint of time T ms to writer queue` (the content is taken by then). */
-  def checkpointSubmitted(t: Long): Unit = synchronized { submittedCheckpoints(t) += 1; release() }
+  def checkpointSubmitted(t: Long): Unit = synchronized { submittedCheckpoints(t) += 1; release(); notifyAll() }
   /** JobGenerator: `Restarted JobGenerator at T ms` (every rescheduled batch is generated). */
   def restarted(): Unit = synchronized { recovering = false; release() }
   /** JobScheduler: `Finished job streaming job T.N`. */
-  def jobFinished(t: Long): Unit = synchronized { finishedJobs(t) += 1; release() }
+  def jobFinished(t: Long, ok: Boolean): Unit = synchronized { finishedJobs(t) += 1; lastJobOk(t) = ok; release(); notifyAll() }
   /** An error reached the scheduler: the application stops; nothing more starts. */
   def error(): Unit = synchronized { failed = true }
 
@@ -63,6 +65,18 @@ object JobGate {
   /** The released batch is over: all its jobs finished and (checkpointing) its completion checkpoint submitted. */
   private def previousDone: Boolean = running.forall { case (t, n) =>
     finishedJobs(t) >= n && (!checkpointing || failed || submittedCheckpoints(t) >= (if (rerun(t)) 1 else 2))
+  }
+
+  /** The application's reaction to an error (`ssc.stop`) waits until the batch in flight is over: its jobs have
+   *  finished and, if it completed, its completion checkpoint is submitted. Otherwise the stop races the last
+   *  jobs and the checkpoint (seen: a completed batch's checkpoint written in one run, lost in the next); the
+   *  engine, like an idle machine, finishes the batch first. */
+  def awaitBatchOver(ms: Long): Unit = synchronized {
+    val end = System.currentTimeMillis() + ms
+    def over = running.forall { case (t, n) =>
+      finishedJobs(t) >= n && (!checkpointing || !lastJobOk.getOrElse(t, true) || submittedCheckpoints(t) >= (if (rerun(t)) 1 else 2))
+    }
+    while (!over && System.currentTimeMillis() < end) wait(20)
   }
 
   private def release(): Unit = if (!failed && !recovering && previousDone) held.headOption.foreach { case (t, rs) =>
