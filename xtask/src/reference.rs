@@ -180,29 +180,36 @@ fn spark_dir(ctx: &Ctx) -> PathBuf {
 
 fn run_dir(ctx: &Ctx, scenario: &Path) -> PathBuf {
     let stem = scenario.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scenario".into());
-    ctx.root.join("target").join("reference").join(stem)
+    ctx.root.join("target").join(if spark4() { "reference-spark4" } else { "reference" }).join(stem)
 }
 
 /// Compiles the harness and returns the job/driver classpath (classes + Maven's resolved jars).
+/// `OFFSET_LAB_SPARK=4` builds and runs the harness on Spark 4.2 (`-Pspark4`, classes in `target-spark4/`);
+/// anything else, or nothing, is Spark 3.5.1, the one `cargo xtask test` judges with.
+fn spark4() -> bool {
+    std::env::var("OFFSET_LAB_SPARK").is_ok_and(|v| v.trim() == "4")
+}
+
 fn build(ctx: &Ctx) -> Result<String, String> {
     let dir = spark_dir(ctx);
-    step("reference: mvn compile (reference/spark)");
-    let offline = Command::new("mvn").args(["-q", "-o", "compile"]).current_dir(&dir).status();
+    let (profile, target): (&[&str], &str) = if spark4() { (&["-Pspark4"], "target-spark4") } else { (&[], "target") };
+    step(&format!("reference: mvn compile (reference/spark, Spark {})", if spark4() { "4.2.0" } else { "3.5.1" }));
+    let offline = Command::new("mvn").args(["-q", "-o", "compile"]).args(profile).current_dir(&dir).status();
     let ok = matches!(offline, Ok(s) if s.success());
     if !ok {
         // first use on this machine: let Maven resolve Spark from Central into ~/.m2
-        let s = Command::new("mvn").args(["-q", "compile"]).current_dir(&dir).status().map_err(|e| format!("cannot run mvn: {e}"))?;
+        let s = Command::new("mvn").args(["-q", "compile"]).args(profile).current_dir(&dir).status().map_err(|e| format!("cannot run mvn: {e}"))?;
         if !s.success() {
             return Err(format!("mvn compile failed in {}", dir.display()));
         }
     }
-    let jars = fs::read_to_string(dir.join("target/classpath.txt")).map_err(|e| format!("target/classpath.txt: {e}"))?;
+    let jars = fs::read_to_string(dir.join(target).join("classpath.txt")).map_err(|e| format!("{target}/classpath.txt: {e}"))?;
     // Runs use a jar snapshot of this build, so a rebuild meanwhile cannot change classes under running JVMs.
     let snap_dir = ctx.root.join("target").join("reference");
     fs::create_dir_all(&snap_dir).map_err(|e| format!("{}: {e}", snap_dir.display()))?;
     let snap = snap_dir.join(format!("harness-{}.jar", std::process::id()));
     let s = Command::new("jar")
-        .arg("cf").arg(&snap).arg("-C").arg(dir.join("target/classes")).arg(".")
+        .arg("cf").arg(&snap).arg("-C").arg(dir.join(target).join("classes")).arg(".")
         .status()
         .map_err(|e| format!("cannot run jar: {e}"))?;
     if !s.success() {
@@ -297,12 +304,15 @@ fn fixtures(ctx: &Ctx) -> Result<(), String> {
     kafka::ensure_started(ctx)?;
     let dest = ctx.root.join("crates/spark-checkpoint/fixtures/spark");
     let scen = ctx.root.join("reference/scenarios");
-    for (name, file, codec) in [
-        ("harness-spark351-lz4-subscribe-state", "ref-reset-ignored.toml", "lz4"),
-        ("harness-spark351-zstd-subscribe-state", "ref-reset-ignored.toml", "zstd"),
-        ("harness-spark351-lz4-assign-after-failed-jobs", "ref-assign-kill-delete-records.toml", "lz4"),
+    let version = if spark4() { "spark420" } else { "spark351" };
+    for (kind, file, codec) in [
+        ("lz4-subscribe-state", "ref-reset-ignored.toml", "lz4"),
+        ("zstd-subscribe-state", "ref-reset-ignored.toml", "zstd"),
+        ("lz4-assign-after-failed-jobs", "ref-assign-kill-delete-records.toml", "lz4"),
     ] {
-        let out = ctx.root.join("target/reference/fixtures").join(name);
+        let name = format!("harness-{version}-{kind}");
+        let name = name.as_str();
+        let out = run_dir(ctx, Path::new("fixtures")).join(name);
         step(&format!("reference: fixture {name}"));
         // expectations may fail on a slow machine; the files are what Spark wrote either way
         run_spark(ctx, &cp, &scen.join(file), &out, None, Some(codec))?;

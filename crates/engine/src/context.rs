@@ -303,7 +303,7 @@ enum Effect {
     Checkpoint { content: Box<Checkpoint>, file_time: Time, files: BTreeMap<Time, String>, result: Result<Vec<String>, String> },
     Skip,
     /// The consumer closed; `close()` may have auto-committed these offsets first.
-    Shutdown(Option<(String, offsets::Offsets, Option<String>)>),
+    Shutdown(Option<(String, offsets::Offsets)>),
 }
 
 impl Engine {
@@ -346,12 +346,9 @@ impl Engine {
                     // `close()` commits the positions synchronously when auto-commit is on.
                     if let Some(offsets) = c.clone().auto_commit_due(&app.job, self.now, true) {
                         let req = KafkaRequest::OffsetCommit { group: group.into(), member: c.member.clone(), offsets: offsets.clone().into_iter().collect() };
-                        let error = match g.kafka(req).ok_or(Pending)? {
-                            KafkaReply::CommitResult { result: Ok(()) } => None,
-                            KafkaReply::CommitResult { result: Err(e) } | KafkaReply::Failed { error: e } => Some(e.name()),
-                            other => Some(format!("unexpected reply {other:?}")),
-                        };
-                        auto = Some((group.to_string(), offsets, error));
+                        // its answer reaches no callback of the application's
+                        g.kafka(req).ok_or(Pending)?;
+                        auto = Some((group.to_string(), offsets));
                     }
                     if let Some((member_id, _)) = &c.member {
                         g.kafka(KafkaRequest::LeaveGroup { group: group.into(), member_id: member_id.clone() }).ok_or(Pending)?;
@@ -413,7 +410,7 @@ impl Engine {
                 self.trace(TraceEvent::CheckpointWritten { file: checkpoint::file_name(file_time), checkpoint: content, files: listing });
             }
             (Task::Shutdown { graceful }, Effect::Shutdown(auto)) => {
-                if let Some((group, offsets, _error)) = auto {
+                if let Some((group, offsets)) = auto {
                     // The synchronous commit in `close` first runs the callbacks of answered commits (the
                     // reference harness saw it); without auto-commit they are dropped. An auto-commit has no
                     // callback of the application's, so nothing traces its answer.
@@ -785,6 +782,16 @@ fn run_uuid(now: Time, process: u64) -> String {
     )
 }
 
+/// A driver consumer stored for the first time was created at `now`: its auto-commit timer starts there.
+fn created_now(was_none: bool, consumer: Option<crate::stream::DriverConsumer>, now: Time) -> Option<crate::stream::DriverConsumer> {
+    consumer.map(|mut c| {
+        if was_none && c.last_auto_commit.is_none() {
+            c.last_auto_commit = Some(now);
+        }
+        c
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -823,12 +830,3 @@ mod tests {
     }
 }
 
-/// A driver consumer stored for the first time was created at `now`: its auto-commit timer starts there.
-fn created_now(was_none: bool, consumer: Option<crate::stream::DriverConsumer>, now: Time) -> Option<crate::stream::DriverConsumer> {
-    consumer.map(|mut c| {
-        if was_none && c.last_auto_commit.is_none() {
-            c.last_auto_commit = Some(now);
-        }
-        c
-    })
-}

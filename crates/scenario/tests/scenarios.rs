@@ -151,3 +151,25 @@ fn bad_scenario_files_say_what_is_wrong() {
         assert!(e.contains(want), "{e}");
     }
 }
+
+/// Real Spark (docs/known-differences.md §13): the auto-commit timer starts with the consumer, an
+/// auto-commit reaches no callback, and `close()`'s synchronous auto-commit first runs the answered
+/// callbacks (b4's, which a stop without auto-commit drops).
+#[test]
+fn auto_commits_have_no_callback_and_close_runs_the_answered_ones() {
+    let s = load("auto-commit");
+    let run = scenario::run_in_memory(&s).unwrap();
+    let commits: Vec<(&str, i64)> = run
+        .trace
+        .iter()
+        .filter_map(|l| match &l.event {
+            TraceEvent::CommitSent { offsets, auto, .. } => Some((if *auto { "auto" } else { "sent" }, offsets[0].offset)),
+            TraceEvent::CommitCompleted { offsets, .. } => Some(("callback", offsets[0].offset)),
+            _ => None,
+        })
+        .collect();
+    // b1 (3 s after the consumer's creation) does not auto-commit; b2..b4 do, then commitAll; the stop at
+    // 12:00:22 runs b4's callback, then auto-commits the log end.
+    let want = [("auto", 0), ("sent", 0), ("callback", 0), ("auto", 0), ("sent", 0), ("callback", 0), ("auto", 12), ("sent", 5), ("callback", 5), ("auto", 12)];
+    assert_eq!(&commits[..want.len()], &want);
+}
