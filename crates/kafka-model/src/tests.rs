@@ -153,3 +153,17 @@ fn a_member_whose_heartbeat_heard_of_the_rebalance_gets_the_new_assignment_in_it
         assert_eq!(poll(&mut k, Some(&a)).2, vec![tp(2)]);
     }
 }
+
+#[test]
+fn a_deleted_topic_does_not_rebalance_the_group_before_metadata_max_age() {
+    let mut k = KafkaModel::new();
+    k.create_topic("words", 3).unwrap();
+    let (a, generation, _) = poll(&mut k, None);
+    k.advance(Time(10_000));
+    k.delete_topic("words").unwrap();
+    // The member keeps its assignment; what fails is asking for the partitions' offsets.
+    let (_, g, parts) = poll(&mut k, Some(&a));
+    assert_eq!((g, parts.len()), (generation, 3));
+    let req = KafkaRequest::ListOffsets { partitions: vec![tp(0)], spec: engine::kafka::OffsetSpec::Latest };
+    assert!(matches!(k.serve(&req), Some(KafkaReply::Offsets { offsets }) if offsets[0].1.is_err()));
+}

@@ -53,6 +53,10 @@ pub fn explain(class: &str, message: &str, status: &Status) -> Explanation {
     } else if message.contains("Failed to read checkpoint") {
         why.push("The application's classes changed: the checkpoint's serialized graph no longer deserializes.".into());
         ways_out.push("Go back to the old code, or delete the checkpoint directory (losing the state and the checkpointed offsets; the group's committed offsets are used instead).".into());
+    } else if message.contains("before the position for partition") {
+        why.push("The topic is gone: the driver consumer still holds its partitions (no rebalance happened), so latestOffsets()' seekToEnd + position() retried for default.api.timeout.ms and gave up. A real driver hangs that minute first; this lab raises the exception at once.".into());
+        ways_out.push("A topic re-created within that minute lets the batch go on — to a log end below currentOffsets: numRecords must not be negative.".into());
+        ways_out.push("Or stop the job, delete the checkpoint directory and start afresh once the topic exists again.".into());
     } else if message.contains("revoked") {
         why.push(format!("Another consumer in group {} took partitions away from Spark's driver consumer.", status.group));
         ways_out.push("Use a group.id no other consumer uses.".into());
