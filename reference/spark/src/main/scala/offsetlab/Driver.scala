@@ -440,8 +440,11 @@ final class Run(o: Driver.Opts) {
   private def currentJvmLines(): Seq[JObj] = traceLines().filter(_.get("t").exists { case JNum(t) => t >= launchedAt; case _ => false })
   private var launchedAt = 0L
 
-  private def traceLines(): Seq[JObj] = if (!Files.exists(traceFile)) Nil else
-    Files.readAllLines(traceFile).asScala.toSeq.filter(_.trim.nonEmpty).map(Json.parse).collect { case o: JObj => o }
+  /** The complete lines of the job's trace: the job may be halfway through writing a long one (a checkpoint). */
+  private def traceLines(): Seq[JObj] = if (!Files.exists(traceFile)) Nil else {
+    val text = new String(Files.readAllBytes(traceFile), StandardCharsets.UTF_8)
+    text.take(text.lastIndexOf('\n') + 1).split('\n').toSeq.filter(_.trim.nonEmpty).map(Json.parse).collect { case o: JObj => o }
+  }
 
   /** `stop` requested for the current JVM (`Some(graceful)`). */
   private var stopRequested: Option[Boolean] = None
