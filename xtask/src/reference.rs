@@ -183,13 +183,13 @@ fn run_dir(ctx: &Ctx, scenario: &Path) -> PathBuf {
     ctx.root.join("target").join(if spark4() { "reference-spark4" } else { "reference" }).join(stem)
 }
 
-/// Compiles the harness and returns the job/driver classpath (classes + Maven's resolved jars).
 /// `OFFSET_LAB_SPARK=4` builds and runs the harness on Spark 4.2 (`-Pspark4`, classes in `target-spark4/`);
 /// anything else, or nothing, is Spark 3.5.1, the one `cargo xtask test` judges with.
 fn spark4() -> bool {
     std::env::var("OFFSET_LAB_SPARK").is_ok_and(|v| v.trim() == "4")
 }
 
+/// Compiles the harness and returns the job/driver classpath (classes + Maven's resolved jars).
 fn build(ctx: &Ctx) -> Result<String, String> {
     let dir = spark_dir(ctx);
     let (profile, target): (&[&str], &str) = if spark4() { (&["-Pspark4"], "target-spark4") } else { (&[], "target") };

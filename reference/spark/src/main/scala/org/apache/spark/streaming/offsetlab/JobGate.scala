@@ -22,7 +22,8 @@ import org.apache.spark.streaming.scheduler.{Job, JobScheduler}
  *  once): one batch at a time — a batch's jobs start once its generation checkpoint is submitted to the writer
  *  (timer batches), once `restart()` has generated every rescheduled batch (recovery), and once the batch before
  *  it has finished all its jobs and had its completion checkpoint submitted; after an error (a failed job) no
- *  further batch starts, and the application stops once the batch in flight is over. It only delays jobs; what they do is Spark's (docs/reference-harness.md, "Spark's own races"). */
+ *  further batch starts, and the application stops once the batch in flight is over. It only delays jobs and the
+ *  stop; what they do is Spark's (docs/reference-harness.md, "Spark's own races"). */
 object JobGate {
   /** Job sets not started yet, in submission order: (time, handlers). */
   private val held = mutable.ArrayBuffer[(Long, mutable.ArrayBuffer[Runnable])]()
@@ -57,7 +58,7 @@ object JobGate {
   def restarted(): Unit = synchronized { recovering = false; release() }
   /** JobScheduler: `Finished job streaming job T.N`. */
   def jobFinished(t: Long, ok: Boolean): Unit = synchronized { finishedJobs(t) += 1; lastJobOk(t) = ok; release(); notifyAll() }
-  /** An error reached the scheduler: the application stops; nothing more starts. */
+  /** A job failed, or an error reached the scheduler: the application stops; nothing more starts. */
   def error(): Unit = synchronized { failed = true }
 
   private def rerun(t: Long) = Instrument.rescheduled.contains(t)
