@@ -364,7 +364,7 @@ impl Engine {
             (Task::GetOrCreate, Effect::GetOrCreate { tried, found, failed }) => self.apply_get_or_create(tried, found, failed),
             (Task::StartStream, Effect::StartStream(gathered)) => {
                 let app = self.app.as_mut().expect("app");
-                app.stream.consumer = created_now(app.stream.consumer.is_none(), gathered.consumer, self.now);
+                app.stream.keep_consumer(gathered.consumer, self.now);
                 match gathered.result {
                     Ok(positions) => {
                         app.stream.current_offsets = positions;
@@ -506,7 +506,7 @@ impl Engine {
 
     fn apply_generate(&mut self, time: Time, rerun: bool, gathered: crate::stream::Gathered<crate::stream::ComputeInputs>) {
         let app = self.app.as_mut().expect("app");
-        app.stream.consumer = created_now(app.stream.consumer.is_none(), gathered.consumer, self.now);
+        app.stream.keep_consumer(gathered.consumer, self.now);
         // `paranoidPoll` at the start of compute runs the callbacks of the commits answered since the last one.
         for done in std::mem::take(&mut app.completed_commits) {
             self.trace(done);
@@ -782,16 +782,6 @@ fn run_uuid(now: Time, process: u64) -> String {
     )
 }
 
-/// A driver consumer stored for the first time was created at `now`: its auto-commit timer starts there.
-fn created_now(was_none: bool, consumer: Option<crate::stream::DriverConsumer>, now: Time) -> Option<crate::stream::DriverConsumer> {
-    consumer.map(|mut c| {
-        if was_none && c.last_auto_commit.is_none() {
-            c.last_auto_commit = Some(now);
-        }
-        c
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -829,4 +819,3 @@ mod tests {
         assert_eq!(e.poll_output(), Output::Idle);
     }
 }
-

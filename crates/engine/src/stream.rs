@@ -67,6 +67,18 @@ pub struct Computed {
 type Step<T> = Result<Result<T, SparkError>, Pending>;
 
 impl DirectKafkaInputDStream {
+    /// Keeps the consumer a gather left; one stored for the first time was created at `now`, where
+    /// kafka-clients starts its auto-commit timer.
+    pub fn keep_consumer(&mut self, consumer: Option<DriverConsumer>, now: Time) {
+        let fresh = self.consumer.is_none();
+        self.consumer = consumer.map(|mut c| {
+            if fresh {
+                c.last_auto_commit = Some(now);
+            }
+            c
+        });
+    }
+
     /// `start()` on a fresh context: `consumer()`, `paranoidPoll`, then `currentOffsets` = positions.
     pub fn gather_start(&self, job: &JobConfig, g: &mut Gather) -> Result<Gathered<Offsets>, Pending> {
         let mut consumer = match self.gather_consumer(job, g)? {

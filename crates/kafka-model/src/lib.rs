@@ -276,23 +276,15 @@ impl KafkaModel {
         let metadata: BTreeMap<String, i32> = self.topics.iter().map(|(t, p)| (t.clone(), p.len() as i32)).collect();
         let g = self.groups.entry(group.to_string()).or_default();
         g.refresh_metadata(now, &metadata);
+        let member = || Member { client_id: client_id.into(), topics: topics.to_vec(), session_timeout_ms, last_heartbeat: now };
         let id = match member_id.filter(|id| g.members.contains_key(*id)) {
             Some(id) => {
                 g.members.get_mut(id).expect("checked").last_heartbeat = now;
                 if g.rejoins(now) && g.rebalance_complete(now) {
                     let joining = std::mem::take(&mut g.joining);
-                    for (client, mut m) in joining {
-                        self.next_member += 1;
-                        let new_id = format!("{client}-{:08x}", self.next_member);
-                        m.last_heartbeat = now;
-                        let g = self.groups.get_mut(group).expect("entry");
-                        g.members.insert(new_id.clone(), m);
-                        g.admitted.insert(client, new_id);
+                    for (client, new_id) in self.let_in(group, joining) {
+                        self.groups.get_mut(group).expect("entry").admitted.insert(client, new_id);
                     }
-                    let g = self.groups.get_mut(group).expect("entry");
-                    g.generation += 1;
-                    g.rebalance_since = None;
-                    self.write_group_metadata(group);
                 }
                 id.to_string()
             }
@@ -301,24 +293,36 @@ impl KafkaModel {
             // A new member: the rebalance completes once every other member has rejoined (polled
             // since it began) or been dropped for missing its session timeout.
             None if !g.rebalance_complete(now) => {
-                let m = Member { client_id: client_id.into(), topics: topics.to_vec(), session_timeout_ms, last_heartbeat: now };
-                g.joining.entry(client_id.to_string()).or_insert(m);
+                g.joining.entry(client_id.to_string()).or_insert_with(member);
                 return None;
             }
             None => {
                 g.joining.remove(client_id);
-                self.next_member += 1;
-                let id = format!("{client_id}-{:08x}", self.next_member);
-                g.members.insert(id.clone(), Member { client_id: client_id.into(), topics: topics.to_vec(), session_timeout_ms, last_heartbeat: now });
-                g.generation += 1;
-                g.rebalance_since = None;
-                self.write_group_metadata(group);
-                id
+                self.let_in(group, BTreeMap::from([(client_id.to_string(), member())])).remove(0).1
             }
         };
         let g = &self.groups[group];
         let partitions = g.assignment(&id, |t| g.metadata.get(t).copied());
         Some(KafkaReply::Assignment { member_id: id, generation: g.generation, partitions })
+    }
+
+    /// Joiners (by client id) become members with new ids, heartbeating now: a new generation, the
+    /// rebalance over. Returns (client id, member id) per joiner.
+    fn let_in(&mut self, group: &str, joiners: BTreeMap<String, Member>) -> Vec<(String, String)> {
+        let now = self.now;
+        let mut ids = Vec::new();
+        for (client, mut m) in joiners {
+            self.next_member += 1;
+            let id = format!("{client}-{:08x}", self.next_member);
+            m.last_heartbeat = now;
+            self.groups.get_mut(group).expect("entry").members.insert(id.clone(), m);
+            ids.push((client, id));
+        }
+        let g = self.groups.get_mut(group).expect("entry");
+        g.generation += 1;
+        g.rebalance_since = None;
+        self.write_group_metadata(group);
+        ids
     }
 
     fn write_group_metadata(&mut self, group: &str) {

@@ -99,9 +99,13 @@ pub fn parse_args(args: &str) -> Result<ResetArgs, String> {
     Ok(ResetArgs { group, scope, strategy: strategies.remove(0), execute, implicit_dry_run: !execute && !dry_run })
 }
 
-/// The assignments table's header, column-padded as the tool prints it (without trailing blanks).
+/// A line of the assignments table, column-padded as the tool prints it (without trailing blanks).
+fn table_line(group: &str, topic: &str, partition: impl std::fmt::Display, offset: impl std::fmt::Display) -> String {
+    format!("{group:<30} {topic:<30} {partition:<10} {offset:<15}").trim_end().to_string()
+}
+
 fn table_header() -> String {
-    format!("{:<30} {:<30} {:<10} {:<15}", "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET").trim_end().to_string()
+    table_line("GROUP", "TOPIC", "PARTITION", "NEW-OFFSET")
 }
 
 /// What a terminal shows for a failed run of the tool, given [`plan`]'s error. Kafka 4.1.1 frames a
@@ -186,7 +190,7 @@ pub fn plan(args: &ResetArgs, view: &dyn ResetView) -> Result<ResetPlan, String>
     lines.push(String::new());
     lines.push(table_header());
     for (tp, o) in &offsets {
-        lines.push(format!("{:<30} {:<30} {:<10} {:<15}", args.group, tp.topic, tp.partition, o).trim_end().to_string());
+        lines.push(table_line(&args.group, &tp.topic, tp.partition, o));
     }
     Ok(ResetPlan { offsets, execute: args.execute, lines })
 }
