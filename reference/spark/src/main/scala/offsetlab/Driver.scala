@@ -486,7 +486,7 @@ final class Run(o: Driver.Opts) {
           .flatMap(num(_, "checkpointTime"))).groupBy(identity).map { case (k, v) => k -> v.size }
         due.find(b => !gen(b)).map(b => s"batch $b not generated yet")
           .orElse(gen.toSeq.sorted.find(b => !over(b)).map(b => s"batch $b still running"))
-          .orElse(gen.toSeq.sorted.filter(_ => checkpointing).find { b =>
+          .orElse(if (!checkpointing) None else gen.toSeq.sorted.find { b =>
             // a timer batch is checkpointed when generated and when completed; a re-run batch only when completed
             written.getOrElse(b, 0) < (if (rerun(b)) 0 else 1) + completed.count(_ == b)
           }.map(b => s"batch $b's checkpoint not written yet"))

@@ -405,9 +405,6 @@ object Instrument {
       case _ => JNull
     }
     Trace.emit("jobFinished", "batch" -> t, "outputOp" -> op, "error" -> err)
-    // the scheduler reports the error through its event loop, later (after the batch may have completed):
-    // the gate must not start the next batch in between
-    if (err != JNull) JobGate.error()
     err == JNull
   }
 

@@ -57,15 +57,22 @@ object JobGate {
   /** JobGenerator: `Restarted JobGenerator at T ms` (every rescheduled batch is generated). */
   def restarted(): Unit = synchronized { recovering = false; release() }
   /** JobScheduler: `Finished job streaming job T.N`. */
-  def jobFinished(t: Long, ok: Boolean): Unit = synchronized { finishedJobs(t) += 1; lastJobOk(t) = ok; release(); notifyAll() }
-  /** A job failed, or an error reached the scheduler: the application stops; nothing more starts. */
+  def jobFinished(t: Long, ok: Boolean): Unit = synchronized {
+    finishedJobs(t) += 1; lastJobOk(t) = ok
+    // the scheduler reports a failure through its event loop, later (after the batch may have completed): the
+    // gate must not start the next batch in between
+    if (!ok) failed = true
+    release(); notifyAll()
+  }
+  /** An error reached the scheduler: the application stops; nothing more starts. */
   def error(): Unit = synchronized { failed = true }
 
   private def rerun(t: Long) = Instrument.rescheduled.contains(t)
 
-  /** The released batch is over: all its jobs finished and (checkpointing) its completion checkpoint submitted. */
+  /** The released batch is over: all its jobs finished and, if it completed (its last job succeeded) and
+   *  checkpointing is on, its completion checkpoint submitted. */
   private def previousDone: Boolean = running.forall { case (t, n) =>
-    finishedJobs(t) >= n && (!checkpointing || failed || submittedCheckpoints(t) >= (if (rerun(t)) 1 else 2))
+    finishedJobs(t) >= n && (!checkpointing || !lastJobOk.getOrElse(t, true) || submittedCheckpoints(t) >= (if (rerun(t)) 1 else 2))
   }
 
   /** The application's reaction to an error (`ssc.stop`) waits until the batch in flight is over: its jobs have
@@ -74,10 +81,7 @@ object JobGate {
    *  engine, like an idle machine, finishes the batch first. */
   def awaitBatchOver(ms: Long): Unit = synchronized {
     val end = System.currentTimeMillis() + ms
-    def over = running.forall { case (t, n) =>
-      finishedJobs(t) >= n && (!checkpointing || !lastJobOk.getOrElse(t, true) || submittedCheckpoints(t) >= (if (rerun(t)) 1 else 2))
-    }
-    while (!over && System.currentTimeMillis() < end) wait(20)
+    while (!previousDone && System.currentTimeMillis() < end) wait(20)
   }
 
   private def release(): Unit = if (!failed && !recovering && previousDone) held.headOption.foreach { case (t, rs) =>
