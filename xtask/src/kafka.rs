@@ -112,7 +112,11 @@ pub fn cli(ctx: &Ctx, args: &[String]) -> Result<(), String> {
         "test" => {
             let (passed, failed) = test_stage(ctx)?;
             println!("Kafka-backed tests: {passed} passed, {failed} failed");
-            if failed > 0 { Err(format!("{failed} Kafka-backed tests failed")) } else { Ok(()) }
+            if failed > 0 {
+                Err(format!("{failed} Kafka-backed tests failed"))
+            } else {
+                Ok(())
+            }
         }
         "bench" => {
             ensure_started(ctx)?;

@@ -34,7 +34,11 @@ fn main() {
         "bench" => bench(&ctx, rest),
         _ => {
             eprintln!("{}", HELP);
-            if task == "help" { Ok(()) } else { Err(format!("unknown task `{task}`")) }
+            if task == "help" {
+                Ok(())
+            } else {
+                Err(format!("unknown task `{task}`"))
+            }
         }
     };
     if let Err(e) = result {
@@ -180,7 +184,10 @@ fn bench(ctx: &Ctx, _args: &[String]) -> Result<(), String> {
         let n = "100000";
         let secs = |c: &mut Command| -> Result<f64, String> {
             let out = c.output().map_err(|e| e.to_string())?;
-            String::from_utf8_lossy(&out.stdout).trim().parse::<f64>().map_err(|_| format!("{c:?}: {}", String::from_utf8_lossy(&out.stderr)))
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| format!("{c:?}: {}", String::from_utf8_lossy(&out.stderr)))
         };
         let native = secs(Command::new(&bin).args(["bench-records", p, n]))?;
         let in_wasm = secs(Command::new("node").arg(ctx.root.join("crates/engine-wasm/bench.mjs")).arg(&wasm).args([p, n]))?;

@@ -49,31 +49,58 @@ pub fn cli(ctx: &Ctx, args: &[String]) -> Result<(), String> {
             let cp = build(ctx)?;
             kafka::ensure_started(ctx)?;
             let out = opts.get("out").map(PathBuf::from).unwrap_or_else(|| run_dir(ctx, Path::new(scenario)));
-            let ok = run_spark(ctx, &cp, Path::new(scenario), &out, opts.get("scale").map(String::as_str), opts.get("codec").map(String::as_str))?;
+            let ok = run_spark(
+                ctx,
+                &cp,
+                Path::new(scenario),
+                &out,
+                opts.get("scale").map(String::as_str),
+                opts.get("codec").map(String::as_str),
+            )?;
             eprintln!("trace: {}", out.join("trace.jsonl").display());
-            if ok { Ok(()) } else { Err("some expectations failed on real Spark (see expect.jsonl)".into()) }
+            if ok {
+                Ok(())
+            } else {
+                Err("some expectations failed on real Spark (see expect.jsonl)".into())
+            }
         }
         "diff" => {
             let [run, engine, scenario] = rest else { return Err("diff <run-dir> <engine-trace> <scenario.toml>".into()) };
             let cp = build(ctx)?;
-            if diff(ctx, &cp, Path::new(run), Path::new(engine), Path::new(scenario))? { Ok(()) } else { Err("unexplained differences".into()) }
+            if diff(ctx, &cp, Path::new(run), Path::new(engine), Path::new(scenario))? {
+                Ok(())
+            } else {
+                Err("unexplained differences".into())
+            }
         }
         "check" => {
             let (files, _) = split_opts(rest);
             let (p, f) = check_all(ctx, &files.iter().map(PathBuf::from).collect::<Vec<_>>())?;
             println!("reference: {p} passed, {f} failed");
-            if f == 0 { Ok(()) } else { Err(format!("{f} scenario(s) differ from real Spark")) }
+            if f == 0 {
+                Ok(())
+            } else {
+                Err(format!("{f} scenario(s) differ from real Spark"))
+            }
         }
         "test" => {
             let (p, f) = test_stage(ctx)?;
             println!("reference: {p} passed, {f} failed");
-            if f == 0 { Ok(()) } else { Err(format!("{f} scenario(s) differ from real Spark")) }
+            if f == 0 {
+                Ok(())
+            } else {
+                Err(format!("{f} scenario(s) differ from real Spark"))
+            }
         }
         "fixtures" => fixtures(ctx),
         "bench" => bench(ctx),
         _ => {
             eprintln!("{HELP}");
-            if cmd == "help" { Ok(()) } else { Err(format!("unknown command `{cmd}`")) }
+            if cmd == "help" {
+                Ok(())
+            } else {
+                Err(format!("unknown command `{cmd}`"))
+            }
         }
     }
 }
@@ -198,7 +225,12 @@ fn build(ctx: &Ctx) -> Result<String, String> {
     let ok = matches!(offline, Ok(s) if s.success());
     if !ok {
         // first use on this machine: let Maven resolve Spark from Central into ~/.m2
-        let s = Command::new("mvn").args(["-q", "compile"]).args(profile).current_dir(&dir).status().map_err(|e| format!("cannot run mvn: {e}"))?;
+        let s = Command::new("mvn")
+            .args(["-q", "compile"])
+            .args(profile)
+            .current_dir(&dir)
+            .status()
+            .map_err(|e| format!("cannot run mvn: {e}"))?;
         if !s.success() {
             return Err(format!("mvn compile failed in {}", dir.display()));
         }
@@ -209,7 +241,11 @@ fn build(ctx: &Ctx) -> Result<String, String> {
     fs::create_dir_all(&snap_dir).map_err(|e| format!("{}: {e}", snap_dir.display()))?;
     let snap = snap_dir.join(format!("harness-{}.jar", std::process::id()));
     let s = Command::new("jar")
-        .arg("cf").arg(&snap).arg("-C").arg(dir.join(target).join("classes")).arg(".")
+        .arg("cf")
+        .arg(&snap)
+        .arg("-C")
+        .arg(dir.join(target).join("classes"))
+        .arg(".")
         .status()
         .map_err(|e| format!("cannot run jar: {e}"))?;
     if !s.success() {
@@ -238,11 +274,16 @@ fn driver_command(ctx: &Ctx, cp: &str, main: &str) -> Result<Command, String> {
     let kafka_cp = kafka::java_classpath(ctx)?;
     let mut c = Command::new("java");
     c.args(["-Xmx512m", "-XX:+UseSerialGC", "-cp", cp, main])
-        .arg("--bootstrap").arg(kafka::bootstrap())
-        .arg("--kafka-classpath").arg(&kafka_cp)
-        .arg("--kafka-log4j").arg(tools_log4j(ctx)?)
-        .arg("--job-classpath").arg(cp)
-        .arg("--variant-src").arg(spark_dir(ctx).join("src/variant/offsetlab/StateSum.java"));
+        .arg("--bootstrap")
+        .arg(kafka::bootstrap())
+        .arg("--kafka-classpath")
+        .arg(&kafka_cp)
+        .arg("--kafka-log4j")
+        .arg(tools_log4j(ctx)?)
+        .arg("--job-classpath")
+        .arg(cp)
+        .arg("--variant-src")
+        .arg(spark_dir(ctx).join("src/variant/offsetlab/StateSum.java"));
     Ok(c)
 }
 
@@ -283,10 +324,14 @@ fn engine_trace(ctx: &Ctx, scenario: &Path, dest: &Path) -> Result<PathBuf, Stri
 fn diff(ctx: &Ctx, cp: &str, run: &Path, engine: &Path, scenario: &Path) -> Result<bool, String> {
     let status = Command::new("java")
         .args(["-Xmx256m", "-XX:+UseSerialGC", "-cp", cp, "offsetlab.Diff"])
-        .arg("--run").arg(run)
-        .arg("--engine").arg(engine)
-        .arg("--scenario").arg(scenario)
-        .arg("--known").arg(ctx.root.join("reference").join("known-differences.txt"))
+        .arg("--run")
+        .arg(run)
+        .arg("--engine")
+        .arg(engine)
+        .arg("--scenario")
+        .arg(scenario)
+        .arg("--known")
+        .arg(ctx.root.join("reference").join("known-differences.txt"))
         .status()
         .map_err(|e| format!("cannot run java: {e}"))?;
     match status.code() {
@@ -324,13 +369,21 @@ fn fixtures(ctx: &Ctx) -> Result<(), String> {
 fn copy_fixture(cp: &str, ckpt: &Path, dest: &Path, codec: &str) -> Result<(), String> {
     let s = Command::new("java")
         .args(["-Xmx256m", "-cp", cp, "org.apache.spark.streaming.offsetlab.Fixtures"])
-        .arg("--ckpt").arg(ckpt)
-        .arg("--dest").arg(dest)
-        .arg("--codec").arg(codec)
-        .arg("--files").arg("2")
+        .arg("--ckpt")
+        .arg(ckpt)
+        .arg("--dest")
+        .arg(dest)
+        .arg("--codec")
+        .arg(codec)
+        .arg("--files")
+        .arg("2")
         .status()
         .map_err(|e| format!("cannot run java: {e}"))?;
-    if s.success() { Ok(()) } else { Err(format!("fixture {}: copying failed", dest.display())) }
+    if s.success() {
+        Ok(())
+    } else {
+        Err(format!("fixture {}: copying failed", dest.display()))
+    }
 }
 
 /// `cargo xtask reference bench`: the engine benchmark's workloads (`offset-lab bench`, `bench-records`) on real Spark,
@@ -367,7 +420,8 @@ fn bench(ctx: &Ctx) -> Result<(), String> {
         .ok_or("offset-lab bench printed no empty-batch figure")?;
     let mut engine_records = Vec::new();
     for p in PARTITIONS {
-        let secs: f64 = out(Command::new(&bin).args(["bench-records", p, RECORDS]))?.trim().parse().map_err(|e| format!("bench-records: {e}"))?;
+        let secs: f64 =
+            out(Command::new(&bin).args(["bench-records", p, RECORDS]))?.trim().parse().map_err(|e| format!("bench-records: {e}"))?;
         engine_records.push(secs);
     }
 
@@ -377,7 +431,9 @@ fn bench(ctx: &Ctx) -> Result<(), String> {
     c.arg("--out").arg(&dir).args(["--records", RECORDS, "--partitions", &PARTITIONS.join(","), "--empty", EMPTY]);
     let spark_text = out(&mut c)?;
     let figure = |kind: &str, p: Option<&str>, field: &str| -> Option<f64> {
-        spark_text.lines().find(|l| l.contains(&format!("\"kind\":\"{kind}\"")) && p.is_none_or(|p| l.contains(&format!("\"partitions\":{p},"))))
+        spark_text
+            .lines()
+            .find(|l| l.contains(&format!("\"kind\":\"{kind}\"")) && p.is_none_or(|p| l.contains(&format!("\"partitions\":{p},"))))
             .and_then(|l| l.split(&format!("\"{field}\":")).nth(1))
             .and_then(|v| v.trim_start_matches('"').split(['"', ',', '}']).next())
             .and_then(|v| v.parse().ok())
@@ -387,7 +443,10 @@ fn bench(ctx: &Ctx) -> Result<(), String> {
     println!("\nReal Spark vs the engine (figures, not tests; load average {load}; both measured in this run)\n");
     println!("per-batch overhead, empty batches (3 partitions, checkpointing on, generation + both jobs + both checkpoints):");
     match figure("empty", None, "msPerBatch") {
-        Some(ms) => println!("  Spark {ms:.1} ms per batch, engine {engine_empty_us:.1} µs per batch: Spark/engine {:.0}x", ms * 1000.0 / engine_empty_us),
+        Some(ms) => println!(
+            "  Spark {ms:.1} ms per batch, engine {engine_empty_us:.1} µs per batch: Spark/engine {:.0}x",
+            ms * 1000.0 / engine_empty_us
+        ),
         None => println!("  Spark: no figure ({})", spark_text.lines().find(|l| l.contains("\"empty\"")).unwrap_or("no output")),
     }
     println!("\nrecords/s, one batch of {RECORDS} records (1 000 keys) through map → updateStateByKey, print, commitAsync:");
@@ -396,7 +455,10 @@ fn bench(ctx: &Ctx) -> Result<(), String> {
     for (p, engine) in PARTITIONS.iter().zip(&engine_records) {
         match figure("records", Some(p), "seconds") {
             Some(spark) => println!("  {p:>10}  {:>12.0}  {:>12.0}  {:>11.1}x", n / spark, n / engine, spark / engine),
-            None => println!("  {p:>10}  no Spark figure: {}", spark_text.lines().find(|l| l.contains(&format!("\"partitions\":{p},"))).unwrap_or("no output")),
+            None => println!(
+                "  {p:>10}  no Spark figure: {}",
+                spark_text.lines().find(|l| l.contains(&format!("\"partitions\":{p},"))).unwrap_or("no output")
+            ),
         }
     }
     println!("  (Spark: from the scenario clock reaching the batch to its batchCompleted, second batch of a warm JVM, records");

@@ -5,7 +5,6 @@
 //! Tools live outside the repo (`$OFFSET_LAB_TOOLS`, default `~/.cache/offset-lab/tools`) so fresh
 //! clones on the same machine reuse them. Nothing is downloaded except from crates.io, npm and apt.
 
-
 use crate::util::{cargo, run, run_counting, step, test_summary};
 use crate::Ctx;
 use std::path::{Path, PathBuf};
@@ -42,7 +41,10 @@ fn version_of(exe: &Path) -> Option<String> {
 pub fn ensure_tools(ctx: &Ctx) -> Result<PathBuf, String> {
     let tools = tools_dir();
     std::fs::create_dir_all(&tools).map_err(|e| format!("cannot create {}: {e}", tools.display()))?;
-    let installed = String::from_utf8_lossy(&Command::new("rustup").args(["target", "list", "--installed"]).output().map(|o| o.stdout).unwrap_or_default()).to_string();
+    let installed = String::from_utf8_lossy(
+        &Command::new("rustup").args(["target", "list", "--installed"]).output().map(|o| o.stdout).unwrap_or_default(),
+    )
+    .to_string();
     if !installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
         step("web: rustup target add wasm32-unknown-unknown");
         run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
@@ -64,7 +66,10 @@ pub fn ensure_tools(ctx: &Ctx) -> Result<PathBuf, String> {
     let wasm_opt = tools.join("npm/node_modules/.bin/wasm-opt");
     if !version_of(&wasm_opt).is_some_and(|v| v.contains("132")) {
         step(&format!("web: npm i binaryen@{BINARYEN} (wasm-opt)"));
-        run(Command::new("npm").args(["i", "--no-audit", "--no-fund", "--prefix"]).arg(tools.join("npm")).arg(format!("binaryen@{BINARYEN}")))?;
+        run(Command::new("npm")
+            .args(["i", "--no-audit", "--no-fund", "--prefix"])
+            .arg(tools.join("npm"))
+            .arg(format!("binaryen@{BINARYEN}")))?;
     }
     if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
         step("web: apt-get install chromium chromium-driver");
@@ -114,8 +119,17 @@ fn report_sizes(dist: &Path) {
             continue;
         }
         let raw = e.metadata().map(|m| m.len()).unwrap_or(0);
-        let gz = Command::new("sh").arg("-c").arg(format!("gzip -9c '{}' | wc -c", p.display())).output().ok().and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<u64>().ok());
-        eprintln!("    {:<40} {raw:>9} bytes, gzip -9 {}", p.file_name().unwrap_or_default().to_string_lossy(), gz.map_or("?".into(), |g| g.to_string()));
+        let gz = Command::new("sh")
+            .arg("-c")
+            .arg(format!("gzip -9c '{}' | wc -c", p.display()))
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<u64>().ok());
+        eprintln!(
+            "    {:<40} {raw:>9} bytes, gzip -9 {}",
+            p.file_name().unwrap_or_default().to_string_lossy(),
+            gz.map_or("?".into(), |g| g.to_string())
+        );
     }
 }
 

@@ -149,7 +149,16 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(seed % 200)).await;
         let start = Instant::now();
         let pid = next();
-        ws.send(Message::Text(Request::new(pid, Op::Produce { topic: t_ws.clone(), lines: vec!["k:::v".into()], separator: Some(":::".into()), partition: Some(0) }).to_json().into())).await.unwrap();
+        ws.send(Message::Text(
+            Request::new(
+                pid,
+                Op::Produce { topic: t_ws.clone(), lines: vec!["k:::v".into()], separator: Some(":::".into()), partition: Some(0) },
+            )
+            .to_json()
+            .into(),
+        ))
+        .await
+        .unwrap();
         end += 1;
         loop {
             if let Message::Text(t) = ws.next().await.unwrap().unwrap() {

@@ -11,8 +11,8 @@ use engine::kafka::{KafkaError, KafkaReply, KafkaRequest, OffsetSpec, Record as 
 use engine::offsets::TopicPartition;
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::leave_group_request::MemberIdentity;
-use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::*;
@@ -261,7 +261,10 @@ impl Kafka {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Err(OpError::new(ErrorCode::Kafka, format!("topic {topic} still {} in metadata after 10 s", if present { "missing" } else { "listed" })))
+        Err(OpError::new(
+            ErrorCode::Kafka,
+            format!("topic {topic} still {} in metadata after 10 s", if present { "missing" } else { "listed" }),
+        ))
     }
 
     pub async fn delete_topic(&self, topic: &str) -> Result<()> {
@@ -297,7 +300,13 @@ impl Kafka {
 
     /// Produces lines like `kafka-console-producer`: keyed records by murmur2, unkeyed ones round-robin
     /// per call (the Java client's sticky partitioner is not reproducible either).
-    pub async fn produce(&self, topic: &str, lines: &[String], separator: Option<&str>, partition: Option<i32>) -> Result<Vec<ProducedRecord>> {
+    pub async fn produce(
+        &self,
+        topic: &str,
+        lines: &[String],
+        separator: Option<&str>,
+        partition: Option<i32>,
+    ) -> Result<Vec<ProducedRecord>> {
         let n = self.partitions(topic).await?;
         if let Some(p) = partition {
             if !(0..n).contains(&p) {
@@ -328,7 +337,8 @@ impl Kafka {
                     timestamp: now,
                 })
                 .collect();
-            let offsets = pc.produce(records, Compression::NoCompression).await.map_err(|e| rs_error(&format!("produce to {topic}-{p}"), e))?;
+            let offsets =
+                pc.produce(records, Compression::NoCompression).await.map_err(|e| rs_error(&format!("produce to {topic}-{p}"), e))?;
             for ((i, key, value), offset) in recs.into_iter().zip(offsets) {
                 out.push((i, ProducedRecord { partition: p, offset, key, value }));
             }
@@ -369,7 +379,12 @@ impl Kafka {
                 .map(|(t, ps)| {
                     ListOffsetsTopic::default().with_name(TopicName(StrBytes::from_string(t.to_string()))).with_partitions(
                         ps.iter()
-                            .map(|&p| ListOffsetsPartition::default().with_partition_index(p).with_current_leader_epoch(-1).with_timestamp(timestamp))
+                            .map(|&p| {
+                                ListOffsetsPartition::default()
+                                    .with_partition_index(p)
+                                    .with_current_leader_epoch(-1)
+                                    .with_timestamp(timestamp)
+                            })
                             .collect(),
                     )
                 })
@@ -420,7 +435,11 @@ impl Kafka {
         let mut out: Vec<GroupListing> = resp
             .groups
             .into_iter()
-            .map(|g| GroupListing { group: g.group_id.0.to_string(), state: g.group_state.to_string(), protocol_type: g.protocol_type.to_string() })
+            .map(|g| GroupListing {
+                group: g.group_id.0.to_string(),
+                state: g.group_state.to_string(),
+                protocol_type: g.protocol_type.to_string(),
+            })
             .collect();
         out.sort_by(|a, b| a.group.cmp(&b.group));
         Ok(out)
@@ -462,7 +481,10 @@ impl Kafka {
     }
 
     async fn committed_once(&self, group: &str) -> Result<BTreeMap<Tp, i64>> {
-        let req = OffsetFetchRequest::default().with_group_id(GroupId(StrBytes::from_string(group.to_string()))).with_topics(None).with_require_stable(true);
+        let req = OffsetFetchRequest::default()
+            .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
+            .with_topics(None)
+            .with_require_stable(true);
         let resp: OffsetFetchResponse = self.call(ApiKey::OffsetFetch, V_OFFSET_FETCH, &req).await?;
         if let Some(e) = wire::error_name(resp.error_code) {
             return Err(OpError::new(ErrorCode::Kafka, format!("OffsetFetch {group}: {e}")));
@@ -517,7 +539,20 @@ impl Kafka {
             }
         })
         .await
-        .or_else(|e| if Self::coordinator_busy(&e.message) { Ok(offsets.iter().map(|o| CommitResult { topic: o.topic.clone(), partition: o.partition, error: Some(e.message.rsplit(' ').next().unwrap_or_default().to_string()) }).collect()) } else { Err(e) })
+        .or_else(|e| {
+            if Self::coordinator_busy(&e.message) {
+                Ok(offsets
+                    .iter()
+                    .map(|o| CommitResult {
+                        topic: o.topic.clone(),
+                        partition: o.partition,
+                        error: Some(e.message.rsplit(' ').next().unwrap_or_default().to_string()),
+                    })
+                    .collect())
+            } else {
+                Err(e)
+            }
+        })
     }
 
     async fn commit_once(&self, group: &str, member: Option<(&str, i32)>, offsets: &[PartitionOffset]) -> Result<Vec<CommitResult>> {
@@ -564,7 +599,14 @@ impl Kafka {
 
     /// `kafka-consumer-groups --reset-offsets` (`execute: false` is `--dry-run`). `now_ms` is the clock
     /// for `--by-duration`.
-    pub async fn reset_offsets(&self, group: &str, scope: &ResetScope, strategy: &ResetStrategy, execute: bool, now_ms: i64) -> Result<ResetPlan> {
+    pub async fn reset_offsets(
+        &self,
+        group: &str,
+        scope: &ResetScope,
+        strategy: &ResetStrategy,
+        execute: bool,
+        now_ms: i64,
+    ) -> Result<ResetPlan> {
         let (state, _, _, _) = self.describe_group_raw(group).await?;
         let mut result = ResetPlan { group: group.to_string(), plan: vec![], warnings: vec![], refused: None, executed: false };
         if let Some(msg) = reset::refusal(group, &state) {
@@ -605,7 +647,8 @@ impl Kafka {
             Outcome::Refused(msg) => result.refused = Some(msg),
             Outcome::Failed(msg) => return Err(OpError::new(ErrorCode::Refused, msg)),
             Outcome::Plan { offsets, warnings } => {
-                result.plan = offsets.into_iter().map(|((topic, partition), offset)| PartitionOffset { topic, partition, offset }).collect();
+                result.plan =
+                    offsets.into_iter().map(|((topic, partition), offset)| PartitionOffset { topic, partition, offset }).collect();
                 result.warnings = warnings;
                 if execute && !result.plan.is_empty() {
                     let errors: Vec<String> = self
@@ -708,8 +751,10 @@ impl Kafka {
                 }
             }
             KafkaRequest::OffsetCommit { group, member, offsets } => {
-                let offs: Vec<PartitionOffset> =
-                    offsets.iter().map(|(tp, o)| PartitionOffset { topic: tp.topic.clone(), partition: tp.partition, offset: *o }).collect();
+                let offs: Vec<PartitionOffset> = offsets
+                    .iter()
+                    .map(|(tp, o)| PartitionOffset { topic: tp.topic.clone(), partition: tp.partition, offset: *o })
+                    .collect();
                 let results = self.commit(group, member.as_ref().map(|(m, g)| (m.as_str(), *g)), &offs).await?;
                 let result = match results.into_iter().find_map(|r| r.error) {
                     None => Ok(()),
@@ -754,7 +799,14 @@ impl Kafka {
 
     /// `consumer.poll` of a subscribed consumer: Heartbeat when already a member of a stable generation,
     /// else JoinGroup + SyncGroup (range assignor when this member leads).
-    async fn group_poll(&self, group: &str, member_id: Option<&str>, client_id: &str, topics: &[String], session_timeout_ms: i64) -> Result<KafkaReply> {
+    async fn group_poll(
+        &self,
+        group: &str,
+        member_id: Option<&str>,
+        client_id: &str,
+        topics: &[String],
+        session_timeout_ms: i64,
+    ) -> Result<KafkaReply> {
         if let Some(m) = member_id {
             let known = self.members.lock().await.get(&(group.to_string(), m.to_string())).cloned();
             if let Some(known) = known {
@@ -764,7 +816,13 @@ impl Kafka {
                     .with_member_id(StrBytes::from_string(m.to_string()));
                 let resp: HeartbeatResponse = self.call(ApiKey::Heartbeat, V_HEARTBEAT, &req).await?;
                 match wire::error_name(resp.error_code).as_deref() {
-                    None => return Ok(KafkaReply::Assignment { member_id: m.to_string(), generation: known.generation, partitions: known.assignment }),
+                    None => {
+                        return Ok(KafkaReply::Assignment {
+                            member_id: m.to_string(),
+                            generation: known.generation,
+                            partitions: known.assignment,
+                        })
+                    }
                     Some("REBALANCE_IN_PROGRESS") => return self.join(group, m, client_id, topics, session_timeout_ms).await,
                     Some(_) => {
                         // Fenced (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION): rejoin as a new member, as the Java client does.
@@ -794,7 +852,9 @@ impl Kafka {
                 .with_rebalance_timeout_ms(session)
                 .with_member_id(StrBytes::from_string(member.clone()))
                 .with_protocol_type(StrBytes::from("consumer"))
-                .with_protocols(vec![JoinGroupRequestProtocol::default().with_name(StrBytes::from("range")).with_metadata(wire::encode_subscription(topics))]);
+                .with_protocols(vec![JoinGroupRequestProtocol::default()
+                    .with_name(StrBytes::from("range"))
+                    .with_metadata(wire::encode_subscription(topics))]);
             let resp: JoinGroupResponse = conn.call(ApiKey::JoinGroup as i16, V_JOIN_GROUP, &req).await?;
             match wire::error_name(resp.error_code).as_deref() {
                 None => {}
@@ -825,7 +885,11 @@ impl Kafka {
                     }
                 }
                 for (m, parts) in range_assign(&subs, &counts) {
-                    assignments.push(SyncGroupRequestAssignment::default().with_member_id(StrBytes::from_string(m)).with_assignment(wire::encode_assignment(&parts)));
+                    assignments.push(
+                        SyncGroupRequestAssignment::default()
+                            .with_member_id(StrBytes::from_string(m))
+                            .with_assignment(wire::encode_assignment(&parts)),
+                    );
                 }
             }
             let req = SyncGroupRequest::default()
@@ -845,7 +909,10 @@ impl Kafka {
                 .into_iter()
                 .flat_map(|(t, ps)| ps.into_iter().map(move |p| TopicPartition::new(t.clone(), p)))
                 .collect();
-            self.members.lock().await.insert((group.to_string(), member.clone()), Membership { generation, assignment: partitions.clone() });
+            self.members
+                .lock()
+                .await
+                .insert((group.to_string(), member.clone()), Membership { generation, assignment: partitions.clone() });
             return Ok(KafkaReply::Assignment { member_id: member, generation, partitions });
         }
         Ok(KafkaReply::Failed { error: KafkaError::RebalanceInProgress })

@@ -204,7 +204,14 @@ mod tests {
                 group: "g".into(),
                 topic: "t".into(),
                 partition: 2,
-                value: Some(OffsetCommitValue { version: 4, offset: 5, leader_epoch: 0, metadata: "m".into(), commit_timestamp: 7, expire_timestamp: None })
+                value: Some(OffsetCommitValue {
+                    version: 4,
+                    offset: 5,
+                    leader_epoch: 0,
+                    metadata: "m".into(),
+                    commit_timestamp: 7,
+                    expire_timestamp: None
+                })
             }
         );
         // v1: offset, metadata, commit, expire.
@@ -247,10 +254,16 @@ mod tests {
         match decode(4, &key, Some(&v)).unwrap() {
             OffsetsTopicRecord::GroupMetadata { group, value: Some(g), .. } => {
                 assert_eq!(group, "g");
-                assert_eq!((g.protocol_type.as_str(), g.generation, g.protocol.as_deref(), g.leader.as_deref()), ("consumer", 1, Some("range"), Some("m1")));
+                assert_eq!(
+                    (g.protocol_type.as_str(), g.generation, g.protocol.as_deref(), g.leader.as_deref()),
+                    ("consumer", 1, Some("range"), Some("m1"))
+                );
                 assert_eq!(g.current_state_timestamp, Some(99));
                 assert_eq!(g.members.len(), 1);
-                assert_eq!((g.members[0].client_host.as_str(), g.members[0].rebalance_timeout, g.members[0].session_timeout), ("/127.0.0.1", 300, 45));
+                assert_eq!(
+                    (g.members[0].client_host.as_str(), g.members[0].rebalance_timeout, g.members[0].session_timeout),
+                    ("/127.0.0.1", 300, 45)
+                );
             }
             r => panic!("{r:?}"),
         }

@@ -61,10 +61,14 @@ struct App {
 pub async fn serve(listener: tokio::net::TcpListener, config: Config) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     if !addr.ip().is_loopback() && config.token.is_none() {
-        return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, format!("listening on {addr} (beyond loopback) requires --token")));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!("listening on {addr} (beyond loopback) requires --token"),
+        ));
     }
     let kafka = Kafka::new(config.bootstrap.clone());
-    let (status_tx, status_rx) = watch::channel(KafkaState { up: false, bootstrap: config.bootstrap.clone(), detail: Some("not checked yet".into()) });
+    let (status_tx, status_rx) =
+        watch::channel(KafkaState { up: false, bootstrap: config.bootstrap.clone(), detail: Some("not checked yet".into()) });
     let app = Arc::new(App { config: config.clone(), kafka, status: status_rx });
     tokio::spawn(health(Arc::clone(&app), status_tx));
     let mut router = Router::new().route("/ws", get(ws_handler)).route("/health", get(health_handler)).with_state(Arc::clone(&app));
@@ -318,7 +322,9 @@ fn check_engine(ns: &Namespace, req: &KafkaRequest) -> Result<(), String> {
 pub async fn dispatch_with(kafka: &Kafka, checkpoint_root: &std::path::Path, ns: &Namespace, op: Op) -> Result<Reply, OpError> {
     let k = kafka;
     Ok(match op {
-        Op::Hello { .. } | Op::Watch { .. } | Op::WatchOffsetsTopic { .. } => return Err(OpError::new(ErrorCode::InvalidArgument, "handled by the connection")),
+        Op::Hello { .. } | Op::Watch { .. } | Op::WatchOffsetsTopic { .. } => {
+            return Err(OpError::new(ErrorCode::InvalidArgument, "handled by the connection"))
+        }
         Op::ListTopics => Reply::Topics { topics: k.list_topics().await?.into_iter().filter(|t| ns.contains(&t.topic)).collect() },
         Op::CreateTopic { topic, partitions } => {
             ns.check("topic", &topic).map_err(ns_err)?;

@@ -40,7 +40,13 @@ struct Client {
 impl Client {
     async fn connect(addr: &str) -> Client {
         let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await.expect("websocket connects");
-        let mut c = Client { ws, pending: Default::default(), next: 0, ns: String::new(), welcome_kafka: KafkaState { up: false, bootstrap: String::new(), detail: None } };
+        let mut c = Client {
+            ws,
+            pending: Default::default(),
+            next: 0,
+            ns: String::new(),
+            welcome_kafka: KafkaState { up: false, bootstrap: String::new(), detail: None },
+        };
         match c.frame().await {
             Either::Text(Response { reply: Reply::Welcome { namespace, kafka, .. }, .. }) => {
                 c.ns = namespace;
@@ -64,7 +70,11 @@ impl Client {
 
     async fn wire_frame(&mut self) -> Either {
         loop {
-            let msg = tokio::time::timeout(std::time::Duration::from_secs(60), self.ws.next()).await.expect("a frame within 60 s").expect("open").expect("ok");
+            let msg = tokio::time::timeout(std::time::Duration::from_secs(60), self.ws.next())
+                .await
+                .expect("a frame within 60 s")
+                .expect("open")
+                .expect("ok");
             match msg {
                 Message::Text(t) => return Either::Text(serde_json::from_str(t.as_str()).unwrap_or_else(|e| panic!("bad reply {t}: {e}"))),
                 Message::Binary(b) => return Either::Binary(decode_records(&b).expect("valid binary frame")),
@@ -220,7 +230,9 @@ fn bridge_reset(reply: Reply) -> ToolReset {
             warnings: plan.warnings.into_iter().collect(),
             error: plan.refused,
         },
-        Reply::Error { code: ErrorCode::Refused, message } => ToolReset { plan: BTreeSet::new(), warnings: BTreeSet::new(), error: Some(message) },
+        Reply::Error { code: ErrorCode::Refused, message } => {
+            ToolReset { plan: BTreeSet::new(), warnings: BTreeSet::new(), error: Some(message) }
+        }
         other => panic!("unexpected reply {other:?}"),
     }
 }
@@ -232,7 +244,16 @@ fn describe_rows(d: &GroupDescription) -> BTreeSet<Row> {
     let dash = |o: Option<i64>| o.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
     d.offsets
         .iter()
-        .map(|o| (o.topic.clone(), o.partition, dash(o.committed), dash(o.log_end), dash(o.lag), o.member_id.clone().unwrap_or_else(|| "-".into())))
+        .map(|o| {
+            (
+                o.topic.clone(),
+                o.partition,
+                dash(o.committed),
+                dash(o.log_end),
+                dash(o.lag),
+                o.member_id.clone().unwrap_or_else(|| "-".into()),
+            )
+        })
         .collect()
 }
 
@@ -405,10 +426,8 @@ async fn reset_fixture(c: &mut Client) -> (String, String) {
         c.ok(Op::Produce { topic: t.clone(), lines, separator: None, partition: Some(p) }).await;
     }
     c.ok(Op::DeleteRecords { topic: t.clone(), partition: 0, before_offset: 2 }).await;
-    let offsets = vec![
-        PartitionOffset { topic: t.clone(), partition: 0, offset: 3 },
-        PartitionOffset { topic: t.clone(), partition: 1, offset: 1 },
-    ];
+    let offsets =
+        vec![PartitionOffset { topic: t.clone(), partition: 0, offset: 3 }, PartitionOffset { topic: t.clone(), partition: 1, offset: 1 }];
     match c.ok(Op::CommitOffsets { group: g.clone(), offsets }).await {
         Reply::Committed { results, .. } => assert!(results.iter().all(|r| r.error.is_none()), "{results:?}"),
         r => panic!("{r:?}"),
@@ -438,18 +457,29 @@ async fn reset_offsets_matches_the_real_tools_dry_run() {
         (topic(Some(vec![1])), ResetStrategy::ByDuration { duration_ms: 3_600_000 }),
     ];
     for (scope, strategy) in cases {
-        let ours = bridge_reset(c.call(Op::ResetOffsets { group: g.clone(), scope: scope.clone(), strategy: strategy.clone(), execute: false }).await);
+        let ours = bridge_reset(
+            c.call(Op::ResetOffsets { group: g.clone(), scope: scope.clone(), strategy: strategy.clone(), execute: false }).await,
+        );
         let (code, out, err) = kafka_tool_async(CGC, tool_args(&bootstrap, &g, &scope, &strategy)).await;
         let theirs = parse_tool_reset(&g, code, &out, &err);
         assert!(!theirs.plan.is_empty() || theirs.error.is_some(), "the tool's output did not parse:\n{out}\n{err}");
         assert_eq!(ours, theirs, "{scope:?} {strategy:?}\n--- tool stdout ---\n{out}\n--- tool stderr ---\n{err}");
     }
     // Sanity: the comparison above saw clamping and the fallback at least once.
-    let ours = bridge_reset(c.call(Op::ResetOffsets { group: g.clone(), scope: topic(None), strategy: ResetStrategy::ToOffset { offset: 100 }, execute: false }).await);
+    let ours = bridge_reset(
+        c.call(Op::ResetOffsets {
+            group: g.clone(),
+            scope: topic(None),
+            strategy: ResetStrategy::ToOffset { offset: 100 },
+            execute: false,
+        })
+        .await,
+    );
     assert_eq!(ours.warnings.len(), 3);
 
     // --execute changes the committed offsets.
-    let r = c.ok(Op::ResetOffsets { group: g.clone(), scope: topic(Some(vec![2])), strategy: ResetStrategy::ToEarliest, execute: true }).await;
+    let r =
+        c.ok(Op::ResetOffsets { group: g.clone(), scope: topic(Some(vec![2])), strategy: ResetStrategy::ToEarliest, execute: true }).await;
     assert!(matches!(r, Reply::ResetOffsets { plan: ResetPlan { executed: true, .. } }), "{r:?}");
     match c.ok(Op::DescribeGroup { group: g.clone() }).await {
         Reply::Group { group } => {
@@ -469,7 +499,13 @@ async fn engine_membership_keeps_the_group_stable_and_reset_is_refused_like_the_
     let addr = start_bridge(Config::new(&bootstrap)).await;
     let mut c = Client::connect(&addr).await;
     let (t, g) = reset_fixture(&mut c).await;
-    let poll = KafkaRequest::GroupPoll { group: g.clone(), member_id: None, client_id: "driver".into(), topics: vec![t.clone()], session_timeout_ms: 120_000 };
+    let poll = KafkaRequest::GroupPoll {
+        group: g.clone(),
+        member_id: None,
+        client_id: "driver".into(),
+        topics: vec![t.clone()],
+        session_timeout_ms: 120_000,
+    };
     let (member, generation) = match c.ok(Op::Engine { request: poll }).await {
         Reply::Engine { kafka: KafkaReply::Assignment { member_id, generation, partitions } } => {
             assert_eq!(partitions, (0..3).map(|p| TopicPartition::new(t.clone(), p)).collect::<Vec<_>>());
@@ -478,22 +514,37 @@ async fn engine_membership_keeps_the_group_stable_and_reset_is_refused_like_the_
         r => panic!("{r:?}"),
     };
     // A second poll heartbeats and keeps the assignment.
-    let poll = KafkaRequest::GroupPoll { group: g.clone(), member_id: Some(member.clone()), client_id: "driver".into(), topics: vec![t.clone()], session_timeout_ms: 120_000 };
-    assert!(matches!(c.ok(Op::Engine { request: poll }).await, Reply::Engine { kafka: KafkaReply::Assignment { generation: g2, .. } } if g2 == generation));
+    let poll = KafkaRequest::GroupPoll {
+        group: g.clone(),
+        member_id: Some(member.clone()),
+        client_id: "driver".into(),
+        topics: vec![t.clone()],
+        session_timeout_ms: 120_000,
+    };
+    assert!(
+        matches!(c.ok(Op::Engine { request: poll }).await, Reply::Engine { kafka: KafkaReply::Assignment { generation: g2, .. } } if g2 == generation)
+    );
 
     let scope = ResetScope::AllTopics;
     let strategy = ResetStrategy::ToEarliest;
-    let ours = bridge_reset(c.call(Op::ResetOffsets { group: g.clone(), scope: scope.clone(), strategy: strategy.clone(), execute: false }).await);
+    let ours =
+        bridge_reset(c.call(Op::ResetOffsets { group: g.clone(), scope: scope.clone(), strategy: strategy.clone(), execute: false }).await);
     let (code, out, err) = kafka_tool_async(CGC, tool_args(&bootstrap, &g, &scope, &strategy)).await;
     assert_eq!(ours, parse_tool_reset(&g, code, &out, &err), "tool: {out}\n{err}");
     assert_eq!(ours.error, Some(format!("Assignments can only be reset if the group '{g}' is inactive, but the current state is Stable.")));
 
     // A member's commit (with generation) works; an admin commit (generation −1) is fenced.
-    let commit = KafkaRequest::OffsetCommit { group: g.clone(), member: Some((member.clone(), generation)), offsets: vec![(TopicPartition::new(t.clone(), 1), 2)] };
+    let commit = KafkaRequest::OffsetCommit {
+        group: g.clone(),
+        member: Some((member.clone(), generation)),
+        offsets: vec![(TopicPartition::new(t.clone(), 1), 2)],
+    };
     assert_eq!(c.ok(Op::Engine { request: commit }).await, Reply::Engine { kafka: KafkaReply::CommitResult { result: Ok(()) } });
     let commit = KafkaRequest::OffsetCommit { group: g.clone(), member: None, offsets: vec![(TopicPartition::new(t.clone(), 1), 3)] };
     match c.ok(Op::Engine { request: commit }).await {
-        Reply::Engine { kafka: KafkaReply::CommitResult { result: Err(e) } } => assert_ne!(e, engine::kafka::KafkaError::Other(String::new())),
+        Reply::Engine { kafka: KafkaReply::CommitResult { result: Err(e) } } => {
+            assert_ne!(e, engine::kafka::KafkaError::Other(String::new()))
+        }
         r => panic!("{r:?}"),
     }
     // Our describe equals `kafka-consumer-groups --describe` row for row.
@@ -520,12 +571,22 @@ async fn engine_membership_keeps_the_group_stable_and_reset_is_refused_like_the_
         r => panic!("{r:?}"),
     }
     // The engine's offset fetch and fetch.
-    let fetch = KafkaRequest::OffsetFetch { group: g.clone(), partitions: vec![TopicPartition::new(t.clone(), 1), TopicPartition::new(t.clone(), 2)] };
+    let fetch = KafkaRequest::OffsetFetch {
+        group: g.clone(),
+        partitions: vec![TopicPartition::new(t.clone(), 1), TopicPartition::new(t.clone(), 2)],
+    };
     assert_eq!(
         c.ok(Op::Engine { request: fetch }).await,
-        Reply::Engine { kafka: KafkaReply::Committed { offsets: vec![(TopicPartition::new(t.clone(), 1), Some(2)), (TopicPartition::new(t.clone(), 2), None)] } }
+        Reply::Engine {
+            kafka: KafkaReply::Committed {
+                offsets: vec![(TopicPartition::new(t.clone(), 1), Some(2)), (TopicPartition::new(t.clone(), 2), None)]
+            }
+        }
     );
-    match c.ok(Op::Engine { request: KafkaRequest::Fetch { partition: TopicPartition::new(t.clone(), 0), offset: 2, max_records: 10 } }).await {
+    match c
+        .ok(Op::Engine { request: KafkaRequest::Fetch { partition: TopicPartition::new(t.clone(), 0), offset: 2, max_records: 10 } })
+        .await
+    {
         Reply::Engine { kafka: KafkaReply::Records { records, log_start_offset, high_watermark } } => {
             assert_eq!((log_start_offset, high_watermark), (2, 4));
             assert_eq!(records.iter().map(|r| r.offset).collect::<Vec<_>>(), vec![2, 3]);
@@ -533,13 +594,19 @@ async fn engine_membership_keeps_the_group_stable_and_reset_is_refused_like_the_
         r => panic!("{r:?}"),
     }
     // Below the log start: OFFSET_OUT_OF_RANGE, as an executor would see it.
-    match c.ok(Op::Engine { request: KafkaRequest::Fetch { partition: TopicPartition::new(t.clone(), 0), offset: 0, max_records: 10 } }).await {
+    match c
+        .ok(Op::Engine { request: KafkaRequest::Fetch { partition: TopicPartition::new(t.clone(), 0), offset: 0, max_records: 10 } })
+        .await
+    {
         Reply::Engine { kafka: KafkaReply::FetchError { error } } => assert_eq!(error, engine::kafka::KafkaError::OffsetOutOfRange),
         r => panic!("{r:?}"),
     }
 
     // Leaving empties the group; the reset is then allowed.
-    assert_eq!(c.ok(Op::Engine { request: KafkaRequest::LeaveGroup { group: g.clone(), member_id: member } }).await, Reply::Engine { kafka: KafkaReply::Left });
+    assert_eq!(
+        c.ok(Op::Engine { request: KafkaRequest::LeaveGroup { group: g.clone(), member_id: member } }).await,
+        Reply::Engine { kafka: KafkaReply::Left }
+    );
     let ours = bridge_reset(c.call(Op::ResetOffsets { group: g.clone(), scope, strategy, execute: false }).await);
     assert_eq!(ours.error, None);
     assert_eq!(ours.plan.len(), 2);
@@ -583,8 +650,18 @@ async fn namespaces_frames_and_origins_are_enforced() {
     assert!(matches!(b.frame().await, Either::Text(Response { reply: Reply::Error { code: ErrorCode::BadFrame, .. }, .. })));
     assert!(matches!(b.ok(Op::ListTopics).await, Reply::Topics { .. }));
     // Produce lines without the separator fail like the console producer.
-    match a.call(Op::Produce { topic: ta.clone(), lines: vec!["k:::v".into(), "novalue".into()], separator: Some(":::".into()), partition: None }).await {
-        Reply::Error { code: ErrorCode::InvalidArgument, message } => assert_eq!(message, "No key separator found on line number 2: 'novalue'"),
+    match a
+        .call(Op::Produce {
+            topic: ta.clone(),
+            lines: vec!["k:::v".into(), "novalue".into()],
+            separator: Some(":::".into()),
+            partition: None,
+        })
+        .await
+    {
+        Reply::Error { code: ErrorCode::InvalidArgument, message } => {
+            assert_eq!(message, "No key separator found on line number 2: 'novalue'")
+        }
         r => panic!("{r:?}"),
     }
     // A foreign Origin is refused at the upgrade.
@@ -705,11 +782,24 @@ fn formatter_records(bootstrap: &str, partition: i32, formatter: &str, group: &s
     let (_, out, err) = kafka_tool(
         "org.apache.kafka.tools.consumer.ConsoleConsumer",
         &s(&[
-            "--bootstrap-server", bootstrap, "--topic", "__consumer_offsets", "--partition", &partition.to_string(), "--offset", "earliest",
-            "--formatter", formatter, "--consumer-property", "exclude.internal.topics=false", "--timeout-ms", "5000",
+            "--bootstrap-server",
+            bootstrap,
+            "--topic",
+            "__consumer_offsets",
+            "--partition",
+            &partition.to_string(),
+            "--offset",
+            "earliest",
+            "--formatter",
+            formatter,
+            "--consumer-property",
+            "exclude.internal.topics=false",
+            "--timeout-ms",
+            "5000",
         ]),
     );
-    let all: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&out).into_iter::<serde_json::Value>().map(|v| v.expect("formatter JSON")).collect();
+    let all: Vec<serde_json::Value> =
+        serde_json::Deserializer::from_str(&out).into_iter::<serde_json::Value>().map(|v| v.expect("formatter JSON")).collect();
     assert!(!all.is_empty(), "the formatter printed nothing for partition {partition}: {err}");
     all.into_iter().filter(|v| v["key"]["data"]["group"] == group).collect()
 }
@@ -721,12 +811,22 @@ async fn consumer_offsets_feed_matches_kafkas_formatters() {
     let mut c = Client::connect(&addr).await;
     let (t, g) = reset_fixture(&mut c).await;
     // A member joins and leaves (GroupMetadata records), and commits once more (an OffsetCommit record).
-    let poll = KafkaRequest::GroupPoll { group: g.clone(), member_id: None, client_id: "driver".into(), topics: vec![t.clone()], session_timeout_ms: 120_000 };
+    let poll = KafkaRequest::GroupPoll {
+        group: g.clone(),
+        member_id: None,
+        client_id: "driver".into(),
+        topics: vec![t.clone()],
+        session_timeout_ms: 120_000,
+    };
     let (member, generation) = match c.ok(Op::Engine { request: poll }).await {
         Reply::Engine { kafka: KafkaReply::Assignment { member_id, generation, .. } } => (member_id, generation),
         r => panic!("{r:?}"),
     };
-    let commit = KafkaRequest::OffsetCommit { group: g.clone(), member: Some((member.clone(), generation)), offsets: vec![(TopicPartition::new(t.clone(), 1), 2)] };
+    let commit = KafkaRequest::OffsetCommit {
+        group: g.clone(),
+        member: Some((member.clone(), generation)),
+        offsets: vec![(TopicPartition::new(t.clone(), 1), 2)],
+    };
     c.ok(Op::Engine { request: commit }).await;
     c.ok(Op::Engine { request: KafkaRequest::LeaveGroup { group: g.clone(), member_id: member } }).await;
 
@@ -771,22 +871,45 @@ async fn consumer_offsets_feed_matches_kafkas_formatters() {
         let d = &v["value"]["data"];
         let members: Vec<serde_json::Value> = d["members"]
             .as_array()
-            .map(|ms| ms.iter().map(|m| serde_json::json!([m["memberId"], m["clientId"], m["clientHost"], m["sessionTimeout"], m["rebalanceTimeout"]])).collect())
+            .map(|ms| {
+                ms.iter()
+                    .map(|m| serde_json::json!([m["memberId"], m["clientId"], m["clientHost"], m["sessionTimeout"], m["rebalanceTimeout"]]))
+                    .collect()
+            })
             .unwrap_or_default();
-        serde_json::json!([v["value"]["version"], d["protocolType"], d["generation"], d["protocol"], d["leader"], d["currentStateTimestamp"], members])
+        serde_json::json!([
+            v["value"]["version"],
+            d["protocolType"],
+            d["generation"],
+            d["protocol"],
+            d["leader"],
+            d["currentStateTimestamp"],
+            members
+        ])
     };
     let our_groups: Vec<serde_json::Value> = ours
         .iter()
         .filter_map(|r| match r {
             OffsetsTopicRecord::GroupMetadata { value, .. } => Some(match value {
                 None => serde_json::json!(null),
-                Some(v) => serde_json::json!([v.version, v.protocol_type, v.generation, v.protocol, v.leader, v.current_state_timestamp,
-                    v.members.iter().map(|m| serde_json::json!([m.member_id, m.client_id, m.client_host, m.session_timeout, m.rebalance_timeout])).collect::<Vec<_>>()]),
+                Some(v) => serde_json::json!([
+                    v.version,
+                    v.protocol_type,
+                    v.generation,
+                    v.protocol,
+                    v.leader,
+                    v.current_state_timestamp,
+                    v.members
+                        .iter()
+                        .map(|m| serde_json::json!([m.member_id, m.client_id, m.client_host, m.session_timeout, m.rebalance_timeout]))
+                        .collect::<Vec<_>>()
+                ]),
             }),
             _ => None,
         })
         .collect();
-    let their_groups: Vec<serde_json::Value> = groups.iter().map(|v| if v["value"].is_null() { serde_json::json!(null) } else { summary(v) }).collect();
+    let their_groups: Vec<serde_json::Value> =
+        groups.iter().map(|v| if v["value"].is_null() { serde_json::json!(null) } else { summary(v) }).collect();
     assert_eq!(our_groups, their_groups);
     c.ok(Op::DeleteTopic { topic: t }).await;
 }

@@ -56,7 +56,8 @@ async fn floods_are_rate_limited_and_the_connection_survives() {
     let mut limited = 0;
     for _ in 1..=8 {
         if let Message::Text(t) = ws.next().await.unwrap().unwrap() {
-            if let Reply::Error { code: protocol::ErrorCode::RateLimited, .. } = serde_json::from_str::<Response>(t.as_str()).unwrap().reply {
+            if let Reply::Error { code: protocol::ErrorCode::RateLimited, .. } = serde_json::from_str::<Response>(t.as_str()).unwrap().reply
+            {
                 limited += 1;
             }
         }

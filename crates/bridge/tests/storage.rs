@@ -6,7 +6,11 @@ use futures_util::{SinkExt, StreamExt};
 use protocol::*;
 use tokio_tungstenite::tungstenite::Message;
 
-async fn call(ws: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>, id: u64, op: Op) -> Reply {
+async fn call(
+    ws: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    id: u64,
+    op: Op,
+) -> Reply {
     ws.send(Message::Text(Request::new(id, op).to_json().into())).await.unwrap();
     loop {
         if let Message::Text(t) = ws.next().await.unwrap().unwrap() {
@@ -61,7 +65,10 @@ async fn checkpoint_files_are_real_files_in_the_connections_folder() {
         Reply::Storage { storage: StorageReply::Bytes { result: Err(e) } } => assert!(e.contains("invalid storage path"), "{e}"),
         r => panic!("{r:?}"),
     }
-    assert_eq!(call(&mut ws, 6, Op::Storage { request: StorageRequest::Delete { path: "ckpt".into() } }).await, Reply::Storage { storage: StorageReply::Done { result: Ok(()) } });
+    assert_eq!(
+        call(&mut ws, 6, Op::Storage { request: StorageRequest::Delete { path: "ckpt".into() } }).await,
+        Reply::Storage { storage: StorageReply::Done { result: Ok(()) } }
+    );
     assert!(!folder.join("ckpt").exists());
     std::fs::remove_dir_all(&root).unwrap();
 }

@@ -71,8 +71,7 @@ impl Checkpoint {
 
     /// Reads a checkpoint file; errors say what is wrong, like a failed deserialization would.
     pub fn from_bytes(bytes: &[u8]) -> Result<Checkpoint, String> {
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| format!("not a checkpoint file (invalid JSON: {e})"))?;
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| format!("not a checkpoint file (invalid JSON: {e})"))?;
         match value.get("format").and_then(|f| f.as_str()) {
             Some(FORMAT) => {}
             Some(other) => return Err(format!("unsupported checkpoint format `{other}` (this build reads `{FORMAT}`)")),
@@ -121,8 +120,7 @@ pub fn parse_name(name: &str) -> Option<(Time, bool)> {
 
 /// `Checkpoint.getCheckpointFiles`: oldest first, and `.bk` before the plain file of the same time.
 pub fn sort_files(names: &[String]) -> Vec<String> {
-    let mut files: Vec<(Time, bool, &String)> =
-        names.iter().filter_map(|n| parse_name(n).map(|(t, bk)| (t, !bk, n))).collect();
+    let mut files: Vec<(Time, bool, &String)> = names.iter().filter_map(|n| parse_name(n).map(|(t, bk)| (t, !bk, n))).collect();
     files.sort();
     files.into_iter().map(|(_, _, n)| n.clone()).collect()
 }
@@ -173,11 +171,10 @@ mod tests {
 
     #[test]
     fn reader_tries_newest_first_plain_before_backup() {
-        let names: Vec<String> =
-            ["checkpoint-5000.bk", "checkpoint-10000", "checkpoint-5000", "checkpoint-10000.bk", "temp", "abc"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+        let names: Vec<String> = ["checkpoint-5000.bk", "checkpoint-10000", "checkpoint-5000", "checkpoint-10000.bk", "temp", "abc"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(reader_order(&names), ["checkpoint-10000", "checkpoint-10000.bk", "checkpoint-5000", "checkpoint-5000.bk"]);
     }
 

@@ -240,7 +240,11 @@ impl JobConfig {
         }
         match self.auto_offset_reset() {
             "latest" | "earliest" | "none" => {}
-            other => return Err(format!("Invalid value {other} for configuration auto.offset.reset: String must be one of: latest, earliest, none")),
+            other => {
+                return Err(format!(
+                    "Invalid value {other} for configuration auto.offset.reset: String must be one of: latest, earliest, none"
+                ))
+            }
         }
         let reducers = self.pipeline.iter().filter(|t| matches!(t, Transform::ReduceByKeySum | Transform::UpdateStateByKeySum)).count();
         if reducers > 1 {

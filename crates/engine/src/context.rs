@@ -34,7 +34,10 @@ pub enum Input {
 /// What the engine wants done.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Output {
-    Request { id: u64, request: Request },
+    Request {
+        id: u64,
+        request: Request,
+    },
     Trace(TraceLine),
     /// Call [`Engine::handle_timeout`] at this time (the next batch).
     Timeout(Time),
@@ -53,16 +56,32 @@ enum Task {
     /// `DirectKafkaInputDStream.start()` on a fresh context.
     StartStream,
     /// `generateJobs(time)`; `rerun` when rescheduled by `JobGenerator.restart`.
-    Generate { time: Time, rerun: bool },
-    RunJobs { time: Time },
+    Generate {
+        time: Time,
+        rerun: bool,
+    },
+    RunJobs {
+        time: Time,
+    },
     /// A state RDD checkpoint file.
-    WriteState { time: Time, path: String, bytes: Vec<u8> },
+    WriteState {
+        time: Time,
+        path: String,
+        bytes: Vec<u8>,
+    },
     /// `DoCheckpoint(time, clearCheckpointDataLater = completion)`.
-    Checkpoint { time: Time, completion: bool },
+    Checkpoint {
+        time: Time,
+        completion: bool,
+    },
     /// `ClearCheckpointData`: delete state files no checkpoint needs any more.
-    DeleteFiles { paths: Vec<String> },
+    DeleteFiles {
+        paths: Vec<String>,
+    },
     /// `graph.stop()` → `consumer.close()`, then the context is stopped.
-    Shutdown { graceful: bool },
+    Shutdown {
+        graceful: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +89,9 @@ enum Status {
     Starting,
     Active,
     /// Graceful stop: the timer runs up to and including `last`.
-    Stopping { last: Time },
+    Stopping {
+        last: Time,
+    },
 }
 
 /// One driver process: the `StreamingContext` and everything it holds in memory.
@@ -116,7 +137,16 @@ impl Default for Engine {
 
 impl Engine {
     pub fn new() -> Engine {
-        Engine { now: Time(0), app: None, processes: 0, next_id: 1, in_flight: BTreeMap::new(), auto_commits: BTreeSet::new(), memo: Memo::default(), out: VecDeque::new() }
+        Engine {
+            now: Time(0),
+            app: None,
+            processes: 0,
+            next_id: 1,
+            in_flight: BTreeMap::new(),
+            auto_commits: BTreeSet::new(),
+            memo: Memo::default(),
+            out: VecDeque::new(),
+        }
     }
 
     pub fn now(&self) -> Time {
@@ -294,13 +324,22 @@ impl Engine {
 
 /// What a task found out, ready to be applied.
 enum Effect {
-    GetOrCreate { tried: Vec<(String, Result<(), String>)>, found: Option<(String, Box<Checkpoint>)>, failed: Option<SparkError> },
+    GetOrCreate {
+        tried: Vec<(String, Result<(), String>)>,
+        found: Option<(String, Box<Checkpoint>)>,
+        failed: Option<SparkError>,
+    },
     StartStream(crate::stream::Gathered<offsets::Offsets>),
     Restored,
     Compute(crate::stream::Gathered<crate::stream::ComputeInputs>),
     Jobs(Vec<Result<JobData, SparkError>>),
     StateWritten(Result<(), String>),
-    Checkpoint { content: Box<Checkpoint>, file_time: Time, files: BTreeMap<Time, String>, result: Result<Vec<String>, String> },
+    Checkpoint {
+        content: Box<Checkpoint>,
+        file_time: Time,
+        files: BTreeMap<Time, String>,
+        result: Result<Vec<String>, String>,
+    },
     Skip,
     /// The consumer closed; `close()` may have auto-committed these offsets first.
     Shutdown(Option<(String, offsets::Offsets)>),
@@ -317,10 +356,12 @@ impl Engine {
                 _ => Effect::Compute(app.stream.gather_compute(&app.job, g)?),
             },
             Task::RunJobs { time } => Effect::Jobs(jobs::gather_jobs(&app.job, &app.stream, &app.state, app.zero_time, *time, g)?),
-            Task::WriteState { path, bytes, .. } => match g.storage(StorageRequest::Write { path: path.clone(), bytes: bytes.clone() }).ok_or(Pending)? {
-                StorageReply::Done { result } => Effect::StateWritten(result.clone()),
-                other => Effect::StateWritten(Err(format!("unexpected storage reply {other:?}"))),
-            },
+            Task::WriteState { path, bytes, .. } => {
+                match g.storage(StorageRequest::Write { path: path.clone(), bytes: bytes.clone() }).ok_or(Pending)? {
+                    StorageReply::Done { result } => Effect::StateWritten(result.clone()),
+                    other => Effect::StateWritten(Err(format!("unexpected storage reply {other:?}"))),
+                }
+            }
             Task::Checkpoint { time, .. } => {
                 let Some(dir) = app.job.checkpoint_dir.clone() else { return Ok(Effect::Skip) };
                 let files = app.state.checkpoint_files_at();
@@ -345,7 +386,11 @@ impl Engine {
                 if let (Some(c), Some(group)) = (&app.stream.consumer, app.job.group_id()) {
                     // `close()` commits the positions synchronously when auto-commit is on.
                     if let Some(offsets) = c.clone().auto_commit_due(&app.job, self.now, true) {
-                        let req = KafkaRequest::OffsetCommit { group: group.into(), member: c.member.clone(), offsets: offsets.clone().into_iter().collect() };
+                        let req = KafkaRequest::OffsetCommit {
+                            group: group.into(),
+                            member: c.member.clone(),
+                            offsets: offsets.clone().into_iter().collect(),
+                        };
                         // its answer reaches no callback of the application's
                         g.kafka(req).ok_or(Pending)?;
                         auto = Some((group.to_string(), offsets));
@@ -375,7 +420,13 @@ impl Engine {
                         app.status = Status::Active;
                         app.next_batch = Some(first);
                         let zero_time = app.zero_time;
-                        self.trace(TraceEvent::ContextStarted { mode: StartMode::Fresh, checkpoint_file: None, zero_time, first_batch: first, rescheduled: vec![] });
+                        self.trace(TraceEvent::ContextStarted {
+                            mode: StartMode::Fresh,
+                            checkpoint_file: None,
+                            zero_time,
+                            first_batch: first,
+                            rescheduled: vec![],
+                        });
                     }
                     Err(e) => self.fail(e, Phase::Start),
                 }
@@ -449,7 +500,12 @@ impl Engine {
         }
     }
 
-    fn apply_get_or_create(&mut self, tried: Vec<(String, Result<(), String>)>, found: Option<(String, Box<Checkpoint>)>, failed: Option<SparkError>) {
+    fn apply_get_or_create(
+        &mut self,
+        tried: Vec<(String, Result<(), String>)>,
+        found: Option<(String, Box<Checkpoint>)>,
+        failed: Option<SparkError>,
+    ) {
         for (file, r) in tried {
             let (ok, error) = match r {
                 Ok(()) => (true, None),
@@ -678,8 +734,8 @@ impl App {
                 Err(e) => tried.push((name, Err(e))),
             }
         }
-        let failed = (!tried.is_empty())
-            .then(|| SparkError::new(error::SPARK_EXCEPTION, format!("Failed to read checkpoint from directory {dir}")));
+        let failed =
+            (!tried.is_empty()).then(|| SparkError::new(error::SPARK_EXCEPTION, format!("Failed to read checkpoint from directory {dir}")));
         Ok(Effect::GetOrCreate { tried, found: None, failed })
     }
 
@@ -701,7 +757,9 @@ impl App {
             return Err(SparkError::requirement("No output operations registered, so nothing to execute"));
         }
         if self.job.has_state() && self.job.checkpoint_dir.is_none() {
-            return Err(SparkError::requirement("The checkpoint directory has not been set. Please set it by StreamingContext.checkpoint()."));
+            return Err(SparkError::requirement(
+                "The checkpoint directory has not been set. Please set it by StreamingContext.checkpoint().",
+            ));
         }
         Ok(())
     }
@@ -805,7 +863,11 @@ mod tests {
         assert!(e.handle_reply(999, Reply::Kafka(KafkaReply::Left)).is_err());
         let mut bad = JobConfig::seed(&["words"], "g");
         bad.kafka_params.insert("auto.offset.reset".into(), "smallest".into());
-        assert!(Engine::new().handle_input(Time(0), Input::Start { job: Box::new(bad), code_version: 1 }).unwrap_err().0.contains("smallest"));
+        assert!(Engine::new()
+            .handle_input(Time(0), Input::Start { job: Box::new(bad), code_version: 1 })
+            .unwrap_err()
+            .0
+            .contains("smallest"));
     }
 
     #[test]

@@ -46,7 +46,14 @@ fn ranges_of(stream: &DirectKafkaInputDStream, t: Time) -> Vec<OffsetRange> {
 
 type Step<T> = Result<Result<T, SparkError>, Pending>;
 
-fn gather_print(job: &JobConfig, stream: &DirectKafkaInputDStream, st: &StateDStream, zero: Time, t: Time, g: &mut Gather) -> Step<JobData> {
+fn gather_print(
+    job: &JobConfig,
+    stream: &DirectKafkaInputDStream,
+    st: &StateDStream,
+    zero: Time,
+    t: Time,
+    g: &mut Gather,
+) -> Step<JobData> {
     let (narrow, reducer) = split_pipeline(&job.pipeline);
     if reducer == Some(Transform::UpdateStateByKeySum) {
         let (base, chain) = st.lineage(t, job.batch_duration.ms(), zero);
@@ -143,7 +150,9 @@ fn gather_range(job: &JobConfig, r: &OffsetRange, g: &mut Gather) -> Step<Vec<Da
         }
         KafkaReply::FetchError { error: KafkaError::OffsetOutOfRange } => Ok(Err(messages::fetch_out_of_range(r.from_offset, &tp))),
         // A partition that no longer exists: the consumer keeps polling and never gets a record.
-        KafkaReply::FetchError { error: KafkaError::UnknownTopicOrPartition } => Ok(Err(messages::failed_to_get_records(job.group_id(), &tp, r.from_offset))),
+        KafkaReply::FetchError { error: KafkaError::UnknownTopicOrPartition } => {
+            Ok(Err(messages::failed_to_get_records(job.group_id(), &tp, r.from_offset)))
+        }
         KafkaReply::FetchError { error } | KafkaReply::Failed { error } => Ok(Err(crate::stream::kafka_exception(error))),
         other => Ok(Err(SparkError::new("org.apache.kafka.common.KafkaException", format!("unexpected reply from Kafka: {other:?}")))),
     }

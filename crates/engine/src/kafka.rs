@@ -43,18 +43,36 @@ pub enum OffsetSpec {
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum KafkaReply {
     #[serde(rename_all = "camelCase")]
-    Assignment { member_id: String, generation: i32, partitions: Vec<TopicPartition> },
+    Assignment {
+        member_id: String,
+        generation: i32,
+        partitions: Vec<TopicPartition>,
+    },
     Left,
     /// Per requested partition, the offset or the error.
-    Offsets { offsets: Vec<(TopicPartition, Result<i64, KafkaError>)> },
+    Offsets {
+        offsets: Vec<(TopicPartition, Result<i64, KafkaError>)>,
+    },
     /// Per requested partition, the committed offset if any.
-    Committed { offsets: Vec<(TopicPartition, Option<i64>)> },
-    CommitResult { result: Result<(), KafkaError> },
+    Committed {
+        offsets: Vec<(TopicPartition, Option<i64>)>,
+    },
+    CommitResult {
+        result: Result<(), KafkaError>,
+    },
     #[serde(rename_all = "camelCase")]
-    Records { records: Vec<Record>, log_start_offset: i64, high_watermark: i64 },
-    FetchError { error: KafkaError },
+    Records {
+        records: Vec<Record>,
+        log_start_offset: i64,
+        high_watermark: i64,
+    },
+    FetchError {
+        error: KafkaError,
+    },
     /// The request could not be made at all (group or broker gone, connection lost).
-    Failed { error: KafkaError },
+    Failed {
+        error: KafkaError,
+    },
 }
 
 /// A record as the executor sees it.

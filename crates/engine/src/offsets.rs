@@ -93,10 +93,7 @@ pub struct PartitionOffset {
 
 /// Offsets as a sorted list, the trace's and the checkpoint's representation of a map.
 pub fn to_list(offsets: &Offsets) -> Vec<PartitionOffset> {
-    offsets
-        .iter()
-        .map(|(tp, &offset)| PartitionOffset { topic: tp.topic.clone(), partition: tp.partition, offset })
-        .collect()
+    offsets.iter().map(|(tp, &offset)| PartitionOffset { topic: tp.topic.clone(), partition: tp.partition, offset }).collect()
 }
 
 pub fn from_list(list: &[PartitionOffset]) -> Offsets {

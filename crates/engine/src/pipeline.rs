@@ -163,7 +163,10 @@ mod tests {
     fn word_count_pipeline() {
         let tp = TopicPartition::new("t", 0);
         let rec = |o, v: &str| Datum::Record(tp.clone(), Record { offset: o, key: None, value: v.into(), timestamp: 0 });
-        let out = narrow(&[Transform::MapValue, Transform::FlatMapWords, Transform::FilterContains("a".into())], vec![rec(0, "a b"), rec(1, "ca a")]);
+        let out = narrow(
+            &[Transform::MapValue, Transform::FlatMapWords, Transform::FilterContains("a".into())],
+            vec![rec(0, "a b"), rec(1, "ca a")],
+        );
         assert_eq!(out, vec![Datum::Text("a".into()), Datum::Text("ca".into()), Datum::Text("a".into())]);
         let pairs = narrow(&[Transform::MapValueOne], vec![rec(0, "x"), rec(1, "x"), rec(2, "y")]);
         let mut state = BTreeMap::from([("y".to_string(), 5)]);

@@ -58,8 +58,7 @@ impl StateDStream {
     /// `DStreamCheckpointData.update(time)` computed without changing anything: the new
     /// `currentCheckpointFiles` (unchanged when no remembered RDD has a file).
     pub fn checkpoint_files_at(&self) -> BTreeMap<Time, String> {
-        let now: BTreeMap<Time, String> =
-            self.rdds.iter().filter_map(|t| self.files.get(t).map(|f| (*t, f.clone()))).collect();
+        let now: BTreeMap<Time, String> = self.rdds.iter().filter_map(|t| self.files.get(t).map(|f| (*t, f.clone()))).collect();
         if now.is_empty() {
             self.current_files.clone()
         } else {

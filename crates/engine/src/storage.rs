@@ -11,25 +11,46 @@ use crate::time::Time;
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum StorageRequest {
     /// The names of the files directly in `dir` (none if it does not exist).
-    List { dir: String },
-    Read { path: String },
+    List {
+        dir: String,
+    },
+    Read {
+        path: String,
+    },
     /// A metadata checkpoint, written with `CheckpointWriter`'s rules ([`crate::checkpoint::write_rotating`]).
     #[serde(rename_all = "camelCase")]
-    WriteCheckpoint { dir: String, file_time: Time, bytes: Vec<u8> },
+    WriteCheckpoint {
+        dir: String,
+        file_time: Time,
+        bytes: Vec<u8>,
+    },
     /// Any other file (state RDD checkpoints), written atomically.
-    Write { path: String, bytes: Vec<u8> },
+    Write {
+        path: String,
+        bytes: Vec<u8>,
+    },
     /// Deletes a file, or a directory with everything under it.
-    Delete { path: String },
+    Delete {
+        path: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum StorageReply {
-    Listing { result: Result<Vec<String>, String> },
-    Bytes { result: Result<Vec<u8>, String> },
+    Listing {
+        result: Result<Vec<String>, String>,
+    },
+    Bytes {
+        result: Result<Vec<u8>, String>,
+    },
     /// The checkpoint directory listing after the write and rotation.
-    Written { result: Result<Vec<String>, String> },
-    Done { result: Result<(), String> },
+    Written {
+        result: Result<Vec<String>, String>,
+    },
+    Done {
+        result: Result<(), String>,
+    },
 }
 
 /// A filesystem as `CheckpointWriter` uses it. Shells implement it: in memory, a directory on disk,
@@ -68,13 +89,7 @@ pub struct MemoryStorage {
 impl Storage for MemoryStorage {
     fn list(&self, dir: &str) -> Result<Vec<String>, String> {
         let prefix = format!("{}/", dir.trim_end_matches('/'));
-        Ok(self
-            .files
-            .keys()
-            .filter_map(|k| k.strip_prefix(&prefix))
-            .filter(|rest| !rest.contains('/'))
-            .map(str::to_string)
-            .collect())
+        Ok(self.files.keys().filter_map(|k| k.strip_prefix(&prefix)).filter(|rest| !rest.contains('/')).map(str::to_string).collect())
     }
     fn read(&self, path: &str) -> Result<Vec<u8>, String> {
         self.files.get(path).cloned().ok_or_else(|| format!("File {path} does not exist"))

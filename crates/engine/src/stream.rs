@@ -134,8 +134,7 @@ impl DirectKafkaInputDStream {
             consumer.positions = inputs.latest.clone();
         }
         let until = self.clamp(job, &inputs.latest);
-        let ranges: Vec<OffsetRange> =
-            until.iter().map(|(tp, &u)| OffsetRange::new(tp, self.current_offsets[tp], u)).collect();
+        let ranges: Vec<OffsetRange> = until.iter().map(|(tp, &u)| OffsetRange::new(tp, self.current_offsets[tp], u)).collect();
         // StreamInputInfo(id, rdd.count) where KafkaRDD.count = Σ (until − from).
         let num_records: i64 = ranges.iter().map(OffsetRange::count).sum();
         if num_records < 0 {
@@ -205,7 +204,10 @@ impl DriverConsumer {
     /// driver's `poll` commits its positions once `auto.commit.interval.ms` has passed, and `close`
     /// commits them too. After `seekToEnd` they are the log end, not what was processed (§1.8).
     pub fn auto_commit_due(&mut self, job: &JobConfig, now: Time, closing: bool) -> Option<Offsets> {
-        if job.kafka_params.get("enable.auto.commit").map(String::as_str).unwrap_or("true") != "true" || job.group_id().is_none() || self.positions.is_empty() {
+        if job.kafka_params.get("enable.auto.commit").map(String::as_str).unwrap_or("true") != "true"
+            || job.group_id().is_none()
+            || self.positions.is_empty()
+        {
             return None;
         }
         // kafka-clients starts the timer when the consumer is created, so the first poll after that may not commit.
@@ -281,9 +283,7 @@ fn gather_positions(job: &JobConfig, c: &DriverConsumer, tps: &[TopicPartition],
     let spec = match job.auto_offset_reset() {
         "earliest" => OffsetSpec::Earliest,
         "latest" => OffsetSpec::Latest,
-        _ => {
-            return Ok(Err(messages::no_offset_for_partition(&no_offset)))
-        }
+        _ => return Ok(Err(messages::no_offset_for_partition(&no_offset))),
     };
     match gather_list_offsets(&no_offset, spec, g)? {
         Ok(reset) => {
@@ -308,9 +308,7 @@ fn gather_list_offsets(tps: &[TopicPartition], spec: OffsetSpec, g: &mut Gather)
                     Ok(o) => {
                         out.insert(tp.clone(), *o);
                     }
-                    Err(_) => {
-                        return Ok(Err(messages::position_timeout(tp)))
-                    }
+                    Err(_) => return Ok(Err(messages::position_timeout(tp))),
                 }
             }
             Ok(Ok(out))

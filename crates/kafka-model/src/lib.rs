@@ -167,7 +167,10 @@ impl KafkaModel {
     pub fn delete_records(&mut self, tp: &TopicPartition, before: i64) -> Result<i64, String> {
         let log = self.log_mut(tp).ok_or_else(|| format!("This server does not host this topic-partition. ({tp})"))?;
         if before > log.log_end() || before < 0 {
-            return Err(format!("The requested offset {before} is not within the range [0, {}] of {tp} (OFFSET_OUT_OF_RANGE)", log.log_end()));
+            return Err(format!(
+                "The requested offset {before} is not within the range [0, {}] of {tp} (OFFSET_OUT_OF_RANGE)",
+                log.log_end()
+            ));
         }
         let drop = (before - log.log_start).max(0) as usize;
         log.records.drain(..drop);
@@ -225,11 +228,17 @@ impl KafkaModel {
             }
             KafkaRequest::Fetch { partition, offset, max_records } => match self.log(partition) {
                 None => KafkaReply::FetchError { error: KafkaError::UnknownTopicOrPartition },
-                Some(log) if *offset < log.log_start || *offset > log.log_end() => KafkaReply::FetchError { error: KafkaError::OffsetOutOfRange },
+                Some(log) if *offset < log.log_start || *offset > log.log_end() => {
+                    KafkaReply::FetchError { error: KafkaError::OffsetOutOfRange }
+                }
                 Some(log) => {
                     let from = (*offset - log.log_start) as usize;
                     let to = (from + (*max_records).max(0) as usize).min(log.records.len());
-                    KafkaReply::Records { records: log.records[from..to].to_vec(), log_start_offset: log.log_start, high_watermark: log.log_end() }
+                    KafkaReply::Records {
+                        records: log.records[from..to].to_vec(),
+                        log_start_offset: log.log_start,
+                        high_watermark: log.log_end(),
+                    }
                 }
             },
         })
@@ -271,7 +280,14 @@ impl KafkaModel {
         Ok(())
     }
 
-    fn group_poll(&mut self, group: &str, member_id: Option<&str>, client_id: &str, topics: &[String], session_timeout_ms: i64) -> Option<KafkaReply> {
+    fn group_poll(
+        &mut self,
+        group: &str,
+        member_id: Option<&str>,
+        client_id: &str,
+        topics: &[String],
+        session_timeout_ms: i64,
+    ) -> Option<KafkaReply> {
         let now = self.now;
         let metadata: BTreeMap<String, i32> = self.topics.iter().map(|(t, p)| (t.clone(), p.len() as i32)).collect();
         let g = self.groups.entry(group.to_string()).or_default();

@@ -166,21 +166,21 @@ pub fn plan(args: &ResetArgs, view: &dyn ResetView) -> Result<ResetPlan, String>
             // Kafka 4.1.1's tool prints this line (then its usage text) and exits 1 (seen by the reference harness).
             Strategy::ShiftBy(n) => match committed.get(&tp) {
                 Some(c) => c + n,
-                None => {
-                    return Err(format!(
-                        "Cannot shift offset for partition {tp} since there is no current committed offset"
-                    ))
-                }
+                None => return Err(format!("Cannot shift offset for partition {tp} since there is no current committed offset")),
             },
             Strategy::ToDatetime(ts) => by_time(view, &tp, ts, end, &mut lines),
             Strategy::ByDuration(d) => by_time(view, &tp, view.now_ms() - d, end, &mut lines),
         };
         // `checkOffsetsRange`: clamp into [log start, log end] with a warning.
         let offset = if requested > end {
-            lines.push(format!("WARN New offset ({requested}) is higher than latest offset for topic partition {tp}. Value will be set to {end}"));
+            lines.push(format!(
+                "WARN New offset ({requested}) is higher than latest offset for topic partition {tp}. Value will be set to {end}"
+            ));
             end
         } else if requested < start {
-            lines.push(format!("WARN New offset ({requested}) is lower than earliest offset for topic partition {tp}. Value will be set to {start}"));
+            lines.push(format!(
+                "WARN New offset ({requested}) is lower than earliest offset for topic partition {tp}. Value will be set to {start}"
+            ));
             start
         } else {
             requested
@@ -363,7 +363,9 @@ mod tests {
         k.commit("g", None, &[(TopicPartition::new("words", 0), 2)]).unwrap();
         let p = k.reset_offsets("--group g --topic words:0 --shift-by -5 --execute").unwrap();
         assert_eq!(p.offsets, vec![(TopicPartition::new("words", 0), 0)]);
-        assert!(p.lines.contains(&"WARN New offset (-3) is lower than earliest offset for topic partition words-0. Value will be set to 0".to_string()));
+        assert!(p.lines.contains(
+            &"WARN New offset (-3) is lower than earliest offset for topic partition words-0. Value will be set to 0".to_string()
+        ));
         assert_eq!(k.committed("g")[&TopicPartition::new("words", 0)], 0);
     }
 

@@ -85,7 +85,13 @@ fn topic_deletion_tombstones_offsets_and_kills_an_empty_group() {
 }
 
 fn join_request() -> KafkaRequest {
-    KafkaRequest::GroupPoll { group: "g".into(), member_id: None, client_id: "c".into(), topics: vec!["words".into()], session_timeout_ms: 45_000 }
+    KafkaRequest::GroupPoll {
+        group: "g".into(),
+        member_id: None,
+        client_id: "c".into(),
+        topics: vec!["words".into()],
+        session_timeout_ms: 45_000,
+    }
 }
 
 #[test]
@@ -146,7 +152,9 @@ fn a_member_whose_heartbeat_heard_of_the_rebalance_gets_the_new_assignment_in_it
         assert_eq!(parts.len(), first_poll_parts, "poll at {poll_at}");
         match k.serve(&join_request()) {
             // "c-…" sorts before "consumer-g-1-…": the joiner takes words-0 and words-1.
-            Some(KafkaReply::Assignment { partitions, generation: gb, .. }) => assert_eq!((partitions, gb), (vec![tp(0), tp(1)], generation + 1)),
+            Some(KafkaReply::Assignment { partitions, generation: gb, .. }) => {
+                assert_eq!((partitions, gb), (vec![tp(0), tp(1)], generation + 1))
+            }
             other => panic!("{other:?}"),
         }
         assert_eq!(g, if first_poll_parts == 1 { generation + 1 } else { generation });

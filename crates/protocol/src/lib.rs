@@ -43,13 +43,24 @@ pub enum Op {
         binary_records: bool,
     },
     ListTopics,
-    CreateTopic { topic: String, partitions: i32 },
+    CreateTopic {
+        topic: String,
+        partitions: i32,
+    },
     /// Log start and log end of every partition.
-    DescribeTopic { topic: String },
-    DeleteTopic { topic: String },
+    DescribeTopic {
+        topic: String,
+    },
+    DeleteTopic {
+        topic: String,
+    },
     /// `kafka-delete-records`: move the log start of one partition up to `before_offset`.
     #[serde(rename_all = "camelCase")]
-    DeleteRecords { topic: String, partition: i32, before_offset: i64 },
+    DeleteRecords {
+        topic: String,
+        partition: i32,
+        before_offset: i64,
+    },
     /// Produce lines like `kafka-console-producer`. With `separator` (`":::"` for `--property parse.key=true
     /// --property key.separator=:::`) each line is `key:::value` and a line without it is an error, in
     /// the tool's words; without one, each line is a value with a null key. Keyed records are partitioned
@@ -64,25 +75,53 @@ pub enum Op {
     },
     /// Records `[offset, offset + max_records)` of one partition (fewer at the log end).
     #[serde(rename_all = "camelCase")]
-    Fetch { topic: String, partition: i32, offset: i64, max_records: u32 },
-    ListOffsets { topic: String, spec: OffsetQuery },
+    Fetch {
+        topic: String,
+        partition: i32,
+        offset: i64,
+        max_records: u32,
+    },
+    ListOffsets {
+        topic: String,
+        spec: OffsetQuery,
+    },
     ListGroups,
     /// State, members, committed offsets and lag, like `kafka-consumer-groups --describe`.
-    DescribeGroup { group: String },
+    DescribeGroup {
+        group: String,
+    },
     /// OffsetCommit with generation −1 (what an admin client or an Assign-mode consumer sends).
-    CommitOffsets { group: String, offsets: Vec<PartitionOffset> },
+    CommitOffsets {
+        group: String,
+        offsets: Vec<PartitionOffset>,
+    },
     /// `kafka-consumer-groups --reset-offsets`; `execute: false` is `--dry-run`.
-    ResetOffsets { group: String, scope: ResetScope, strategy: ResetStrategy, execute: bool },
+    ResetOffsets {
+        group: String,
+        scope: ResetScope,
+        strategy: ResetStrategy,
+        execute: bool,
+    },
     /// Relay one of the engine's Kafka requests; answered with [`Reply::Engine`].
-    Engine { request: KafkaRequest },
+    Engine {
+        request: KafkaRequest,
+    },
     /// Relay one of the engine's checkpoint-storage requests; answered with [`Reply::Storage`]. Paths are
     /// relative to this connection's folder under the bridge's checkpoint root.
-    Storage { request: StorageRequest },
+    Storage {
+        request: StorageRequest,
+    },
     /// Start (`true`) or stop pushing [`Reply::LogEnd`] for a topic.
-    Watch { topic: String, on: bool },
+    Watch {
+        topic: String,
+        on: bool,
+    },
     /// Start (`true`) or stop pushing [`Reply::OffsetsTopic`]: the group's records in `__consumer_offsets`,
     /// decoded, from the partition's log start on.
-    WatchOffsetsTopic { group: String, on: bool },
+    WatchOffsetsTopic {
+        group: String,
+        on: bool,
+    },
 }
 
 /// Which offset `ListOffsets` asks for.
@@ -92,7 +131,9 @@ pub enum OffsetQuery {
     Earliest,
     Latest,
     /// The first offset whose timestamp is ≥ `ms` (epoch milliseconds); `None` when there is none.
-    Timestamp { ms: i64 },
+    Timestamp {
+        ms: i64,
+    },
 }
 
 /// `--all-topics`, or `--topic t` / `--topic t:0,2` (repeatable).
@@ -118,14 +159,22 @@ pub enum ResetStrategy {
     ToEarliest,
     ToLatest,
     ToCurrent,
-    ToOffset { offset: i64 },
-    ShiftBy { by: i64 },
+    ToOffset {
+        offset: i64,
+    },
+    ShiftBy {
+        by: i64,
+    },
     /// `--to-datetime`, as epoch milliseconds.
     #[serde(rename_all = "camelCase")]
-    ToDatetime { timestamp_ms: i64 },
+    ToDatetime {
+        timestamp_ms: i64,
+    },
     /// `--by-duration`, as milliseconds before now.
     #[serde(rename_all = "camelCase")]
-    ByDuration { duration_ms: i64 },
+    ByDuration {
+        duration_ms: i64,
+    },
 }
 
 /// Bridge → page.
@@ -150,30 +199,84 @@ impl Response {
 pub enum Reply {
     /// Sent once when the connection opens, and again in answer to `hello`.
     #[serde(rename_all = "camelCase")]
-    Welcome { protocol_version: u32, namespace: String, kafka: KafkaState, max_frame_bytes: usize, binary_records: bool },
-    Topics { topics: Vec<TopicSummary> },
-    Topic { topic: String, partitions: Vec<PartitionRange> },
-    TopicCreated { topic: String, partitions: i32 },
-    TopicDeleted { topic: String },
+    Welcome {
+        protocol_version: u32,
+        namespace: String,
+        kafka: KafkaState,
+        max_frame_bytes: usize,
+        binary_records: bool,
+    },
+    Topics {
+        topics: Vec<TopicSummary>,
+    },
+    Topic {
+        topic: String,
+        partitions: Vec<PartitionRange>,
+    },
+    TopicCreated {
+        topic: String,
+        partitions: i32,
+    },
+    TopicDeleted {
+        topic: String,
+    },
     #[serde(rename_all = "camelCase")]
-    RecordsDeleted { topic: String, partition: i32, log_start: i64 },
-    Produced { topic: String, records: Vec<ProducedRecord> },
-    Records { batch: RecordBatch },
-    Offsets { topic: String, spec: OffsetQuery, offsets: Vec<PartitionOffsetOpt> },
-    Groups { groups: Vec<GroupListing> },
-    Group { group: GroupDescription },
-    Committed { group: String, results: Vec<CommitResult> },
-    ResetOffsets { plan: ResetPlan },
-    Engine { kafka: KafkaReply },
-    Storage { storage: StorageReply },
+    RecordsDeleted {
+        topic: String,
+        partition: i32,
+        log_start: i64,
+    },
+    Produced {
+        topic: String,
+        records: Vec<ProducedRecord>,
+    },
+    Records {
+        batch: RecordBatch,
+    },
+    Offsets {
+        topic: String,
+        spec: OffsetQuery,
+        offsets: Vec<PartitionOffsetOpt>,
+    },
+    Groups {
+        groups: Vec<GroupListing>,
+    },
+    Group {
+        group: GroupDescription,
+    },
+    Committed {
+        group: String,
+        results: Vec<CommitResult>,
+    },
+    ResetOffsets {
+        plan: ResetPlan,
+    },
+    Engine {
+        kafka: KafkaReply,
+    },
+    Storage {
+        storage: StorageReply,
+    },
     /// Push: a watched topic's log end moved.
     #[serde(rename_all = "camelCase")]
-    LogEnd { topic: String, partitions: Vec<PartitionRange> },
+    LogEnd {
+        topic: String,
+        partitions: Vec<PartitionRange>,
+    },
     /// Push: new records of a watched group in `__consumer_offsets` (partition `partition` of it).
-    OffsetsTopic { group: String, partition: i32, records: Vec<OffsetsTopicRecord> },
+    OffsetsTopic {
+        group: String,
+        partition: i32,
+        records: Vec<OffsetsTopicRecord>,
+    },
     /// Push: Kafka went away or came back.
-    KafkaStatus { kafka: KafkaState },
-    Error { code: ErrorCode, message: String },
+    KafkaStatus {
+        kafka: KafkaState,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -415,8 +518,7 @@ pub fn parse_request(text: &str) -> Result<Request, FrameError> {
     if text.len() > MAX_FRAME_BYTES {
         return Err(err(None, ErrorCode::FrameTooLarge, format!("frame of {} bytes exceeds the limit of {MAX_FRAME_BYTES}", text.len())));
     }
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| err(None, ErrorCode::BadFrame, format!("not JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| err(None, ErrorCode::BadFrame, format!("not JSON: {e}")))?;
     let Some(obj) = value.as_object() else {
         return Err(err(None, ErrorCode::BadFrame, "a request is a JSON object".into()));
     };
@@ -427,7 +529,11 @@ pub fn parse_request(text: &str) -> Result<Request, FrameError> {
     match obj.get("v").and_then(|v| v.as_u64()) {
         Some(v) if v == PROTOCOL_VERSION as u64 => {}
         Some(v) => {
-            return Err(err(Some(id_ok), ErrorCode::UnsupportedVersion, format!("protocol version {v}; this bridge speaks {PROTOCOL_VERSION}")))
+            return Err(err(
+                Some(id_ok),
+                ErrorCode::UnsupportedVersion,
+                format!("protocol version {v}; this bridge speaks {PROTOCOL_VERSION}"),
+            ))
         }
         None => return Err(err(Some(id_ok), ErrorCode::BadFrame, "missing or invalid `v` (protocol version)".into())),
     }
@@ -483,9 +589,7 @@ mod tests {
                 strategy: ResetStrategy::ShiftBy { by: -5 },
                 execute: false,
             },
-            Op::Engine {
-                request: KafkaRequest::OffsetFetch { group: "g".into(), partitions: vec![TopicPartition::new("t", 0)] },
-            },
+            Op::Engine { request: KafkaRequest::OffsetFetch { group: "g".into(), partitions: vec![TopicPartition::new("t", 0)] } },
         ];
         for (i, op) in ops.into_iter().enumerate() {
             let req = Request::new(i as u64, op);

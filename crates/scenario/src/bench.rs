@@ -30,7 +30,10 @@ fn records(partitions: i32, n: usize, keys: usize) -> Vec<(Option<i32>, Option<S
 
 fn start_and_produce(partitions: i32, n: usize, keys: usize) -> Scenario {
     let job = JobConfig::seed(&["words"], "g");
-    scenario(partitions, vec![(2_000, Action::Start { job }), (3_000, Action::Produce { topic: "words".into(), records: records(partitions, n, keys) })])
+    scenario(
+        partitions,
+        vec![(2_000, Action::Start { job }), (3_000, Action::Produce { topic: "words".into(), records: records(partitions, n, keys) })],
+    )
 }
 
 /// Runs the setup steps, then hands the run to `measure`.

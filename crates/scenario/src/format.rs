@@ -29,21 +29,46 @@ pub struct Step {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
-    Start { job: JobConfig },
-    Stop { graceful: bool },
+    Start {
+        job: JobConfig,
+    },
+    Stop {
+        graceful: bool,
+    },
     Kill,
-    Produce { topic: String, records: Vec<(Option<i32>, Option<String>, String)> },
-    CreateTopic { topic: String, partitions: i32 },
-    DeleteTopic { topic: String },
-    DeleteRecords { partition: TopicPartition, before: i64 },
-    ResetOffsets { args: String },
+    Produce {
+        topic: String,
+        records: Vec<(Option<i32>, Option<String>, String)>,
+    },
+    CreateTopic {
+        topic: String,
+        partitions: i32,
+    },
+    DeleteTopic {
+        topic: String,
+    },
+    DeleteRecords {
+        partition: TopicPartition,
+        before: i64,
+    },
+    ResetOffsets {
+        args: String,
+    },
     DeleteCheckpoint,
     ChangeCode,
     /// Another consumer (`kafka-console-consumer --group …`) joins the group and keeps polling.
-    JoinGroup { group: String, topics: Vec<String> },
+    JoinGroup {
+        group: String,
+        topics: Vec<String>,
+    },
     /// That consumer stops (LeaveGroup).
-    LeaveGroup { group: String },
-    AddPartitions { topic: String, partitions: i32 },
+    LeaveGroup {
+        group: String,
+    },
+    AddPartitions {
+        topic: String,
+        partitions: i32,
+    },
     Expect(Box<Expect>),
 }
 
@@ -159,7 +184,9 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, String> {
         return Err(format!("{file}: version {} is not supported (this build reads version 1)", raw.version));
     }
     let day = raw.day.as_deref().unwrap_or("2026-01-01");
-    let day_start = Time(kafka_model::reset::parse_datetime(&format!("{day}T00:00:00.000")).map_err(|_| format!("{file}: day `{day}` is not YYYY-MM-DD"))?);
+    let day_start = Time(
+        kafka_model::reset::parse_datetime(&format!("{day}T00:00:00.000")).map_err(|_| format!("{file}: day `{day}` is not YYYY-MM-DD"))?,
+    );
     let job = build_job(&RawJob::default(), &raw.job).map_err(|e| format!("{file}: [job]: {e}"))?;
     let mut steps = Vec::new();
     let mut last = Time(i64::MIN);
@@ -227,7 +254,12 @@ fn build_action(base: &RawJob, job: &JobConfig, s: RawStep) -> Result<Action, St
     }
     let need = |v: Option<String>, k: &str| v.ok_or_else(|| format!("`do = \"{a}\"` needs `{k}`"));
     Ok(match a {
-        "start" => Action::Start { job: match &s.job { Some(over) => build_job(base, over).map_err(|e| format!("job: {e}"))?, None => job.clone() } },
+        "start" => Action::Start {
+            job: match &s.job {
+                Some(over) => build_job(base, over).map_err(|e| format!("job: {e}"))?,
+                None => job.clone(),
+            },
+        },
         "stop" => Action::Stop { graceful: s.graceful.unwrap_or(true) },
         "kill" => Action::Kill,
         "produce" => {
@@ -249,7 +281,10 @@ fn build_action(base: &RawJob, job: &JobConfig, s: RawStep) -> Result<Action, St
             };
             Action::Produce { topic, records }
         }
-        "create_topic" => Action::CreateTopic { topic: need(s.topic, "topic")?, partitions: s.partitions.ok_or("`do = \"create_topic\"` needs `partitions`")? },
+        "create_topic" => Action::CreateTopic {
+            topic: need(s.topic, "topic")?,
+            partitions: s.partitions.ok_or("`do = \"create_topic\"` needs `partitions`")?,
+        },
         "delete_topic" => Action::DeleteTopic { topic: need(s.topic, "topic")? },
         "delete_records" => Action::DeleteRecords {
             partition: TopicPartition::new(need(s.topic, "topic")?, s.partition.ok_or("`do = \"delete_records\"` needs `partition`")?),
@@ -260,8 +295,13 @@ fn build_action(base: &RawJob, job: &JobConfig, s: RawStep) -> Result<Action, St
             group: s.group.or_else(|| job.group_id().map(str::to_string)).ok_or("`join_group` needs `group` (the job has none)")?,
             topics: s.topics.unwrap_or_else(|| job.strategy.topics()),
         },
-        "leave_group" => Action::LeaveGroup { group: s.group.or_else(|| job.group_id().map(str::to_string)).ok_or("`leave_group` needs `group`")? },
-        "add_partitions" => Action::AddPartitions { topic: need(s.topic, "topic")?, partitions: s.partitions.ok_or("`do = \"add_partitions\"` needs `partitions` (the new total)")? },
+        "leave_group" => {
+            Action::LeaveGroup { group: s.group.or_else(|| job.group_id().map(str::to_string)).ok_or("`leave_group` needs `group`")? }
+        }
+        "add_partitions" => Action::AddPartitions {
+            topic: need(s.topic, "topic")?,
+            partitions: s.partitions.ok_or("`do = \"add_partitions\"` needs `partitions` (the new total)")?,
+        },
         "delete_checkpoint" => Action::DeleteCheckpoint,
         "change_code" => Action::ChangeCode,
         "expect" => {

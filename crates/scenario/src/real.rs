@@ -112,8 +112,11 @@ impl KafkaBackend for RealKafka {
         let parsed = reset::parse_args(args)?;
         let plan = reset::plan(&parsed, &self.facts())?;
         if plan.execute {
-            let offsets: Vec<protocol::PartitionOffset> =
-                plan.offsets.iter().map(|(tp, o)| protocol::PartitionOffset { topic: tp.topic.clone(), partition: tp.partition, offset: *o }).collect();
+            let offsets: Vec<protocol::PartitionOffset> = plan
+                .offsets
+                .iter()
+                .map(|(tp, o)| protocol::PartitionOffset { topic: tp.topic.clone(), partition: tp.partition, offset: *o })
+                .collect();
             let results = self.rt.block_on(self.kafka.commit(&parsed.group, None, &offsets)).map_err(|e| e.message)?;
             if let Some(e) = results.into_iter().find_map(|r| r.error) {
                 return Err(format!("Error: {e}"));

@@ -1,6 +1,7 @@
 //! Runs a scenario headless: the engine, the in-memory Kafka model and a checkpoint storage,
 //! wired together by a synchronous shell. Deterministic: same scenario, same trace.
 
+use crate::backend::KafkaBackend;
 use crate::format::{Action, Expect, Scenario, Step};
 use engine::checkpoint::{self, Checkpoint};
 use engine::kafka::KafkaRequest;
@@ -9,7 +10,6 @@ use engine::storage::{self, Storage};
 use engine::time::{clock, Time};
 use engine::trace::{TraceEvent, TraceLine};
 use engine::{Engine, Input, Output, Reply, Request};
-use crate::backend::KafkaBackend;
 use kafka_model::KafkaModel;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -17,13 +17,23 @@ use std::fmt::Debug;
 /// A line of the run's log: a step, or what happened.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LogEntry {
-    Step { index: usize, at: Time, action: String },
+    Step {
+        index: usize,
+        at: Time,
+        action: String,
+    },
     Trace(TraceLine),
     /// What a Kafka tool printed, or why it refused.
-    Tool { at: Time, lines: Vec<String> },
+    Tool {
+        at: Time,
+        lines: Vec<String>,
+    },
     /// The three numbers side by side, after a step.
     Status(Status),
-    Failure { index: usize, message: String },
+    Failure {
+        index: usize,
+        message: String,
+    },
 }
 
 /// Where every partition stands: the topic's log, Spark's view, the checkpoint's and the group's.
@@ -112,7 +122,9 @@ impl<'s, K: KafkaBackend> Run<'s, K> {
         self.log.push(LogEntry::Step { index, at: step.at, action: describe(&step.action) });
         let now = step.at;
         let refused = match &step.action {
-            Action::Start { job } => self.engine.handle_input(now, Input::Start { job: Box::new(job.clone()), code_version: self.code_version }).err(),
+            Action::Start { job } => {
+                self.engine.handle_input(now, Input::Start { job: Box::new(job.clone()), code_version: self.code_version }).err()
+            }
             Action::Stop { graceful } => self.engine.handle_input(now, Input::Stop { graceful: *graceful }).err(),
             Action::Kill => self.engine.handle_input(now, Input::Kill).err(),
             Action::Produce { topic, records } => {
@@ -127,7 +139,10 @@ impl<'s, K: KafkaBackend> Run<'s, K> {
             }
             Action::CreateTopic { topic, partitions } => {
                 let r = self.kafka.create_topic(topic, *partitions);
-                self.tool(now, vec![r.map_or_else(|e| format!("Error while executing topic command : {e}"), |_| format!("Created topic {topic}."))]);
+                self.tool(
+                    now,
+                    vec![r.map_or_else(|e| format!("Error while executing topic command : {e}"), |_| format!("Created topic {topic}."))],
+                );
                 None
             }
             Action::DeleteTopic { topic } => {
@@ -335,20 +350,9 @@ impl<'s, K: KafkaBackend> Run<'s, K> {
                 }
             })
             .collect();
-        let files = job
-            .checkpoint_dir
-            .as_ref()
-            .and_then(|d| self.storage.list(d).ok())
-            .map(|n| checkpoint::sort_files(&n))
-            .unwrap_or_default();
-        Status {
-            at,
-            rows,
-            group_state: self.kafka.group_state(&group),
-            group,
-            running: self.engine.is_running(),
-            checkpoint_files: files,
-        }
+        let files =
+            job.checkpoint_dir.as_ref().and_then(|d| self.storage.list(d).ok()).map(|n| checkpoint::sort_files(&n)).unwrap_or_default();
+        Status { at, rows, group_state: self.kafka.group_state(&group), group, running: self.engine.is_running(), checkpoint_files: files }
     }
 
     fn check(&mut self, index: usize, step: &Step, e: &Expect) {
@@ -376,10 +380,8 @@ impl<'s, K: KafkaBackend> Run<'s, K> {
         }
         for (what, want, start) in [("log end", &e.log_end, false), ("log start", &e.log_start, true)] {
             if let Some(x) = want {
-                let got: BTreeMap<_, _> = x
-                    .keys()
-                    .map(|tp| (tp.clone(), self.kafka.log_range(tp).map(|l| if start { l.0 } else { l.1 })))
-                    .collect();
+                let got: BTreeMap<_, _> =
+                    x.keys().map(|tp| (tp.clone(), self.kafka.log_range(tp).map(|l| if start { l.0 } else { l.1 }))).collect();
                 let want: BTreeMap<_, _> = x.iter().map(|(tp, o)| (tp.clone(), Some(*o))).collect();
                 eq(what, &want, &got);
             }
@@ -502,7 +504,9 @@ pub fn describe(a: &Action) -> String {
         Action::ResetOffsets { args } => format!("kafka-consumer-groups --reset-offsets {args}"),
         Action::DeleteCheckpoint => "rm -r the checkpoint directory".into(),
         Action::ChangeCode => "change the application's code (new classes)".into(),
-        Action::JoinGroup { group, topics } => format!("kafka-console-consumer --group {group} --topic {} (keeps running)", topics.join(",")),
+        Action::JoinGroup { group, topics } => {
+            format!("kafka-console-consumer --group {group} --topic {} (keeps running)", topics.join(","))
+        }
         Action::LeaveGroup { group } => format!("the console consumer of group {group} stops"),
         Action::AddPartitions { topic, partitions } => format!("kafka-topics --alter --topic {topic} --partitions {partitions}"),
         Action::Expect(_) => "expect".into(),

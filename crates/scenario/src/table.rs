@@ -59,7 +59,11 @@ fn event_text(e: &TraceEvent) -> Option<String> {
             "context recovered from {} (creatingFunc NOT called): restartTime {}, re-running {}",
             checkpoint_file.as_deref().unwrap_or("?"),
             clock(*first_batch),
-            if rescheduled.is_empty() { "nothing".to_string() } else { rescheduled.iter().map(|t| clock(*t)).collect::<Vec<_>>().join(", ") }
+            if rescheduled.is_empty() {
+                "nothing".to_string()
+            } else {
+                rescheduled.iter().map(|t| clock(*t)).collect::<Vec<_>>().join(", ")
+            }
         ),
         TraceEvent::CheckpointRead { file, ok: true, .. } => format!("read {file}: ok"),
         TraceEvent::CheckpointRead { file, error, .. } => format!("read {file}: unreadable ({})", error.as_deref().unwrap_or("?")),
@@ -103,7 +107,9 @@ fn event_text(e: &TraceEvent) -> Option<String> {
         TraceEvent::StateCheckpointed { batch, file } => format!("state of batch {} saved to {file}", clock(*batch)),
         TraceEvent::Error { class, message, phase } => format!("EXCEPTION ({phase:?}): {class}: {message}"),
         TraceEvent::ContextStopped { killed: true, .. } => "driver killed: no more batches, no LeaveGroup".into(),
-        TraceEvent::ContextStopped { graceful, .. } => format!("context stopped{}; consumer closed (LeaveGroup)", if *graceful { " gracefully" } else { "" }),
+        TraceEvent::ContextStopped { graceful, .. } => {
+            format!("context stopped{}; consumer closed (LeaveGroup)", if *graceful { " gracefully" } else { "" })
+        }
     })
 }
 
@@ -112,7 +118,11 @@ fn opt(v: Option<i64>) -> String {
 }
 
 fn render_status(s: &mut String, st: &Status) {
-    let _ = writeln!(s, "  {:>12}  ┌ {:<12} {:>9} {:>9} {:>15} {:>17} {:>14}", "", "partition", "log start", "log end", "currentOffsets", "newest checkpoint", "committed");
+    let _ = writeln!(
+        s,
+        "  {:>12}  ┌ {:<12} {:>9} {:>9} {:>15} {:>17} {:>14}",
+        "", "partition", "log start", "log end", "currentOffsets", "newest checkpoint", "committed"
+    );
     for r in &st.rows {
         let mark = match (r.current.or(r.checkpointed), r.log_end) {
             (Some(o), Some(e)) if o > e => "  ← ahead of the log end",

@@ -55,12 +55,20 @@ fn runs_are_deterministic() {
 fn a_wrong_expectation_fails_the_run_with_the_numbers() {
     let path = scenarios_dir().join("reset-ignored.toml");
     let text = std::fs::read_to_string(path).unwrap();
-    let broken = text.replacen(r#"committed = { "words-0" = 3, "words-1" = 1, "words-2" = 1 }"#, r#"committed = { "words-0" = 4, "words-1" = 1, "words-2" = 1 }"#, 1);
+    let broken = text.replacen(
+        r#"committed = { "words-0" = 3, "words-1" = 1, "words-2" = 1 }"#,
+        r#"committed = { "words-0" = 4, "words-1" = 1, "words-2" = 1 }"#,
+        1,
+    );
     assert_ne!(text, broken);
     let s = format::parse("broken", &broken).unwrap();
     let run = scenario::run_in_memory(&s).unwrap();
     assert_eq!(run.failures.len(), 1, "{:?}", run.failures);
-    assert!(run.failures[0].contains("committed: expected") && run.failures[0].contains("Some(4)") && run.failures[0].contains("Some(3)"), "{}", run.failures[0]);
+    assert!(
+        run.failures[0].contains("committed: expected") && run.failures[0].contains("Some(4)") && run.failures[0].contains("Some(3)"),
+        "{}",
+        run.failures[0]
+    );
 }
 
 /// §8.2 rows 8–8c: the restart re-runs 12:00:25 from restored ranges, computes the downtime grid,
@@ -76,7 +84,8 @@ fn spec_8_2_restart_rows() {
     });
     let (rescheduled, restart) = started.expect("a recovered start");
     assert_eq!(restart, at("12:01:05"));
-    let want: Vec<Time> = ["12:00:25", "12:00:30", "12:00:35", "12:00:40", "12:00:45", "12:00:50", "12:00:55", "12:01:00"].iter().map(|t| at(t)).collect();
+    let want: Vec<Time> =
+        ["12:00:25", "12:00:30", "12:00:35", "12:00:40", "12:00:45", "12:00:50", "12:00:55", "12:01:00"].iter().map(|t| at(t)).collect();
     assert_eq!(rescheduled, want);
     let restored: Vec<Time> = run
         .trace
@@ -89,7 +98,8 @@ fn spec_8_2_restart_rows() {
     assert_eq!(restored, vec![at("12:00:25")]);
     // The first commit after the restart happens inside 12:00:30's compute (so just before that
     // batch is announced), and sends {2,1,1}.
-    let i = run.trace.iter().position(|l| matches!(&l.event, TraceEvent::BatchGenerated { batch, .. } if *batch == at("12:00:30"))).unwrap();
+    let i =
+        run.trace.iter().position(|l| matches!(&l.event, TraceEvent::BatchGenerated { batch, .. } if *batch == at("12:00:30"))).unwrap();
     match &run.trace[i - 1].event {
         TraceEvent::CommitSent { offsets, .. } => assert_eq!(offsets.iter().map(|o| o.offset).collect::<Vec<_>>(), vec![2, 1, 1]),
         other => panic!("expected the restored queue to be committed, got {other:?}"),
@@ -133,7 +143,10 @@ fn an_unreadable_directory_of_checkpoints_fails_the_start() {
     let mut run = Run::new(&s, Box::new(storage)).unwrap();
     run.step(0, &s.steps[0]);
     assert!(!run.engine.is_running());
-    assert!(run.trace.iter().any(|l| matches!(&l.event, TraceEvent::Error { message, .. } if message == "Failed to read checkpoint from directory ckpt")));
+    assert!(run
+        .trace
+        .iter()
+        .any(|l| matches!(&l.event, TraceEvent::Error { message, .. } if message == "Failed to read checkpoint from directory ckpt")));
 }
 
 #[test]
@@ -170,6 +183,17 @@ fn auto_commits_have_no_callback_and_close_runs_the_answered_ones() {
         .collect();
     // b1 (3 s after the consumer's creation) does not auto-commit; b2..b4 do, then commitAll; the stop at
     // 12:00:22 runs b4's callback, then auto-commits the log end.
-    let want = [("auto", 0), ("sent", 0), ("callback", 0), ("auto", 0), ("sent", 0), ("callback", 0), ("auto", 12), ("sent", 5), ("callback", 5), ("auto", 12)];
+    let want = [
+        ("auto", 0),
+        ("sent", 0),
+        ("callback", 0),
+        ("auto", 0),
+        ("sent", 0),
+        ("callback", 0),
+        ("auto", 12),
+        ("sent", 5),
+        ("callback", 5),
+        ("auto", 12),
+    ];
     assert_eq!(&commits[..want.len()], &want);
 }

@@ -43,7 +43,11 @@ pub fn verify(data: &[u8], sidecar: &[u8]) -> Result<(), String> {
         let want = u32::from_be_bytes([sum[0], sum[1], sum[2], sum[3]]);
         let got = crc32(part);
         if got != want {
-            return Err(format!("checksum mismatch in bytes {}..{}: CRC 0x{got:08x}, sidecar 0x{want:08x}", i * chunk, i * chunk + part.len()));
+            return Err(format!(
+                "checksum mismatch in bytes {}..{}: CRC 0x{got:08x}, sidecar 0x{want:08x}",
+                i * chunk,
+                i * chunk + part.len()
+            ));
         }
     }
     Ok(())

@@ -20,7 +20,8 @@ pub fn facts(bootstrap: &str, cp: &Checkpoint) -> Result<Facts, String> {
                 continue;
             }
             let parts = kafka.describe_topic(&t).await.map_err(|e| format!("describe topic {t}: {}", e.message))?;
-            let logs = parts.into_iter().map(|p| PartitionLog { partition: p.partition, log_start: p.log_start, log_end: p.log_end }).collect();
+            let logs =
+                parts.into_iter().map(|p| PartitionLog { partition: p.partition, log_start: p.log_start, log_end: p.log_end }).collect();
             facts.topics.insert(t, Some(logs));
         }
         for g in groups {

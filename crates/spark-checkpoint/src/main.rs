@@ -14,7 +14,8 @@ use spark_checkpoint::{inspect, inspect_directory, text, Limits};
 #[cfg(feature = "live")]
 mod live;
 
-const USAGE: &str = "usage: spark-checkpoint inspect <checkpoint-file-or-directory> [--json] [--tree] [--facts <facts.json> | --bootstrap <host:port>]
+const USAGE: &str =
+    "usage: spark-checkpoint inspect <checkpoint-file-or-directory> [--json] [--tree] [--facts <facts.json> | --bootstrap <host:port>]
   a directory: every checkpoint-<ms>[.bk] newest first, in Spark's reader order, the restart pick marked
   --json       machine-readable output
   --tree       with --json, add the raw Java object tree of each file
@@ -222,5 +223,9 @@ fn directory(dir: &Path, json: bool, tree: bool, facts: &FactsFrom, limits: &Lim
             }
         }
     }
-    if picked { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if picked {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }

@@ -233,10 +233,9 @@ impl Facts {
         match self.topics.get(&tp.topic) {
             None => Log::Unknown,
             Some(None) => Log::NoTopic,
-            Some(Some(parts)) => parts
-                .iter()
-                .find(|p| p.partition == tp.partition)
-                .map_or(Log::NoPartition, |p| Log::Range(p.log_start, p.log_end)),
+            Some(Some(parts)) => {
+                parts.iter().find(|p| p.partition == tp.partition).map_or(Log::NoPartition, |p| Log::Range(p.log_start, p.log_end))
+            }
         }
     }
 
@@ -265,11 +264,8 @@ fn tp_of(r: &OffsetRange) -> Tp {
 
 /// What a restarted context does with this checkpoint against these facts.
 pub fn predict(cp: &Checkpoint, facts: &Facts) -> Prediction {
-    let stateful: Vec<_> = cp
-        .streams
-        .iter()
-        .filter(|s| s.class.ends_with("StateDStream") || (!s.is_input && s.must_checkpoint == Some(true)))
-        .collect();
+    let stateful: Vec<_> =
+        cp.streams.iter().filter(|s| s.class.ends_with("StateDStream") || (!s.is_input && s.must_checkpoint == Some(true))).collect();
     let state_checkpoint = stateful.iter().flat_map(|s| s.rdd_checkpoints.iter().map(|r| r.time)).max();
     let streams: Vec<StreamPrediction> = cp
         .streams
@@ -372,9 +368,18 @@ fn predict_stream(cp: &Checkpoint, k: &KafkaStream, facts: &Facts, stateful: boo
     if let Some(tp) = missing.first() {
         let names: Vec<String> = missing.iter().map(|tp| format!("{tp} ({})", facts.log(tp).exists())).collect();
         driver_error = Some(if assign {
-            (messages::position_timeout(tp), format!("Assign seeks checkpointed partitions that do not exist: {}; seekToEnd/position never answers", names.join(", ")))
+            (
+                messages::position_timeout(tp),
+                format!("Assign seeks checkpointed partitions that do not exist: {}; seekToEnd/position never answers", names.join(", ")),
+            )
         } else {
-            (messages::no_current_assignment(tp), format!("the checkpoint has partitions the topic no longer has: {}; onStart seeks them and Kafka did not assign them", names.join(", ")))
+            (
+                messages::no_current_assignment(tp),
+                format!(
+                    "the checkpoint has partitions the topic no longer has: {}; onStart seeks them and Kafka did not assign them",
+                    names.join(", ")
+                ),
+            )
         });
     }
     let mut starts: BTreeMap<Tp, (i64, String)> = current.iter().map(|(tp, o)| (tp.clone(), (*o, "checkpoint".to_string()))).collect();
@@ -400,10 +405,15 @@ fn predict_stream(cp: &Checkpoint, k: &KafkaStream, facts: &Facts, stateful: boo
             format!("partitions new to the checkpoint have no committed offset and auto.offset.reset={reset}"),
         ));
     }
-    let rate = k.max_rate_per_partition.filter(|r| *r > 0).or_else(|| conf_i64(cp, "spark.streaming.kafka.maxRatePerPartition").filter(|r| *r > 0));
+    let rate = k
+        .max_rate_per_partition
+        .filter(|r| *r > 0)
+        .or_else(|| conf_i64(cp, "spark.streaming.kafka.maxRatePerPartition").filter(|r| *r > 0));
     let min_rate = conf_i64(cp, "spark.streaming.kafka.minRatePerPartition").unwrap_or(1);
     if k.backpressure == Some(true) {
-        notes.push("backpressure is on: the first batch may be clamped further than computed here (the sign of each range is the same)".into());
+        notes.push(
+            "backpressure is on: the first batch may be clamped further than computed here (the sign of each range is the same)".into(),
+        );
     }
     let mut first_ranges = Vec::new();
     let mut unknown_logs = Vec::new();
@@ -462,7 +472,16 @@ fn predict_stream(cp: &Checkpoint, k: &KafkaStream, facts: &Facts, stateful: boo
     for b in &restored {
         for r in &b.ranges {
             if let Some(e) = &r.error {
-                task_failures.push((b.time, Failure { exception: e.clone(), side: "executor".into(), batch_time: Some(b.time), because: format!("restored batch ({}): {}", b.why, r.note), certain: true }));
+                task_failures.push((
+                    b.time,
+                    Failure {
+                        exception: e.clone(),
+                        side: "executor".into(),
+                        batch_time: Some(b.time),
+                        because: format!("restored batch ({}): {}", b.why, r.note),
+                        certain: true,
+                    },
+                ));
             }
         }
     }
@@ -470,7 +489,16 @@ fn predict_stream(cp: &Checkpoint, k: &KafkaStream, facts: &Facts, stateful: boo
         for r in &first_outcomes {
             if let Some(e) = &r.error {
                 let t = first_compute_time.unwrap_or(i64::MAX);
-                task_failures.push((t, Failure { exception: e.clone(), side: "executor".into(), batch_time: first_compute_time, because: format!("first new batch: {}", r.note), certain: true }));
+                task_failures.push((
+                    t,
+                    Failure {
+                        exception: e.clone(),
+                        side: "executor".into(),
+                        batch_time: first_compute_time,
+                        because: format!("first new batch: {}", r.note),
+                        certain: true,
+                    },
+                ));
             }
         }
     }
@@ -510,12 +538,18 @@ fn predict_stream(cp: &Checkpoint, k: &KafkaStream, facts: &Facts, stateful: boo
     }
     let re_read = re_read_map
         .into_iter()
-        .map(|(tp, (n, batches))| PartitionCount { topic: tp.topic, partition: tp.partition, records: n, because: format!("{batches} restored batch(es) re-run with their checkpointed ranges: outputs run again") })
+        .map(|(tp, (n, batches))| PartitionCount {
+            topic: tp.topic,
+            partition: tp.partition,
+            records: n,
+            because: format!("{batches} restored batch(es) re-run with their checkpointed ranges: outputs run again"),
+        })
         .collect();
 
     // Skipped: the new log below the checkpoint's offsets on a topic whose log went backwards, and `latest` on new partitions.
     let mut skipped = Vec::new();
-    let went_back: BTreeSet<String> = current.iter().filter(|(tp, o)| matches!(facts.log(tp), Log::Range(_, end) if end < **o)).map(|(tp, _)| tp.topic.clone()).collect();
+    let went_back: BTreeSet<String> =
+        current.iter().filter(|(tp, o)| matches!(facts.log(tp), Log::Range(_, end) if end < **o)).map(|(tp, _)| tp.topic.clone()).collect();
     for (tp, from, _, source) in &first_ranges {
         let Log::Range(start, end) = facts.log(tp) else { continue };
         if source == "checkpoint" && went_back.contains(&tp.topic) {
@@ -529,7 +563,14 @@ fn predict_stream(cp: &Checkpoint, k: &KafkaStream, facts: &Facts, stateful: boo
                 });
             }
         } else if source == "auto.offset.reset=latest" && end > start {
-            skipped.push(PartitionCount { topic: tp.topic.clone(), partition: tp.partition, records: end - start, because: format!("new to the checkpoint, no committed offset: latest starts at {end}, records [{start}, {end}) are never read") });
+            skipped.push(PartitionCount {
+                topic: tp.topic.clone(),
+                partition: tp.partition,
+                records: end - start,
+                because: format!(
+                    "new to the checkpoint, no committed offset: latest starts at {end}, records [{start}, {end}) are never read"
+                ),
+            });
         }
     }
 
@@ -541,7 +582,9 @@ fn predict_stream(cp: &Checkpoint, k: &KafkaStream, facts: &Facts, stateful: boo
             let note = match now {
                 None => "the group has no committed offset here: this creates it".to_string(),
                 Some(c) if c == will => "same as committed now".to_string(),
-                Some(c) if c < will => format!("moves the committed offset forward from {c} to {will}: a reset of the group to {c} is undone"),
+                Some(c) if c < will => {
+                    format!("moves the committed offset forward from {c} to {will}: a reset of the group to {c} is undone")
+                }
                 Some(c) => format!("moves the committed offset back from {c} to {will}"),
             };
             CommitChange { topic: tp.topic.clone(), partition: tp.partition, committed: now, will_commit: will, note }
@@ -576,7 +619,8 @@ fn predict_stream(cp: &Checkpoint, k: &KafkaStream, facts: &Facts, stateful: boo
         .collect();
 
     let any_failure = !failures.is_empty();
-    let ways_out = if any_failure { ways_out(cp, k, facts, &assigned, &current, &committed, &reset, &restored, stateful) } else { Vec::new() };
+    let ways_out =
+        if any_failure { ways_out(cp, k, facts, &assigned, &current, &committed, &reset, &restored, stateful) } else { Vec::new() };
 
     StreamPrediction {
         stream_id: k.id,
@@ -612,10 +656,14 @@ fn executor_range(r: &OffsetRange, log: Log, group: Option<&str>) -> RangeOutcom
                 Some(messages::failed_to_get_records(group, &tp, from)),
                 format!("{tp} does not exist ({}): the task polls and gets nothing", log.exists()),
             ),
-            Log::Range(start, _) if from < start => {
-                (0, Some(messages::fetch_out_of_range(from, &tp)), format!("{tp}: from {from} is before the log start {start} (deleted by retention or delete-records)"))
+            Log::Range(start, _) if from < start => (
+                0,
+                Some(messages::fetch_out_of_range(from, &tp)),
+                format!("{tp}: from {from} is before the log start {start} (deleted by retention or delete-records)"),
+            ),
+            Log::Range(_, end) if from > end => {
+                (0, Some(messages::fetch_out_of_range(from, &tp)), format!("{tp}: from {from} is beyond the log end {end}"))
             }
-            Log::Range(_, end) if from > end => (0, Some(messages::fetch_out_of_range(from, &tp)), format!("{tp}: from {from} is beyond the log end {end}")),
             Log::Range(_, end) if until > end => (
                 0,
                 Some(messages::failed_to_get_records(group, &tp, end)),
@@ -646,11 +694,8 @@ fn ways_out(
     let mut out = Vec::new();
 
     // 1. A new (or emptied) checkpoint directory: creatingFunc runs, start() takes user offsets → committed → reset (§2.2).
-    let user: BTreeMap<Tp, i64> = k
-        .consumer_strategy
-        .iter()
-        .flat_map(|c| c.offsets.iter().map(|o| (Tp::new(o.topic.clone(), o.partition), o.offset)))
-        .collect();
+    let user: BTreeMap<Tp, i64> =
+        k.consumer_strategy.iter().flat_map(|c| c.offsets.iter().map(|o| (Tp::new(o.topic.clone(), o.partition), o.offset))).collect();
     let mut starts = Vec::new();
     let mut failure = None;
     let mut no_offset = Vec::new();
@@ -702,8 +747,12 @@ fn ways_out(
     }
     let mut costs = Vec::new();
     if stateful {
-        let names: Vec<String> = cp.streams.iter().filter(|s| s.class.ends_with("StateDStream")).map(|s| format!("#{} {}", s.handle, short(&s.class))).collect();
-        costs.push(format!("the updateStateByKey state is lost and starts empty ({})", if names.is_empty() { "stateful stream".to_string() } else { names.join(", ") }));
+        let names: Vec<String> =
+            cp.streams.iter().filter(|s| s.class.ends_with("StateDStream")).map(|s| format!("#{} {}", s.handle, short(&s.class))).collect();
+        costs.push(format!(
+            "the updateStateByKey state is lost and starts empty ({})",
+            if names.is_empty() { "stateful stream".to_string() } else { names.join(", ") }
+        ));
     }
     if re_read > 0 {
         costs.push(format!("{re_read} record(s) before the checkpoint's offsets are read again"));
@@ -711,14 +760,16 @@ fn ways_out(
     if skipped > 0 {
         costs.push(format!("{skipped} record(s) are never read"));
     }
-    let pending_reads: i64 = restored.iter().filter(|b| b.why == "pending").flat_map(|b| b.ranges.iter()).map(|r| (r.until_offset - r.from_offset).max(0)).sum();
+    let pending_reads: i64 =
+        restored.iter().filter(|b| b.why == "pending").flat_map(|b| b.ranges.iter()).map(|r| (r.until_offset - r.from_offset).max(0)).sum();
     if pending_reads > 0 {
         costs.push(format!("the pending batches ({pending_reads} record(s) in their ranges) are not re-run from the checkpoint"));
     }
     if !k.commit_queue.is_empty() {
         costs.push("the checkpoint's queued commits are never sent".into());
     }
-    let gone: BTreeSet<String> = assigned.iter().chain(current.keys()).filter(|tp| facts.log(tp) == Log::NoTopic).map(|tp| tp.topic.clone()).collect();
+    let gone: BTreeSet<String> =
+        assigned.iter().chain(current.keys()).filter(|tp| facts.log(tp) == Log::NoTopic).map(|tp| tp.topic.clone()).collect();
     if !gone.is_empty() {
         let names: Vec<String> = gone.into_iter().collect();
         costs.push(format!(
@@ -749,16 +800,32 @@ fn ways_out(
         match facts.log(tp) {
             Log::Range(s, e) => {
                 if target > e {
-                    starts.push(Start { topic: tp.topic.clone(), partition: tp.partition, offset: Some(target), source: format!("log end {e}"), records: target - e });
+                    starts.push(Start {
+                        topic: tp.topic.clone(),
+                        partition: tp.partition,
+                        offset: Some(target),
+                        source: format!("log end {e}"),
+                        records: target - e,
+                    });
                 }
                 let from = current.get(tp).copied().unwrap_or(target);
-                behind_start |= from < s || restored.iter().flat_map(|b| b.ranges.iter()).any(|r| r.topic == tp.topic && r.partition == tp.partition && r.from_offset < s && r.until_offset > r.from_offset);
+                behind_start |= from < s
+                    || restored
+                        .iter()
+                        .flat_map(|b| b.ranges.iter())
+                        .any(|r| r.topic == tp.topic && r.partition == tp.partition && r.from_offset < s && r.until_offset > r.from_offset);
             }
             Log::NoTopic | Log::NoPartition => {
                 missing.push(tp.to_string());
                 // Once created, the partition's log starts at 0.
                 if target > 0 {
-                    starts.push(Start { topic: tp.topic.clone(), partition: tp.partition, offset: Some(target), source: format!("{}: create it, then log end 0", facts.log(tp).exists()), records: target });
+                    starts.push(Start {
+                        topic: tp.topic.clone(),
+                        partition: tp.partition,
+                        offset: Some(target),
+                        source: format!("{}: create it, then log end 0", facts.log(tp).exists()),
+                        records: target,
+                    });
                 }
             }
             Log::Unknown => {}
@@ -775,7 +842,12 @@ fn ways_out(
         if behind_start {
             costs.push("does not help with ranges before the log start: those records are gone".into());
         }
-        out.push(WayOut { title: "produce until every partition's log end reaches the checkpoint's offsets".into(), starts, failure: None, costs });
+        out.push(WayOut {
+            title: "produce until every partition's log end reaches the checkpoint's offsets".into(),
+            starts,
+            failure: None,
+            costs,
+        });
     }
     out
 }
@@ -802,19 +874,40 @@ pub fn text(p: &Prediction) -> String {
         for l in &s.lanes {
             let o = |v: Option<i64>| v.map_or("-".to_string(), |v| v.to_string());
             let log = if l.exists == "yes" { format!("{:>9}  {:>7}", o(l.log_start), o(l.log_end)) } else { format!("{:>18}", l.exists) };
-            let _ = writeln!(out, "  {:<30} {:>10}  {log}  {:>9}  {:>13}", format!("{}-{}", l.topic, l.partition), o(l.checkpoint_offset), o(l.committed), o(l.queued_commit));
+            let _ = writeln!(
+                out,
+                "  {:<30} {:>10}  {log}  {:>9}  {:>13}",
+                format!("{}-{}", l.topic, l.partition),
+                o(l.checkpoint_offset),
+                o(l.committed),
+                o(l.queued_commit)
+            );
         }
         for f in &s.failures {
             let when = f.batch_time.map_or(String::new(), |t| format!(" (batch {t})"));
-            let _ = writeln!(out, "  {} {}{when}: {}\n      because {}", if f.certain { "FAILS" } else { "MAY FAIL" }, f.side, f.exception, f.because);
+            let _ = writeln!(
+                out,
+                "  {} {}{when}: {}\n      because {}",
+                if f.certain { "FAILS" } else { "MAY FAIL" },
+                f.side,
+                f.exception,
+                f.because
+            );
         }
         if let Some(fb) = s.first_batch.as_ref().filter(|fb| fb.ranges.is_empty()) {
             let why = if fb.driver_error.is_some() { "the driver fails before it" } else { "no partition with known offsets" };
             let _ = writeln!(out, "  first new batch{}: not computed, {why}", fb.time.map_or(String::new(), |t| format!(" {t}")));
         }
         if let Some(fb) = s.first_batch.as_ref().filter(|fb| !fb.ranges.is_empty()) {
-            let ranges: Vec<String> = fb.ranges.iter().map(|r| format!("{}-{} [{}, {})", r.topic, r.partition, r.from_offset, r.until_offset)).collect();
-            let _ = writeln!(out, "  first new batch{}: {} numRecords {}", fb.time.map_or(String::new(), |t| format!(" {t}")), ranges.join("  "), fb.num_records);
+            let ranges: Vec<String> =
+                fb.ranges.iter().map(|r| format!("{}-{} [{}, {})", r.topic, r.partition, r.from_offset, r.until_offset)).collect();
+            let _ = writeln!(
+                out,
+                "  first new batch{}: {} numRecords {}",
+                fb.time.map_or(String::new(), |t| format!(" {t}")),
+                ranges.join("  "),
+                fb.num_records
+            );
         }
         for r in &s.re_read {
             let _ = writeln!(out, "  re-read {}-{}: {} record(s), {}", r.topic, r.partition, r.records, r.because);
@@ -823,7 +916,8 @@ pub fn text(p: &Prediction) -> String {
             let _ = writeln!(out, "  skipped {}-{}: {} record(s), {}", r.topic, r.partition, r.records, r.because);
         }
         if !s.commits.is_empty() {
-            let _ = writeln!(out, "  restored commitQueue{}:", if s.commits_sent { ", committed at the first compute" } else { ", NOT sent" });
+            let _ =
+                writeln!(out, "  restored commitQueue{}:", if s.commits_sent { ", committed at the first compute" } else { ", NOT sent" });
             for c in &s.commits {
                 let _ = writeln!(out, "    {}-{} -> {}: {}", c.topic, c.partition, c.will_commit, c.note);
             }
@@ -833,7 +927,8 @@ pub fn text(p: &Prediction) -> String {
             for st in &w.starts {
                 let at = st.offset.map_or("?".into(), |o| o.to_string());
                 if st.records > 0 {
-                    let _ = writeln!(out, "    {}-{}: produce {} record(s) to reach {at} ({})", st.topic, st.partition, st.records, st.source);
+                    let _ =
+                        writeln!(out, "    {}-{}: produce {} record(s) to reach {at} ({})", st.topic, st.partition, st.records, st.source);
                 } else {
                     let _ = writeln!(out, "    {}-{} starts at {at} ({})", st.topic, st.partition, st.source);
                 }

@@ -64,7 +64,8 @@ fn facts_file_adds_the_prediction_for_a_file_and_for_the_restart_pick_of_a_direc
     // Facts from the decoded file itself: the topic re-created empty with the same partitions.
     let (_, json) = inspect(&[dir.join("checkpoint-1795621810000").to_str().unwrap(), "--json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let offsets = v["checkpoint"]["streams"].as_array().unwrap().iter().find_map(|s| s["kafka"]["currentOffsets"].as_array()).unwrap().clone();
+    let offsets =
+        v["checkpoint"]["streams"].as_array().unwrap().iter().find_map(|s| s["kafka"]["currentOffsets"].as_array()).unwrap().clone();
     let topic = offsets[0]["topic"].as_str().unwrap().to_string();
     let parts: Vec<_> = offsets.iter().map(|o| serde_json::json!({"partition": o["partition"], "logStart": 0, "logEnd": 0})).collect();
     let facts = std::env::temp_dir().join(format!("offset-lab-facts-{}.json", std::process::id()));

@@ -24,7 +24,13 @@ fn kafka(cp: &Checkpoint) -> &KafkaStream {
 }
 
 fn group(cp: &Checkpoint) -> String {
-    kafka(cp).consumer_strategy.as_ref().and_then(|c| c.kafka_params.get("group.id")).and_then(|v| v.as_str()).expect("group.id").to_string()
+    kafka(cp)
+        .consumer_strategy
+        .as_ref()
+        .and_then(|c| c.kafka_params.get("group.id"))
+        .and_then(|v| v.as_str())
+        .expect("group.id")
+        .to_string()
 }
 
 /// Times a restart re-runs from restored RDDs (§4.1): pending ones and those at or after the checkpoint time.
@@ -120,7 +126,10 @@ fn a_recreated_empty_topic_dies_with_num_records_negative_and_sends_no_commit() 
         let facts = facts_with(&cp, |_, _, _| (0, 0));
         let p = predict(&cp, &facts);
         assert!(p.crashes, "{name}");
-        assert_eq!(p.headline, "the restart crashes: java.lang.IllegalArgumentException: requirement failed: numRecords must not be negative", "{name}");
+        assert_eq!(
+            p.headline, "the restart crashes: java.lang.IllegalArgumentException: requirement failed: numRecords must not be negative",
+            "{name}"
+        );
         let s = &p.streams[0];
         assert_eq!(s.failures[0].side, "driver");
         let fb = s.first_batch.as_ref().unwrap();
@@ -154,7 +163,10 @@ fn the_clamp_keeps_a_refilled_partition_from_hiding_the_negative_ones() {
     let refilled = fb.ranges.iter().find(|r| (r.topic.clone(), r.partition) == first).unwrap();
     assert_eq!(refilled.until_offset - refilled.from_offset, 4);
     assert_eq!(fb.num_records, 4 - cur[1..].iter().map(|o| o.offset).sum::<i64>());
-    assert_eq!(s.failures[0].exception.to_string(), "java.lang.IllegalArgumentException: requirement failed: numRecords must not be negative");
+    assert_eq!(
+        s.failures[0].exception.to_string(),
+        "java.lang.IllegalArgumentException: requirement failed: numRecords must not be negative"
+    );
 }
 
 #[test]
@@ -204,7 +216,11 @@ fn retention_past_a_restored_range_gives_offset_out_of_range_on_the_executor() {
         assert!(p.crashes, "{name}");
         let f = p.streams[0].failures.iter().find(|f| f.exception.class.ends_with("OffsetOutOfRangeException")).expect("OffsetOutOfRange");
         assert_eq!(f.side, "executor");
-        assert!(f.exception.message.starts_with(&format!("Fetch position FetchPosition{{offset={},", r.from_offset)), "{}", f.exception.message);
+        assert!(
+            f.exception.message.starts_with(&format!("Fetch position FetchPosition{{offset={},", r.from_offset)),
+            "{}",
+            f.exception.message
+        );
         assert!(f.exception.message.ends_with(&format!("is out of range for partition {}-{}", r.topic, r.partition)));
         // Producing cannot bring deleted records back: a new checkpoint directory is the way out.
         assert!(p.streams[0].ways_out.iter().any(|w| w.title.contains("new checkpoint directory")));
@@ -224,12 +240,16 @@ fn retention_past_the_checkpoint_offset_fails_the_first_new_batch() {
     let r = fb.ranges.iter().find(|r| r.topic == o.topic && r.partition == o.partition).unwrap();
     assert_eq!((r.from_offset, r.until_offset), (o.offset, o.offset + 3));
     assert_eq!(fb.num_records, 3);
-    assert!(s.failures.iter().any(|f| f.exception.class == "org.apache.kafka.clients.consumer.OffsetOutOfRangeException" && f.exception.message.contains(&format!("offset={},", o.offset))));
+    assert!(s.failures.iter().any(|f| f.exception.class == "org.apache.kafka.clients.consumer.OffsetOutOfRangeException"
+        && f.exception.message.contains(&format!("offset={},", o.offset))));
 }
 
 #[test]
 fn a_deleted_topic_fails_onstart_for_subscribe_and_position_for_assign() {
-    for (name, class) in [("spark351-lz4-subscribe", "java.lang.IllegalStateException"), ("spark351-zstd-assign-2topics", "org.apache.kafka.common.errors.TimeoutException")] {
+    for (name, class) in [
+        ("spark351-lz4-subscribe", "java.lang.IllegalStateException"),
+        ("spark351-zstd-assign-2topics", "org.apache.kafka.common.errors.TimeoutException"),
+    ] {
         let cp = fixture(name);
         let mut facts = facts_with(&cp, |_, _, need| (0, need));
         let first = kafka(&cp).current_offsets[0].clone();
@@ -243,7 +263,11 @@ fn a_deleted_topic_fails_onstart_for_subscribe_and_position_for_assign() {
         assert_eq!(lane.exists, "no topic");
         // A new checkpoint directory: Assign still asks for the missing partitions' positions; Subscribe waits.
         let fresh = p.streams[0].ways_out.iter().find(|w| w.title.contains("new checkpoint directory")).unwrap();
-        assert_eq!(fresh.failure.as_ref().map(|e| e.class.as_str()), (class != "java.lang.IllegalStateException").then_some(class), "{name}");
+        assert_eq!(
+            fresh.failure.as_ref().map(|e| e.class.as_str()),
+            (class != "java.lang.IllegalStateException").then_some(class),
+            "{name}"
+        );
         assert!(fresh.costs.iter().any(|c| c.starts_with(&format!("topic(s) {} do not exist", first.topic))), "{name}: {:?}", fresh.costs);
         // Producing into a re-created topic: every record up to the checkpoint's offset.
         let produce = p.streams[0].ways_out.iter().find(|w| w.title.starts_with("produce")).unwrap();
@@ -260,7 +284,13 @@ fn a_topic_recreated_with_fewer_partitions_names_the_missing_partition() {
     let mut facts = facts_with(&cp, |_, _, need| (0, need));
     facts.topics.get_mut(&last.topic).unwrap().as_mut().unwrap().retain(|p| p.partition != last.partition);
     let p = predict(&cp, &facts);
-    assert_eq!(p.headline, format!("the restart crashes: java.lang.IllegalStateException: No current assignment for partition {}-{}", last.topic, last.partition));
+    assert_eq!(
+        p.headline,
+        format!(
+            "the restart crashes: java.lang.IllegalStateException: No current assignment for partition {}-{}",
+            last.topic, last.partition
+        )
+    );
     let produce = p.streams[0].ways_out.iter().find(|w| w.title.starts_with("produce")).unwrap();
     assert!(produce.costs.iter().any(|c| c.contains(&format!("{}-{}", last.topic, last.partition))));
 }
@@ -294,7 +324,8 @@ fn the_restored_commit_queue_undoes_a_group_reset() {
 fn a_committed_offset_beyond_the_log_end_makes_even_a_new_checkpoint_directory_fail() {
     let cp = fixture("spark351-lz4-subscribe");
     let mut facts = facts_with(&cp, |_, _, _| (0, 0));
-    let committed = kafka(&cp).current_offsets.iter().map(|o| Committed { topic: o.topic.clone(), partition: o.partition, offset: o.offset }).collect();
+    let committed =
+        kafka(&cp).current_offsets.iter().map(|o| Committed { topic: o.topic.clone(), partition: o.partition, offset: o.offset }).collect();
     facts.groups.insert(group(&cp), GroupFacts { state: "Empty".into(), committed });
     let s = &predict(&cp, &facts).streams[0];
     let fresh = s.ways_out.iter().find(|w| w.title.contains("new checkpoint directory")).unwrap();
@@ -335,7 +366,11 @@ fn a_stable_group_is_a_risk_not_a_certain_crash() {
     facts.groups.insert(group(&cp), GroupFacts { state: "Stable".into(), committed: vec![] });
     let p = predict(&cp, &facts);
     assert!(!p.crashes);
-    assert!(p.headline.starts_with("the restart may fail: java.lang.IllegalStateException: No current assignment for partition"), "{}", p.headline);
+    assert!(
+        p.headline.starts_with("the restart may fail: java.lang.IllegalStateException: No current assignment for partition"),
+        "{}",
+        p.headline
+    );
     assert!(!p.streams[0].failures[0].certain);
 }
 

@@ -182,6 +182,9 @@ fn truncated_java_streams_name_what_was_being_read() {
     let raw = std::fs::read(common::fixtures().join("java/prims.ser")).unwrap();
     for len in 0..raw.len() {
         let e = inspect(None, &raw[..len], &Limits::default()).unwrap_err().to_string();
-        assert!(e.contains("the stream was cut") || e.contains("not closed") || e.contains("unknown format") || e.contains("no object"), "prefix {len}: {e}");
+        assert!(
+            e.contains("the stream was cut") || e.contains("not closed") || e.contains("unknown format") || e.contains("no object"),
+            "prefix {len}: {e}"
+        );
     }
 }

@@ -11,11 +11,7 @@ fn every_real_spark_fixture_matches_its_expected_json() {
         .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.join("expected.json").is_file()).collect())
         .unwrap_or_default();
     folders.sort();
-    assert!(
-        !folders.is_empty(),
-        "no real Spark fixture: expected {}/<name>/expected.json (see docs/spark-checkpoint.md)",
-        root.display()
-    );
+    assert!(!folders.is_empty(), "no real Spark fixture: expected {}/<name>/expected.json (see docs/spark-checkpoint.md)", root.display());
     let mut bad = Vec::new();
     for dir in &folders {
         let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();

@@ -45,7 +45,10 @@ pub fn explain(class: &str, message: &str, status: &Status) -> Explanation {
         for r in &status.rows {
             if let (Some(c), Some(s)) = (r.current.or(r.checkpointed), r.log_start) {
                 if c < s {
-                    why.push(format!("{}: the job wants offset {c}, but the log starts at {s} (retention or delete-records removed it)", r.partition));
+                    why.push(format!(
+                        "{}: the job wants offset {c}, but the log starts at {s} (retention or delete-records removed it)",
+                        r.partition
+                    ));
                 }
             }
         }
@@ -92,7 +95,11 @@ mod tests {
         let (class, message, _, _) = crate::views::last_error(&s.run.trace).unwrap();
         let e = explain(&class, &message, &s.run.status(s.now));
         assert_eq!(e.exception, "java.lang.IllegalArgumentException: requirement failed: numRecords must not be negative");
-        assert!(e.why[0].starts_with("words-0: the checkpoint's currentOffsets say 2, the log end is 0 → range [2, 0) counts -2"), "{:?}", e.why);
+        assert!(
+            e.why[0].starts_with("words-0: the checkpoint's currentOffsets say 2, the log end is 0 → range [2, 0) counts -2"),
+            "{:?}",
+            e.why
+        );
         assert!(e.why.last().unwrap().contains("= -4 < 0"), "{:?}", e.why);
         assert_eq!(failed_row(&e, s.now).num_records, -4);
     }

@@ -67,13 +67,20 @@ pub fn facts(kafka: &(impl KafkaBackend + ?Sized), cp: &Checkpoint) -> Facts {
     for t in topics {
         let logs = kafka.partitions(&t).map(|n| {
             (0..n)
-                .filter_map(|p| kafka.log_range(&TopicPartition::new(t.clone(), p)).map(|(log_start, log_end)| PartitionLog { partition: p, log_start, log_end }))
+                .filter_map(|p| {
+                    kafka.log_range(&TopicPartition::new(t.clone(), p)).map(|(log_start, log_end)| PartitionLog {
+                        partition: p,
+                        log_start,
+                        log_end,
+                    })
+                })
                 .collect()
         });
         facts.topics.insert(t, logs);
     }
     for g in groups {
-        let committed = kafka.committed(&g).into_iter().map(|(tp, offset)| Committed { topic: tp.topic, partition: tp.partition, offset }).collect();
+        let committed =
+            kafka.committed(&g).into_iter().map(|(tp, offset)| Committed { topic: tp.topic, partition: tp.partition, offset }).collect();
         facts.groups.insert(g.clone(), GroupFacts { state: kafka.group_state(&g), committed });
     }
     facts

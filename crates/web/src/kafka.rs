@@ -20,7 +20,10 @@ pub enum WebKafka {
 /// One offset cell of a lane: what the page knows of the record there.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cell {
-    Record { key: Option<String>, value: String },
+    Record {
+        key: Option<String>,
+        value: String,
+    },
     /// In the log, but its value was never seen by the page (a real topic).
     Unseen,
     Absent,
@@ -66,8 +69,13 @@ impl WebKafka {
     /// The group's members as `member-id (client-id)`.
     pub fn members(&self, group: &str) -> Vec<String> {
         match self {
-            WebKafka::Model(m) => m.groups.get(group).map(|g| g.members.iter().map(|(id, m)| format!("{id} ({})", m.client_id)).collect()).unwrap_or_default(),
-            WebKafka::Live(k) => k.description().map(|d| d.members.iter().map(|m| format!("{} ({})", m.member_id, m.client_id)).collect()).unwrap_or_default(),
+            WebKafka::Model(m) => {
+                m.groups.get(group).map(|g| g.members.iter().map(|(id, m)| format!("{id} ({})", m.client_id)).collect()).unwrap_or_default()
+            }
+            WebKafka::Live(k) => k
+                .description()
+                .map(|d| d.members.iter().map(|m| format!("{} ({})", m.member_id, m.client_id)).collect())
+                .unwrap_or_default(),
         }
     }
 
@@ -85,7 +93,9 @@ fn describe_model_record(r: &kafka_model::OffsetsTopicRecord) -> String {
     match r {
         R::OffsetCommit { group, topic, partition, offset: Some(o), .. } => format!("[{group},{topic},{partition}] → offset {o}"),
         R::OffsetCommit { group, topic, partition, offset: None, .. } => format!("[{group},{topic},{partition}] → tombstone"),
-        R::GroupMetadata { group, generation, state: Some(st), members } => format!("group {group}: {st}, generation {generation}, {} member(s)", members.len()),
+        R::GroupMetadata { group, generation, state: Some(st), members } => {
+            format!("group {group}: {st}, generation {generation}, {} member(s)", members.len())
+        }
         R::GroupMetadata { group, .. } => format!("group {group}: tombstone (Dead)"),
     }
 }
@@ -96,7 +106,9 @@ fn describe_wire_record(k: &LiveKafka, r: &protocol::OffsetsTopicRecord) -> Stri
         R::OffsetCommit { offset, group, topic, partition, value: Some(v) } => {
             format!("@{offset} [{},{},{partition}] → offset {}", k.page(group), k.page(topic), v.offset)
         }
-        R::OffsetCommit { offset, group, topic, partition, value: None } => format!("@{offset} [{},{},{partition}] → tombstone", k.page(group), k.page(topic)),
+        R::OffsetCommit { offset, group, topic, partition, value: None } => {
+            format!("@{offset} [{},{},{partition}] → tombstone", k.page(group), k.page(topic))
+        }
         R::GroupMetadata { offset, group, value: Some(v) } => {
             let state = if v.members.is_empty() { "Empty" } else { "Stable" };
             format!("@{offset} group {}: {state}, generation {}, {} member(s)", k.page(group), v.generation, v.members.len())

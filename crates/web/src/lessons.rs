@@ -29,10 +29,34 @@ impl Lesson {
 }
 
 pub const LESSONS: [Lesson; 4] = [
-    Lesson { id: "seed", title: "The seed experiment: a rewind that does nothing, a recreated topic that kills the job", file: "lessons/seed.toml", toml: include_str!("../lessons/seed.toml"), chapters: SEED },
-    Lesson { id: "retention", title: "Retention: the checkpoint falls behind the log start (OffsetOutOfRangeException)", file: "scenarios/retention.toml", toml: include_str!("../../../scenarios/retention.toml"), chapters: RETENTION },
-    Lesson { id: "revoked", title: "A second consumer in the group: partitions revoked", file: "scenarios/revoked.toml", toml: include_str!("../../../scenarios/revoked.toml"), chapters: REVOKED },
-    Lesson { id: "rate-limit", title: "maxRatePerPartition over downtime, and a rate change the checkpoint ignores", file: "scenarios/rate-limit.toml", toml: include_str!("../../../scenarios/rate-limit.toml"), chapters: RATE_LIMIT },
+    Lesson {
+        id: "seed",
+        title: "The seed experiment: a rewind that does nothing, a recreated topic that kills the job",
+        file: "lessons/seed.toml",
+        toml: include_str!("../lessons/seed.toml"),
+        chapters: SEED,
+    },
+    Lesson {
+        id: "retention",
+        title: "Retention: the checkpoint falls behind the log start (OffsetOutOfRangeException)",
+        file: "scenarios/retention.toml",
+        toml: include_str!("../../../scenarios/retention.toml"),
+        chapters: RETENTION,
+    },
+    Lesson {
+        id: "revoked",
+        title: "A second consumer in the group: partitions revoked",
+        file: "scenarios/revoked.toml",
+        toml: include_str!("../../../scenarios/revoked.toml"),
+        chapters: REVOKED,
+    },
+    Lesson {
+        id: "rate-limit",
+        title: "maxRatePerPartition over downtime, and a rate change the checkpoint ignores",
+        file: "scenarios/rate-limit.toml",
+        toml: include_str!("../../../scenarios/rate-limit.toml"),
+        chapters: RATE_LIMIT,
+    },
 ];
 
 const SEED: &[Chapter] = &[

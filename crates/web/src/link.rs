@@ -61,7 +61,10 @@ fn unbase64url(s: &str) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(s.len() * 3 / 4);
     let (mut acc, mut bits) = (0u32, 0u32);
     for c in s.bytes() {
-        let v = ALPHABET.iter().position(|&a| a == c).ok_or_else(|| format!("the link has a character `{}` that base64url does not use", c as char))?;
+        let v = ALPHABET
+            .iter()
+            .position(|&a| a == c)
+            .ok_or_else(|| format!("the link has a character `{}` that base64url does not use", c as char))?;
         acc = acc << 6 | v as u32;
         bits += 6;
         if bits >= 8 {

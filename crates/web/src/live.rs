@@ -17,7 +17,7 @@ use engine::storage::StorageRequest;
 use engine::time::Time;
 use kafka_model::reset::{self, ResetView};
 use kafka_model::GroupState;
-use protocol::{GroupDescription, KafkaState, Op, OffsetsTopicRecord, PartitionOffset, PartitionRange, Reply, Request, Response};
+use protocol::{GroupDescription, KafkaState, OffsetsTopicRecord, Op, PartitionOffset, PartitionRange, Reply, Request, Response};
 use scenario::backend::KafkaBackend;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -149,8 +149,10 @@ impl LiveKafka {
     /// Queues a tool or storage request behind the others; consecutive produce requests to the same
     /// place merge into one frame (the 10 000-record button is ten frames, not 10 000).
     pub fn push_ordered(&mut self, op: Op) {
-        if let (Some(Op::Produce { topic, lines, separator, partition }), Op::Produce { topic: t2, lines: l2, separator: s2, partition: p2 }) =
-            (self.ordered.back_mut(), &op)
+        if let (
+            Some(Op::Produce { topic, lines, separator, partition }),
+            Op::Produce { topic: t2, lines: l2, separator: s2, partition: p2 },
+        ) = (self.ordered.back_mut(), &op)
         {
             if topic == t2 && separator == s2 && partition == p2 && lines.len() + l2.len() <= PRODUCE_CHUNK {
                 lines.extend(l2.iter().cloned());
@@ -166,7 +168,11 @@ impl LiveKafka {
         let op = Op::Storage { request };
         let size = Request::new(self.next_id, op.clone()).to_json().len();
         if size > protocol::MAX_FRAME_BYTES {
-            self.notes.push(format!("{} is not copied to the bridge: {size} bytes as a frame, over its {} byte limit", describe_op(&op), protocol::MAX_FRAME_BYTES));
+            self.notes.push(format!(
+                "{} is not copied to the bridge: {size} bytes as a frame, over its {} byte limit",
+                describe_op(&op),
+                protocol::MAX_FRAME_BYTES
+            ));
             return;
         }
         self.push_ordered(op);
@@ -290,7 +296,11 @@ impl LiveKafka {
             Reply::Produced { topic, records } => {
                 let topic = self.page(&topic).to_string();
                 for r in records {
-                    self.remember(TopicPartition::new(topic.clone(), r.partition), r.offset, SeenRecord { key: r.key, value: r.value, timestamp: None });
+                    self.remember(
+                        TopicPartition::new(topic.clone(), r.partition),
+                        r.offset,
+                        SeenRecord { key: r.key, value: r.value, timestamp: None },
+                    );
                 }
             }
             Reply::Committed { results, .. } => {
@@ -339,9 +349,15 @@ impl LiveKafka {
     fn page_reply(&mut self, reply: KafkaReply) -> KafkaReply {
         let tps = |k: &LiveKafka, v: Vec<TopicPartition>| v.iter().map(|tp| k.page_tp(tp)).collect();
         match reply {
-            KafkaReply::Assignment { member_id, generation, partitions } => KafkaReply::Assignment { member_id, generation, partitions: tps(self, partitions) },
-            KafkaReply::Offsets { offsets } => KafkaReply::Offsets { offsets: offsets.into_iter().map(|(tp, o)| (self.page_tp(&tp), o)).collect() },
-            KafkaReply::Committed { offsets } => KafkaReply::Committed { offsets: offsets.into_iter().map(|(tp, o)| (self.page_tp(&tp), o)).collect() },
+            KafkaReply::Assignment { member_id, generation, partitions } => {
+                KafkaReply::Assignment { member_id, generation, partitions: tps(self, partitions) }
+            }
+            KafkaReply::Offsets { offsets } => {
+                KafkaReply::Offsets { offsets: offsets.into_iter().map(|(tp, o)| (self.page_tp(&tp), o)).collect() }
+            }
+            KafkaReply::Committed { offsets } => {
+                KafkaReply::Committed { offsets: offsets.into_iter().map(|(tp, o)| (self.page_tp(&tp), o)).collect() }
+            }
             other => other,
         }
     }
@@ -358,13 +374,17 @@ impl LiveKafka {
             },
             KafkaRequest::LeaveGroup { group, member_id } => KafkaRequest::LeaveGroup { group: self.wire(&group), member_id },
             KafkaRequest::ListOffsets { partitions, spec } => KafkaRequest::ListOffsets { partitions: tps(&partitions), spec },
-            KafkaRequest::OffsetFetch { group, partitions } => KafkaRequest::OffsetFetch { group: self.wire(&group), partitions: tps(&partitions) },
+            KafkaRequest::OffsetFetch { group, partitions } => {
+                KafkaRequest::OffsetFetch { group: self.wire(&group), partitions: tps(&partitions) }
+            }
             KafkaRequest::OffsetCommit { group, member, offsets } => KafkaRequest::OffsetCommit {
                 group: self.wire(&group),
                 member,
                 offsets: offsets.iter().map(|(tp, o)| (self.wire_tp(tp), *o)).collect(),
             },
-            KafkaRequest::Fetch { partition, offset, max_records } => KafkaRequest::Fetch { partition: self.wire_tp(&partition), offset, max_records },
+            KafkaRequest::Fetch { partition, offset, max_records } => {
+                KafkaRequest::Fetch { partition: self.wire_tp(&partition), offset, max_records }
+            }
         }
     }
 
@@ -477,7 +497,10 @@ impl KafkaBackend for LiveKafka {
         // Kafka's own checks, from the cached log end; the bridge's reply has the last word.
         let range = self.range(tp).ok_or_else(|| format!("This server does not host this topic-partition. ({tp})"))?;
         if before > range.log_end || before < 0 {
-            return Err(format!("The requested offset {before} is not within the range [0, {}] of {tp} (OFFSET_OUT_OF_RANGE)", range.log_end));
+            return Err(format!(
+                "The requested offset {before} is not within the range [0, {}] of {tp} (OFFSET_OUT_OF_RANGE)",
+                range.log_end
+            ));
         }
         let topic = self.wire(&tp.topic);
         self.push_ordered(Op::DeleteRecords { topic, partition: tp.partition, before_offset: before });
@@ -490,7 +513,11 @@ impl KafkaBackend for LiveKafka {
         let parsed = reset::parse_args(args)?;
         let plan = reset::plan(&parsed, self)?;
         if plan.execute {
-            let offsets = plan.offsets.iter().map(|(tp, o)| PartitionOffset { topic: self.wire(&tp.topic), partition: tp.partition, offset: *o }).collect();
+            let offsets = plan
+                .offsets
+                .iter()
+                .map(|(tp, o)| PartitionOffset { topic: self.wire(&tp.topic), partition: tp.partition, offset: *o })
+                .collect();
             let group = self.wire(&parsed.group);
             self.push_ordered(Op::CommitOffsets { group, offsets });
         }
@@ -506,11 +533,9 @@ impl KafkaBackend for LiveKafka {
 
     fn committed(&self, group: &str) -> Offsets {
         match &self.described {
-            Some(d) if self.page(&d.group) == group => d
-                .offsets
-                .iter()
-                .filter_map(|o| Some((TopicPartition::new(self.page(&o.topic), o.partition), o.committed?)))
-                .collect(),
+            Some(d) if self.page(&d.group) == group => {
+                d.offsets.iter().filter_map(|o| Some((TopicPartition::new(self.page(&o.topic), o.partition), o.committed?))).collect()
+            }
             _ => Offsets::new(),
         }
     }
@@ -606,7 +631,9 @@ mod tests {
         assert!(matches!(&second[..], [Request { op: Op::CreateTopic { partitions: 3, .. }, .. }]), "{second:?}");
         answer(&mut k, second[0].id, Reply::TopicCreated { topic: "lab-0123456789ab-words".into(), partitions: 3 });
         let third = sent(&mut k);
-        let [Request { op: Op::Produce { lines, partition: Some(0), separator: None, .. }, id, .. }] = &third[..] else { panic!("{third:?}") };
+        let [Request { op: Op::Produce { lines, partition: Some(0), separator: None, .. }, id, .. }] = &third[..] else {
+            panic!("{third:?}")
+        };
         assert_eq!(lines, &["a", "b", "c"]);
         let records = vec![ProducedRecord { partition: 0, offset: 0, key: None, value: "a".into() }];
         answer(&mut k, *id, Reply::Produced { topic: "lab-0123456789ab-words".into(), records });
@@ -619,7 +646,10 @@ mod tests {
         k.push_storage(StorageRequest::Write { path: "ckpt/big".into(), bytes: vec![200; protocol::MAX_FRAME_BYTES] });
         k.push_storage(StorageRequest::Write { path: "ckpt/small".into(), bytes: vec![1; 10] });
         let out = sent(&mut k);
-        assert!(matches!(&out[..], [Request { op: Op::Storage { request: StorageRequest::Write { path, .. } }, .. }] if path == "ckpt/small"), "{out:?}");
+        assert!(
+            matches!(&out[..], [Request { op: Op::Storage { request: StorageRequest::Write { path, .. } }, .. }] if path == "ckpt/small"),
+            "{out:?}"
+        );
         assert!(k.notes.iter().any(|n| n.contains("write ckpt/big") && n.contains("not copied")), "{:?}", k.notes);
     }
 
@@ -628,7 +658,13 @@ mod tests {
         let mut k = live();
         k.create_topic("words", 3).unwrap();
         let frames = sent(&mut k);
-        let join = KafkaRequest::GroupPoll { group: "g".into(), member_id: None, client_id: "c".into(), topics: vec!["words".into()], session_timeout_ms: 45_000 };
+        let join = KafkaRequest::GroupPoll {
+            group: "g".into(),
+            member_id: None,
+            client_id: "c".into(),
+            topics: vec!["words".into()],
+            session_timeout_ms: 45_000,
+        };
         assert_eq!(k.serve_id(1, &join), None);
         assert!(sent(&mut k).is_empty(), "nothing goes out before the topic is there");
         k.advance(Time(5_000));
@@ -654,9 +690,23 @@ mod tests {
         let parts = (0..3).map(|p| PartitionRange { partition: p, log_start: 0, log_end: 4 }).collect();
         answer(&mut k, frames[0].id, Reply::Topic { topic: "lab-0123456789ab-words".into(), partitions: parts });
         let offsets = (0..3)
-            .map(|p| GroupOffset { topic: "lab-0123456789ab-words".into(), partition: p, committed: Some(4), log_end: Some(4), lag: Some(0), member_id: None })
+            .map(|p| GroupOffset {
+                topic: "lab-0123456789ab-words".into(),
+                partition: p,
+                committed: Some(4),
+                log_end: Some(4),
+                lag: Some(0),
+                member_id: None,
+            })
             .collect();
-        let group = GroupDescription { group: "lab-0123456789ab-g".into(), state: "Empty".into(), protocol_type: "consumer".into(), protocol: String::new(), members: vec![], offsets };
+        let group = GroupDescription {
+            group: "lab-0123456789ab-g".into(),
+            state: "Empty".into(),
+            protocol_type: "consumer".into(),
+            protocol: String::new(),
+            members: vec![],
+            offsets,
+        };
         answer(&mut k, frames[1].id, Reply::Group { group });
         assert_eq!(k.facts_asked_at, Some(1_000));
         assert_eq!(k.log_range(&TopicPartition::new("words", 2)), Some((0, 4)));
@@ -674,7 +724,14 @@ mod tests {
         let mut k = live();
         k.poll_facts(0);
         let frames = sent(&mut k);
-        let group = GroupDescription { group: "lab-0123456789ab-g".into(), state: "Stable".into(), protocol_type: "consumer".into(), protocol: "range".into(), members: vec![], offsets: vec![] };
+        let group = GroupDescription {
+            group: "lab-0123456789ab-g".into(),
+            state: "Stable".into(),
+            protocol_type: "consumer".into(),
+            protocol: "range".into(),
+            members: vec![],
+            offsets: vec![],
+        };
         answer(&mut k, frames[1].id, Reply::Group { group });
         assert!(k.reset_offsets("--group g --topic words --to-earliest --execute").unwrap_err().contains("inactive"));
         let req = KafkaRequest::OffsetFetch { group: "g".into(), partitions: vec![] };

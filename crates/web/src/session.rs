@@ -4,6 +4,7 @@
 //! clock, with checkpoint files copied to the bridge's directory.
 
 use crate::kafka::{MirrorStorage, WebKafka};
+use crate::lessons::{Lesson, LESSONS};
 use crate::live::LiveKafka;
 use engine::config::{JobConfig, Strategy};
 use engine::offsets::{Offsets, TopicPartition};
@@ -11,7 +12,6 @@ use engine::storage::StorageRequest;
 use engine::time::{Duration, Time};
 use kafka_model::KafkaModel;
 use scenario::backend::KafkaBackend;
-use crate::lessons::{Lesson, LESSONS};
 use scenario::format::{Action, Scenario, Step};
 use scenario::runner::{LogEntry, Run};
 use serde::{Deserialize, Serialize};
@@ -140,7 +140,17 @@ impl Session {
         let storage = Box::new(engine::storage::MemoryStorage::default());
         let run = Run::with_kafka(s, storage, WebKafka::Model(KafkaModel::new())).expect("the lesson's topics are valid");
         let now = Time(s.day_start.ms() + 12 * 3_600_000);
-        let mut session = Session { lesson, run, entries: Vec::new(), now, tool_lines: Vec::new(), storage_out: None, schedule: VecDeque::new(), last_lesson: None, lag_history: VecDeque::new() };
+        let mut session = Session {
+            lesson,
+            run,
+            entries: Vec::new(),
+            now,
+            tool_lines: Vec::new(),
+            storage_out: None,
+            schedule: VecDeque::new(),
+            last_lesson: None,
+            lag_history: VecDeque::new(),
+        };
         session.run.advance_to(now);
         session
     }
@@ -155,7 +165,17 @@ impl Session {
         let k = LiveKafka::new(ns, kafka, TOPIC, &group);
         let run = Run::with_kafka(s, Box::new(storage), WebKafka::Live(Box::new(k))).expect("creating a topic is only queued");
         let now = Time(now_ms);
-        let mut session = Session { lesson, run, entries: Vec::new(), now, tool_lines: Vec::new(), storage_out: Some(sent), schedule: VecDeque::new(), last_lesson: None, lag_history: VecDeque::new() };
+        let mut session = Session {
+            lesson,
+            run,
+            entries: Vec::new(),
+            now,
+            tool_lines: Vec::new(),
+            storage_out: Some(sent),
+            schedule: VecDeque::new(),
+            last_lesson: None,
+            lag_history: VecDeque::new(),
+        };
         session.run.advance_to(now);
         session
     }

@@ -144,7 +144,8 @@ impl Reducible for AppState {
             }
             Msg::Frame(text) if !live => {
                 // The first frame is the bridge's welcome: an untouched page moves to the real Kafka.
-                if let Ok(protocol::Response { reply: protocol::Reply::Welcome { namespace, kafka, .. }, .. }) = serde_json::from_str(&text) {
+                if let Ok(protocol::Response { reply: protocol::Reply::Welcome { namespace, kafka, .. }, .. }) = serde_json::from_str(&text)
+                {
                     if next.session.borrow().entries.is_empty() {
                         let lesson = next.session.borrow().lesson;
                         next.session = Rc::new(RefCell::new(Session::live(lesson, &namespace, kafka, wall_ms())));
@@ -198,7 +199,11 @@ impl Reducible for AppState {
                         }
                     }
                     Some(_) if !s.schedule.is_empty() => {}
-                    Some(_) => next.notice = Some(format!("The walkthrough follows its own steps; after other actions it needs a fresh lab. {LIVE_ONLY_FORWARD}")),
+                    Some(_) => {
+                        next.notice = Some(format!(
+                            "The walkthrough follows its own steps; after other actions it needs a fresh lab. {LIVE_ONLY_FORWARD}"
+                        ))
+                    }
                     None => {}
                 }
                 drop(s);

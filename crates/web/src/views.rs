@@ -141,7 +141,8 @@ mod tests {
         let s = session_at(0, 0);
         let mut trace = s.run.trace.clone();
         let generated = trace.iter().rposition(|l| matches!(l.event, TraceEvent::BatchGenerated { .. })).expect("a batch");
-        let started = trace.iter().skip(generated).position(|l| matches!(l.event, TraceEvent::JobStarted { .. })).expect("its job") + generated;
+        let started =
+            trace.iter().skip(generated).position(|l| matches!(l.event, TraceEvent::JobStarted { .. })).expect("its job") + generated;
         trace.truncate(started);
         assert_eq!(batches(&trace).last().map(|r| r.status.clone()), Some(BatchStatus::Queued));
         trace = s.run.trace[..=started].to_vec();

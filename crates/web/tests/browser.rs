@@ -103,7 +103,10 @@ async fn the_inspector_decodes_a_real_checkpoint_and_predicts_against_the_pages_
     // What the decoder itself reads from the same bytes: the page must show exactly these numbers.
     let ins = spark_checkpoint::inspect(Some(FIXTURE_NAME), FIXTURE, &spark_checkpoint::Limits::default()).unwrap();
     let k = ins.kafka_streams().next().unwrap();
-    assert_eq!(find(&root, "inspector-time").inner_text(), format!("{} ({})", ins.checkpoint.checkpoint_time, spark_checkpoint::text::utc(ins.checkpoint.checkpoint_time)));
+    assert_eq!(
+        find(&root, "inspector-time").inner_text(),
+        format!("{} ({})", ins.checkpoint.checkpoint_time, spark_checkpoint::text::utc(ins.checkpoint.checkpoint_time))
+    );
     for o in &k.current_offsets {
         let row = find(&root, &format!("inspector-offset-{}-{}", o.topic, o.partition));
         let cells = row.query_selector_all("td").unwrap();
@@ -111,11 +114,23 @@ async fn the_inspector_decodes_a_real_checkpoint_and_predicts_against_the_pages_
         // The page's in-memory Kafka has no such topic.
         assert_eq!(cells.item(1).unwrap().text_content().unwrap(), "no topic");
     }
-    assert_eq!(find(&root, "inspector-file-0").query_selector("td:nth-child(3)").unwrap().unwrap().text_content().unwrap(), "⇐ a restart reads this one");
+    assert_eq!(
+        find(&root, "inspector-file-0").query_selector("td:nth-child(3)").unwrap().unwrap().text_content().unwrap(),
+        "⇐ a restart reads this one"
+    );
     let first = &k.current_offsets.iter().min_by_key(|o| (o.topic.clone(), o.partition)).unwrap();
     assert_eq!(
         find(&root, "prediction-headline").inner_text(),
-        format!("✖ the restart crashes: java.lang.IllegalStateException: No current assignment for partition {}-{}", first.topic, first.partition)
+        format!(
+            "✖ the restart crashes: java.lang.IllegalStateException: No current assignment for partition {}-{}",
+            first.topic, first.partition
+        )
     );
-    assert!(root.query_selector("[data-testid=inspector-tree]").unwrap().unwrap().text_content().unwrap().contains("org.apache.spark.streaming.Checkpoint"));
+    assert!(root
+        .query_selector("[data-testid=inspector-tree]")
+        .unwrap()
+        .unwrap()
+        .text_content()
+        .unwrap()
+        .contains("org.apache.spark.streaming.Checkpoint"));
 }

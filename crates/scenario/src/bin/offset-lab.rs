@@ -136,7 +136,13 @@ fn run(args: &[String]) -> ExitCode {
 }
 
 /// Prints a finished run; true when every expectation was met.
-fn report(s: &format::Scenario, trace_lines: &[engine::trace::TraceLine], log: &[scenario::runner::LogEntry], failures: &[String], trace: bool) -> bool {
+fn report(
+    s: &format::Scenario,
+    trace_lines: &[engine::trace::TraceLine],
+    log: &[scenario::runner::LogEntry],
+    failures: &[String],
+    trace: bool,
+) -> bool {
     if trace {
         for l in trace_lines {
             println!("{}", l.to_json());

@@ -66,11 +66,7 @@ pub fn decode(file: &[u8], limits: &Limits) -> Result<(Vec<u8>, Framing)> {
         ended = false;
         let (clen, dlen) = (clen as usize, dlen as usize);
         if file.len() - pos < clen {
-            return Err(Error::codec(
-                NAME,
-                pos,
-                format!("block body needs {clen} bytes, {} left: the file was cut", file.len() - pos),
-            ));
+            return Err(Error::codec(NAME, pos, format!("block body needs {clen} bytes, {} left: the file was cut", file.len() - pos)));
         }
         let body = &file[pos..pos + clen];
         reserve_checked(&out, dlen, limits, NAME, pos)?;
@@ -87,27 +83,15 @@ pub fn decode(file: &[u8], limits: &Limits) -> Result<(Vec<u8>, Framing)> {
         }
         let actual = xxhash_rust::xxh32::xxh32(&out[start..], CHECKSUM_SEED) & 0x0FFF_FFFF;
         if actual != check {
-            return Err(Error::codec(
-                NAME,
-                pos - HEADER_LEN,
-                format!("block checksum 0x{actual:08x} != stored 0x{check:08x}"),
-            ));
+            return Err(Error::codec(NAME, pos - HEADER_LEN, format!("block checksum 0x{actual:08x} != stored 0x{check:08x}")));
         }
         chunks += 1;
         pos += clen;
     }
     if !ended && warnings.is_empty() {
-        warnings.push(format!(
-            "no lz4 end block after byte {pos}: the file was cut at a block boundary (Spark's reader tolerates this)"
-        ));
+        warnings.push(format!("no lz4 end block after byte {pos}: the file was cut at a block boundary (Spark's reader tolerates this)"));
     }
-    let framing = Framing {
-        codec: NAME,
-        compressed_bytes: file.len(),
-        decompressed_bytes: out.len(),
-        chunks,
-        end_marker: Some(ended),
-        warnings,
-    };
+    let framing =
+        Framing { codec: NAME, compressed_bytes: file.len(), decompressed_bytes: out.len(), chunks, end_marker: Some(ended), warnings };
     Ok((out, framing))
 }

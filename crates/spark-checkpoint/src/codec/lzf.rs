@@ -50,14 +50,8 @@ pub fn decode(file: &[u8], limits: &Limits) -> Result<(Vec<u8>, Framing)> {
         }
         chunks += 1;
     }
-    let framing = Framing {
-        codec: NAME,
-        compressed_bytes: file.len(),
-        decompressed_bytes: out.len(),
-        chunks,
-        end_marker: None,
-        warnings: vec![],
-    };
+    let framing =
+        Framing { codec: NAME, compressed_bytes: file.len(), decompressed_bytes: out.len(), chunks, end_marker: None, warnings: vec![] };
     Ok((out, framing))
 }
 

@@ -64,9 +64,6 @@ pub fn decompress(file: &[u8], limits: &Limits) -> Result<(Vec<u8>, Framing)> {
 fn reserve_checked(out: &[u8], more: usize, limits: &Limits, codec: &'static str, at: usize) -> Result<()> {
     match out.len().checked_add(more) {
         Some(total) if total <= limits.max_decompressed => Ok(()),
-        _ => Err(crate::Error::limit(
-            Some(at),
-            format!("{codec}: decompressed size would exceed {} bytes", limits.max_decompressed),
-        )),
+        _ => Err(crate::Error::limit(Some(at), format!("{codec}: decompressed size would exceed {} bytes", limits.max_decompressed))),
     }
 }

@@ -33,32 +33,19 @@ pub fn decode(file: &[u8], limits: &Limits) -> Result<(Vec<u8>, Framing)> {
         let len = len as usize;
         pos += 4;
         if file.len() - pos < len {
-            return Err(Error::codec(
-                NAME,
-                pos,
-                format!("chunk needs {len} bytes, {} left: the file was cut", file.len() - pos),
-            ));
+            return Err(Error::codec(NAME, pos, format!("chunk needs {len} bytes, {} left: the file was cut", file.len() - pos)));
         }
         let block = &file[pos..pos + len];
-        let dlen = snap::raw::decompress_len(block)
-            .map_err(|e| Error::codec(NAME, pos, format!("corrupt snappy chunk: {e}")))?;
+        let dlen = snap::raw::decompress_len(block).map_err(|e| Error::codec(NAME, pos, format!("corrupt snappy chunk: {e}")))?;
         reserve_checked(&out, dlen, limits, NAME, pos)?;
         let start = out.len();
         out.resize(start + dlen, 0);
-        let n = decoder
-            .decompress(block, &mut out[start..])
-            .map_err(|e| Error::codec(NAME, pos, format!("corrupt snappy chunk: {e}")))?;
+        let n = decoder.decompress(block, &mut out[start..]).map_err(|e| Error::codec(NAME, pos, format!("corrupt snappy chunk: {e}")))?;
         out.truncate(start + n);
         chunks += 1;
         pos += len;
     }
-    let framing = Framing {
-        codec: NAME,
-        compressed_bytes: file.len(),
-        decompressed_bytes: out.len(),
-        chunks,
-        end_marker: None,
-        warnings: vec![],
-    };
+    let framing =
+        Framing { codec: NAME, compressed_bytes: file.len(), decompressed_bytes: out.len(), chunks, end_marker: None, warnings: vec![] };
     Ok((out, framing))
 }

@@ -86,15 +86,12 @@ fn walk_frame(file: &[u8], start: usize) -> Result<FrameWalk> {
 
 fn decode_frame(frame: &[u8], out: &mut Vec<u8>, limits: &Limits, at: usize) -> Result<()> {
     let mut input = frame;
-    let decoder = ruzstd::decoding::StreamingDecoder::new(&mut input)
-        .map_err(|e| Error::codec(NAME, at, format!("bad frame header: {e}")))?;
+    let decoder =
+        ruzstd::decoding::StreamingDecoder::new(&mut input).map_err(|e| Error::codec(NAME, at, format!("bad frame header: {e}")))?;
     let room = limits.max_decompressed.saturating_sub(out.len());
     let before = out.len();
     // One byte more than allowed tells "at the cap" from "over it".
-    decoder
-        .take(room as u64 + 1)
-        .read_to_end(out)
-        .map_err(|e| Error::codec(NAME, at, format!("corrupt frame: {e}")))?;
+    decoder.take(room as u64 + 1).read_to_end(out).map_err(|e| Error::codec(NAME, at, format!("corrupt frame: {e}")))?;
     reserve_checked(&out[..before], out.len() - before, limits, NAME, at)
 }
 

@@ -84,7 +84,10 @@ pub enum Entry {
     String(String),
     /// A `java.lang.Class` value (`TC_CLASS`); its descriptor may be null.
     Class(Option<Handle>),
-    Enum { desc: Handle, constant: String },
+    Enum {
+        desc: Handle,
+        constant: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -150,10 +153,7 @@ impl Stream {
     /// Like [`Stream::field`], for Scala's name-mangled fields (`org$apache$spark$streaming$Time$$millis`).
     pub fn field_suffix(&self, v: &Value, suffix: &str) -> Option<Value> {
         let obj = self.object(v)?;
-        obj.class_data
-            .iter()
-            .rev()
-            .find_map(|cd| self.slot_field(cd, |n| n == suffix || n.ends_with(&format!("$${suffix}"))))
+        obj.class_data.iter().rev().find_map(|cd| self.slot_field(cd, |n| n == suffix || n.ends_with(&format!("$${suffix}"))))
     }
 
     fn slot_field(&self, cd: &ClassData, matches: impl Fn(&str) -> bool) -> Option<Value> {
@@ -165,10 +165,7 @@ impl Stream {
     /// The annotation (custom `writeObject` data or external data) written by class `class` of an object.
     pub fn annotation(&self, v: &Value, class: &str) -> Option<&[Content]> {
         let obj = self.object(v)?;
-        obj.class_data
-            .iter()
-            .find(|cd| self.desc(cd.desc).is_some_and(|d| d.name == class))
-            .and_then(|cd| cd.annotation.as_deref())
+        obj.class_data.iter().find(|cd| self.desc(cd.desc).is_some_and(|d| d.name == class)).and_then(|cd| cd.annotation.as_deref())
     }
 
     /// The last annotation in the hierarchy (the most-derived class with custom data).

@@ -160,10 +160,7 @@ impl Parser<'_, '_> {
         let idx = wire.wrapping_sub(BASE_WIRE_HANDLE);
         match usize::try_from(idx).ok().and_then(|i| self.wire.get(i)) {
             Some(&h) => Ok(h),
-            None => Err(Error::java(
-                at,
-                format!("TC_REFERENCE to handle 0x{wire:x}, but only {} handles exist", self.wire.len()),
-            )),
+            None => Err(Error::java(at, format!("TC_REFERENCE to handle 0x{wire:x}, but only {} handles exist", self.wire.len()))),
         }
     }
 
@@ -212,8 +209,7 @@ impl Parser<'_, '_> {
 
     fn new_class_desc(&mut self, at: usize) -> Result<Handle> {
         let n = self.r.u16("class name length")? as usize;
-        let name = mutf8::decode(self.r.bytes(n, "class name")?)
-            .map_err(|m| Error::java(at, format!("invalid class name: {m}")))?;
+        let name = mutf8::decode(self.r.bytes(n, "class name")?).map_err(|m| Error::java(at, format!("invalid class name: {m}")))?;
         let suid = self.r.i64("serialVersionUID")?;
         // The handle comes before the field type strings, so they are numbered after it.
         let h = self.new_handle()?;
@@ -235,23 +231,13 @@ impl Parser<'_, '_> {
             let class_name = match type_code {
                 b'B' | b'C' | b'D' | b'F' | b'I' | b'J' | b'S' | b'Z' => None,
                 b'L' | b'[' => Some(self.string_value("a field's type name")?),
-                t => {
-                    return Err(Error::java(fat - 1, format!("field {name}.{fname} has unknown type code 0x{t:02x}")))
-                }
+                t => return Err(Error::java(fat - 1, format!("field {name}.{fname} has unknown type code 0x{t:02x}"))),
             };
             fields.push(FieldDesc { type_code, name: fname, class_name });
         }
         let annotation = self.annotation()?;
         let super_desc = self.class_desc("a super class descriptor")?;
-        self.entries[h] = Entry::ClassDesc(ClassDesc {
-            name,
-            suid,
-            flags,
-            fields,
-            annotation,
-            super_desc,
-            proxy_interfaces: None,
-        });
+        self.entries[h] = Entry::ClassDesc(ClassDesc { name, suid, flags, fields, annotation, super_desc, proxy_interfaces: None });
         Ok(h)
     }
 
@@ -306,18 +292,14 @@ impl Parser<'_, '_> {
     }
 
     fn object(&mut self, at: usize) -> Result<Handle> {
-        let desc = self
-            .class_desc("an object's class descriptor")?
-            .ok_or_else(|| Error::java(at, "TC_OBJECT with a null class descriptor"))?;
+        let desc =
+            self.class_desc("an object's class descriptor")?.ok_or_else(|| Error::java(at, "TC_OBJECT with a null class descriptor"))?;
         let h = self.new_handle()?;
         let leaf = self.desc_of(desc);
         let class_data = if leaf.flags & SC_EXTERNALIZABLE != 0 {
             if leaf.flags & SC_BLOCK_DATA == 0 {
                 let name = leaf.name.clone();
-                return Err(Error::java(
-                    at,
-                    format!("externalizable {name} written without block data (protocol 1) cannot be delimited"),
-                ));
+                return Err(Error::java(at, format!("externalizable {name} written without block data (protocol 1) cannot be delimited")));
             }
             vec![ClassData { desc, values: vec![], annotation: Some(self.annotation()?) }]
         } else {
@@ -368,11 +350,7 @@ impl Parser<'_, '_> {
                 values.push(v);
             }
         }
-        let annotation = if flags & SC_SERIALIZABLE != 0 && flags & SC_WRITE_METHOD != 0 {
-            Some(self.annotation()?)
-        } else {
-            None
-        };
+        let annotation = if flags & SC_SERIALIZABLE != 0 && flags & SC_WRITE_METHOD != 0 { Some(self.annotation()?) } else { None };
         Ok(ClassData { desc, values, annotation })
     }
 
@@ -391,9 +369,8 @@ impl Parser<'_, '_> {
     }
 
     fn array(&mut self, at: usize) -> Result<Handle> {
-        let desc = self
-            .class_desc("an array's class descriptor")?
-            .ok_or_else(|| Error::java(at, "TC_ARRAY with a null class descriptor"))?;
+        let desc =
+            self.class_desc("an array's class descriptor")?.ok_or_else(|| Error::java(at, "TC_ARRAY with a null class descriptor"))?;
         let name = self.desc_of(desc).name.clone();
         let elem = match name.as_bytes() {
             [b'[', e, ..] => *e,
@@ -434,9 +411,7 @@ impl Parser<'_, '_> {
     }
 
     fn enum_constant(&mut self, at: usize) -> Result<Handle> {
-        let desc = self
-            .class_desc("an enum's class descriptor")?
-            .ok_or_else(|| Error::java(at, "TC_ENUM with a null class descriptor"))?;
+        let desc = self.class_desc("an enum's class descriptor")?.ok_or_else(|| Error::java(at, "TC_ENUM with a null class descriptor"))?;
         let h = self.new_handle()?;
         let constant = self.string_value("an enum constant name")?;
         self.entries[h] = Entry::Enum { desc, constant };

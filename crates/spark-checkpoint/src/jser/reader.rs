@@ -26,10 +26,7 @@ impl<'a> Reader<'a> {
 
     pub fn bytes(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
         if self.left() < n {
-            return Err(Error::java(
-                self.pos,
-                format!("{what} needs {n} bytes, {} left: the stream was cut", self.left()),
-            ));
+            return Err(Error::java(self.pos, format!("{what} needs {n} bytes, {} left: the stream was cut", self.left())));
         }
         let s = &self.buf[self.pos..self.pos + n];
         self.pos += n;

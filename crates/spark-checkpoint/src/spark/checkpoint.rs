@@ -53,11 +53,9 @@ pub fn checkpoint(view: &View) -> Result<Checkpoint> {
         }
     };
     let time = required("checkpointTime")?;
-    let checkpoint_time =
-        view.millis(&time).ok_or_else(|| Error::spark("Checkpoint.checkpointTime is not a Time"))?;
+    let checkpoint_time = view.millis(&time).ok_or_else(|| Error::spark("Checkpoint.checkpointTime is not a Time"))?;
     let master = view.string(&required("master")?).ok_or_else(|| Error::spark("Checkpoint.master is not a string"))?;
-    let app_name =
-        view.string(&required("framework")?).ok_or_else(|| Error::spark("Checkpoint.framework is not a string"))?;
+    let app_name = view.string(&required("framework")?).ok_or_else(|| Error::spark("Checkpoint.framework is not a string"))?;
     let graph = required("graph")?;
     if !view.is(&graph, "org.apache.spark.streaming.DStreamGraph") {
         return Err(Error::spark("Checkpoint.graph is not a DStreamGraph"));

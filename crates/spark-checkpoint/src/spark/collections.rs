@@ -48,8 +48,12 @@ fn seq_in(view: &View, v: &Value, depth: usize) -> Option<Vec<Value>> {
             let n: usize = c.trim_start_matches("scala.collection.immutable.Set$Set").parse().ok()?;
             (1..=n).map(|i| view.s.field_suffix(v, &format!("elem{i}"))).collect()
         }
-        "java.util.ArrayList" | "java.util.LinkedList" | "java.util.HashSet" | "java.util.LinkedHashSet"
-        | "java.util.ArrayDeque" | "java.util.concurrent.CopyOnWriteArrayList" => Some(view.annotation_values(v)),
+        "java.util.ArrayList"
+        | "java.util.LinkedList"
+        | "java.util.HashSet"
+        | "java.util.LinkedHashSet"
+        | "java.util.ArrayDeque"
+        | "java.util.concurrent.CopyOnWriteArrayList" => Some(view.annotation_values(v)),
         // Its writeObject ends the element list with a null.
         "java.util.concurrent.ConcurrentLinkedQueue" | "java.util.concurrent.ConcurrentLinkedDeque" => {
             let mut items = view.annotation_values(v);
@@ -60,9 +64,7 @@ fn seq_in(view: &View, v: &Value, depth: usize) -> Option<Vec<Value>> {
         }
         "java.util.Arrays$ArrayList" => prefix_field("a", None),
         "java.util.Vector" => prefix_field("elementData", Some("elementCount")),
-        "java.util.Collections$SingletonList" | "java.util.Collections$SingletonSet" => {
-            Some(vec![view.field(v, "element")?])
-        }
+        "java.util.Collections$SingletonList" | "java.util.Collections$SingletonSet" => Some(vec![view.field(v, "element")?]),
         "java.util.Collections$EmptyList" | "java.util.Collections$EmptySet" => Some(Vec::new()),
         c if c.starts_with("java.util.Collections$Unmodifiable") || c.starts_with("java.util.Collections$Synchronized") => {
             prefix_field("c", None)
@@ -75,10 +77,7 @@ fn seq_in(view: &View, v: &Value, depth: usize) -> Option<Vec<Value>> {
 fn strip_end(view: &View, mut items: Vec<Value>) -> Vec<Value> {
     if let Some(last) = items.last() {
         let end = view.module(last).or_else(|| view.class(last));
-        if matches!(
-            end,
-            Some("scala.collection.generic.SerializeEnd$" | "scala.collection.immutable.ListSerializeEnd$")
-        ) {
+        if matches!(end, Some("scala.collection.generic.SerializeEnd$" | "scala.collection.immutable.ListSerializeEnd$")) {
             items.pop();
         }
     }
@@ -95,14 +94,19 @@ fn map_in(view: &View, v: &Value, depth: usize) -> Option<Vec<(Value, Value)>> {
         return None;
     }
     if let Some(m) = view.module(v) {
-        return matches!(m, "scala.collection.immutable.Map$EmptyMap$" | "scala.collection.immutable.HashMap$EmptyHashMap$")
-            .then(Vec::new);
+        return matches!(m, "scala.collection.immutable.Map$EmptyMap$" | "scala.collection.immutable.HashMap$EmptyHashMap$").then(Vec::new);
     }
     let class = view.class(v)?;
     match class {
-        "java.util.HashMap" | "java.util.LinkedHashMap" | "java.util.Hashtable" | "java.util.Properties"
-        | "java.util.TreeMap" | "java.util.IdentityHashMap" | "java.util.concurrent.ConcurrentHashMap"
-        | "scala.collection.immutable.HashMap$SerializationProxy" | "scala.collection.mutable.HashMap"
+        "java.util.HashMap"
+        | "java.util.LinkedHashMap"
+        | "java.util.Hashtable"
+        | "java.util.Properties"
+        | "java.util.TreeMap"
+        | "java.util.IdentityHashMap"
+        | "java.util.concurrent.ConcurrentHashMap"
+        | "scala.collection.immutable.HashMap$SerializationProxy"
+        | "scala.collection.mutable.HashMap"
         | "scala.collection.mutable.LinkedHashMap" => {
             let mut items = view.annotation_values(v);
             // ConcurrentHashMap ends its pairs with (null, null).
@@ -118,9 +122,7 @@ fn map_in(view: &View, v: &Value, depth: usize) -> Option<Vec<(Value, Value)>> {
         }
         c if c.starts_with("scala.collection.immutable.Map$Map") => {
             let n: usize = c.trim_start_matches("scala.collection.immutable.Map$Map").parse().ok()?;
-            (1..=n)
-                .map(|i| Some((view.s.field_suffix(v, &format!("key{i}"))?, view.s.field_suffix(v, &format!("value{i}"))?)))
-                .collect()
+            (1..=n).map(|i| Some((view.s.field_suffix(v, &format!("key{i}"))?, view.s.field_suffix(v, &format!("value{i}"))?))).collect()
         }
         // Scala 2.13 maps are a DefaultSerializationProxy of Tuple2 elements, built by a map factory
         // (`MapFactory$ToFactory`, `mutable.HashMap$DeserializationFactory`, ...).
@@ -128,12 +130,12 @@ fn map_in(view: &View, v: &Value, depth: usize) -> Option<Vec<(Value, Value)>> {
             if view.field(v, "factory").and_then(|f| view.class(&f)).is_some_and(|c| c.contains("Map")) =>
         {
             seq_in(view, v, depth + 1)?
-            .iter()
-            .map(|t| match view.tuple(t)?.as_slice() {
-                [k, x] => Some((*k, *x)),
-                _ => None,
-            })
-            .collect()
+                .iter()
+                .map(|t| match view.tuple(t)?.as_slice() {
+                    [k, x] => Some((*k, *x)),
+                    _ => None,
+                })
+                .collect()
         }
         _ => None,
     }

@@ -89,11 +89,7 @@ fn parents(view: &View, v: &Value) -> Vec<Value> {
 fn describe(view: &View, v: &Value, handle: usize) -> DStreamInfo {
     let class = view.class(v).unwrap_or("?").to_string();
     let duration = |name: &str| view.field(v, name).and_then(|d| view.millis(&d));
-    let data = view
-        .field(v, "checkpointData")
-        .and_then(|cd| view.field(&cd, "data"))
-        .and_then(|d| map(view, &d))
-        .unwrap_or_default();
+    let data = view.field(v, "checkpointData").and_then(|cd| view.field(&cd, "data")).and_then(|d| map(view, &d)).unwrap_or_default();
     let mut rdd_checkpoints = Vec::new();
     let mut other = Vec::new();
     let kafka = (class == DIRECT_KAFKA_INPUT_DSTREAM).then(|| kafka_stream(view, v, &data));

@@ -117,24 +117,15 @@ fn offsets(view: &View, v: &Value) -> Vec<PartitionOffset> {
 }
 
 fn params(view: &View, v: &Value) -> Map<String, Json> {
-    map(view, v)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|(k, x)| Some((view.string(k)?, view.plain(x, 0))))
-        .collect()
+    map(view, v).unwrap_or_default().iter().filter_map(|(k, x)| Some((view.string(k)?, view.plain(x, 0)))).collect()
 }
 
 fn strategy(view: &View, v: &Value) -> Option<ConsumerStrategy> {
     let class = view.class(v)?;
     let kind = class.strip_prefix("org.apache.spark.streaming.kafka010.").unwrap_or(class).to_string();
-    let topics = view
-        .field(v, "topics")
-        .and_then(|t| seq(view, &t))
-        .map(|ts| ts.iter().filter_map(|t| view.string(t)).collect());
-    let topic_partitions = view
-        .field(v, "topicPartitions")
-        .and_then(|t| seq(view, &t))
-        .map(|ts| ts.iter().filter_map(|t| topic_partition(view, t)).collect());
+    let topics = view.field(v, "topics").and_then(|t| seq(view, &t)).map(|ts| ts.iter().filter_map(|t| view.string(t)).collect());
+    let topic_partitions =
+        view.field(v, "topicPartitions").and_then(|t| seq(view, &t)).map(|ts| ts.iter().filter_map(|t| topic_partition(view, t)).collect());
     let pattern = view.field(v, "pattern").and_then(|p| view.field_string(&p, "pattern"));
     Some(ConsumerStrategy {
         kind,

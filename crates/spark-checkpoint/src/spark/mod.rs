@@ -61,13 +61,5 @@ pub fn inspect(file_name: Option<&str>, bytes: &[u8], limits: &Limits) -> Result
             ));
         }
     }
-    Ok(Inspection {
-        file_name,
-        framing,
-        java_serialization_bytes: raw.len(),
-        entries: stream.entries.len(),
-        checkpoint,
-        warnings,
-        stream,
-    })
+    Ok(Inspection { file_name, framing, java_serialization_bytes: raw.len(), entries: stream.entries.len(), checkpoint, warnings, stream })
 }

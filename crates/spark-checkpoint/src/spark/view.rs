@@ -22,9 +22,7 @@ impl<'a> View<'a> {
 
     /// True if `class` is anywhere in the object's serialized hierarchy.
     pub fn extends(&self, v: &Value, class: &str) -> bool {
-        self.s
-            .object(v)
-            .is_some_and(|o| o.class_data.iter().any(|cd| self.s.desc(cd.desc).is_some_and(|d| d.name == class)))
+        self.s.object(v).is_some_and(|o| o.class_data.iter().any(|cd| self.s.desc(cd.desc).is_some_and(|d| d.name == class)))
     }
 
     pub fn field(&self, v: &Value, name: &str) -> Option<Value> {
@@ -48,12 +46,10 @@ impl<'a> View<'a> {
             Value::Byte(x) => Some(x.into()),
             Value::Ref(_) => match self.class(v)? {
                 // Only a primitive inside the box: a crafted box of a box must not recurse.
-                "java.lang.Long" | "java.lang.Integer" | "java.lang.Short" | "java.lang.Byte" => {
-                    match self.field(v, "value")? {
-                        Value::Ref(_) => None,
-                        inner => self.long(&inner),
-                    }
-                }
+                "java.lang.Long" | "java.lang.Integer" | "java.lang.Short" | "java.lang.Byte" => match self.field(v, "value")? {
+                    Value::Ref(_) => None,
+                    inner => self.long(&inner),
+                },
                 _ => None,
             },
             _ => None,
@@ -176,15 +172,10 @@ impl<'a> View<'a> {
                 if let Some(pairs) = super::collections::map(self, v) {
                     let all_strings = pairs.iter().all(|(k, _)| self.s.string(k).is_some());
                     if all_strings {
-                        let m = pairs
-                            .iter()
-                            .map(|(k, x)| (self.string(k).unwrap_or_default(), self.plain(x, depth + 1)))
-                            .collect();
+                        let m = pairs.iter().map(|(k, x)| (self.string(k).unwrap_or_default(), self.plain(x, depth + 1))).collect();
                         return Json::Object(m);
                     }
-                    return Json::Array(
-                        pairs.iter().map(|(k, x)| json!([self.plain(k, depth + 1), self.plain(x, depth + 1)])).collect(),
-                    );
+                    return Json::Array(pairs.iter().map(|(k, x)| json!([self.plain(k, depth + 1), self.plain(x, depth + 1)])).collect());
                 }
                 if let Some(items) = super::collections::seq(self, v) {
                     return Json::Array(items.iter().map(|x| self.plain(x, depth + 1)).collect());

@@ -60,9 +60,7 @@ pub fn compare(ins: &Inspection, expected: &Json) -> Vec<String> {
                     .unwrap_or_else(|| got_json.get(key).cloned().unwrap_or(Json::Null));
                 let ok = if key == "kafkaParams" || key == "executorKafkaParams" {
                     // A subset check: Spark adds its own params the harness need not list.
-                    want_v.as_object().is_some_and(|w| {
-                        w.iter().all(|(k, v)| actual.get(k).is_some_and(|a| json_eq(v, a)))
-                    })
+                    want_v.as_object().is_some_and(|w| w.iter().all(|(k, v)| actual.get(k).is_some_and(|a| json_eq(v, a))))
                 } else {
                     json_eq(want_v, &actual)
                 };

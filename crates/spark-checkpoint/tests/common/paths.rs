@@ -72,9 +72,7 @@ fn step(view: &View, v: &Value, seg: &str) -> Result<Node, String> {
             let Value::Ref(h) = v else { return Err(miss()) };
             match (seg, s.entry(*h)) {
                 ("$enum", Some(Entry::Enum { constant, .. })) => Node::Json(json!(constant)),
-                ("$classRef", Some(Entry::Class(d))) => {
-                    Node::Json(json!(d.and_then(|d| s.desc(d)).map(|d| d.name.clone())))
-                }
+                ("$classRef", Some(Entry::Class(d))) => Node::Json(json!(d.and_then(|d| s.desc(d)).map(|d| d.name.clone()))),
                 _ => return Err(miss()),
             }
         }

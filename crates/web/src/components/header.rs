@@ -30,7 +30,12 @@ pub fn Header() -> Html {
             let frag = share_fragment(&s);
             if let Some(w) = web_sys::window() {
                 let loc = w.location();
-                let base = format!("{}{}{}", loc.origin().unwrap_or_default(), loc.pathname().unwrap_or_default(), loc.search().unwrap_or_default());
+                let base = format!(
+                    "{}{}{}",
+                    loc.origin().unwrap_or_default(),
+                    loc.pathname().unwrap_or_default(),
+                    loc.search().unwrap_or_default()
+                );
                 let url = format!("{base}#{frag}");
                 // replaceState: the address bar carries the link without reloading the page.
                 if let Ok(h) = w.history() {

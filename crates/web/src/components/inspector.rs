@@ -5,11 +5,11 @@ use std::rc::Rc;
 
 use super::use_store;
 use crate::inspect::{default_selection, facts, lane_offsets, load, stream_partitions, FileView, LaneScale};
+use crate::state::Store;
 use spark_checkpoint::predict::{predict, Prediction, StreamPrediction};
 use spark_checkpoint::spark::{Checkpoint, KafkaStream, OffsetRange};
 use spark_checkpoint::text::utc;
 use spark_checkpoint::Limits;
-use crate::state::Store;
 use yew::prelude::*;
 
 /// What the user opened: the decoded files, each one's raw tree (rendered once), and the decode time.
@@ -24,7 +24,12 @@ fn now_ms() -> f64 {
 }
 
 /// Reads every file of a `FileList` (the inputs' or a drop's), then decodes them all.
-fn read_files(list: web_sys::FileList, loaded: UseStateHandle<Option<Rc<Loaded>>>, selected: UseStateHandle<usize>, busy: UseStateHandle<bool>) {
+fn read_files(
+    list: web_sys::FileList,
+    loaded: UseStateHandle<Option<Rc<Loaded>>>,
+    selected: UseStateHandle<usize>,
+    busy: UseStateHandle<bool>,
+) {
     let files: Vec<web_sys::File> = (0..list.length()).filter_map(|i| list.item(i)).collect();
     if files.is_empty() {
         return;
@@ -210,7 +215,11 @@ fn range(r: &OffsetRange) -> String {
 fn file_view(store: &Store, name: &str, cp: &Checkpoint, warnings: &[String], tree: Option<String>) -> Html {
     let (kafka_label, live) = page_facts(store, cp);
     let prediction = Some((kafka_label, predict(cp, &live)));
-    let pending = if cp.pending_times.is_empty() { "none".to_string() } else { cp.pending_times.iter().map(|t| utc(*t)).collect::<Vec<_>>().join(", ") };
+    let pending = if cp.pending_times.is_empty() {
+        "none".to_string()
+    } else {
+        cp.pending_times.iter().map(|t| utc(*t)).collect::<Vec<_>>().join(", ")
+    };
     html! {
         <div class="inspected" data-testid="inspector-summary">
             <h3>{ name }</h3>
@@ -238,7 +247,8 @@ fn file_view(store: &Store, name: &str, cp: &Checkpoint, warnings: &[String], tr
 /// The page's Kafka as facts for the prediction (read through `KafkaBackend` only), and how to name it.
 fn page_facts(store: &Store, cp: &Checkpoint) -> (String, spark_checkpoint::predict::Facts) {
     let s = store.session.borrow();
-    let label = if s.is_live() { "the page's Kafka (real, through the bridge)" } else { "the page's Kafka (simulation: the in-memory model)" };
+    let label =
+        if s.is_live() { "the page's Kafka (real, through the bridge)" } else { "the page's Kafka (simulation: the in-memory model)" };
     (label.to_string(), facts(&s.run.kafka, cp))
 }
 
@@ -256,7 +266,9 @@ fn stream_view(k: &KafkaStream, sp: Option<&StreamPrediction>) -> Html {
             String::new()
         }
     });
-    let param = |key: &str| cs.and_then(|c| c.kafka_params.get(key)).map_or("–".to_string(), |v| v.as_str().map_or(v.to_string(), str::to_string));
+    let param = |key: &str| {
+        cs.and_then(|c| c.kafka_params.get(key)).map_or("–".to_string(), |v| v.as_str().map_or(v.to_string(), str::to_string))
+    };
     html! {
         <div class="stream" data-testid={format!("inspector-stream-{}", k.id.unwrap_or(0))}>
             <h3>{ format!("Kafka direct stream {}: {kind} {what}", k.id.map_or("?".into(), |i| i.to_string())) }</h3>

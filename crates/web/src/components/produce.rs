@@ -17,7 +17,9 @@ pub fn Produce() -> Html {
     };
     let on_send = {
         let (s, t, p) = (store.clone(), text.clone(), target.clone());
-        Callback::from(move |_: MouseEvent| s.dispatch(Msg::Do(Act::Produce { partition: *p, lines: t.lines().map(str::to_string).collect() })))
+        Callback::from(move |_: MouseEvent| {
+            s.dispatch(Msg::Do(Act::Produce { partition: *p, lines: t.lines().map(str::to_string).collect() }))
+        })
     };
     let many: Vec<String> = (0..10_000).map(|i| format!("k{i}:::w{}", i % 7)).collect();
     html! {

@@ -37,10 +37,16 @@ pub fn RewindDialog() -> Html {
     let args = format!("--bootstrap-server localhost:9092 --group {group} {scope_arg} {strategy_arg}");
     // The command for a terminal next to the page: live, with the names and address Kafka knows.
     let (cli_group, cli_scope, bootstrap) = match s.run.kafka.live() {
-        Some(k) => (k.wire(&group), scope_arg.replace(&format!("--topic {TOPIC}"), &format!("--topic {}", k.wire(TOPIC))), k.kafka.bootstrap.clone()),
+        Some(k) => (
+            k.wire(&group),
+            scope_arg.replace(&format!("--topic {TOPIC}"), &format!("--topic {}", k.wire(TOPIC))),
+            k.kafka.bootstrap.clone(),
+        ),
         None => (group.clone(), scope_arg.clone(), "localhost:9092".to_string()),
     };
-    let cli = format!("kafka-consumer-groups.sh --bootstrap-server {bootstrap} --group {cli_group} --reset-offsets {cli_scope} {strategy_arg} --execute");
+    let cli = format!(
+        "kafka-consumer-groups.sh --bootstrap-server {bootstrap} --group {cli_group} --reset-offsets {cli_scope} {strategy_arg} --execute"
+    );
     let preview = s.preview_reset(&args);
     let committed = s.committed();
     drop(s);

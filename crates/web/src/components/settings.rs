@@ -14,10 +14,7 @@ pub fn SettingsDialog() -> Html {
         let d = draft.clone();
         Callback::from(move |e: Event| {
             // Inputs and selects both have `value`; read it without assuming the element type.
-            let v = e
-                .target()
-                .and_then(|t| js_sys_value(&t))
-                .unwrap_or_default();
+            let v = e.target().and_then(|t| js_sys_value(&t)).unwrap_or_default();
             let mut s = (*d).clone();
             f(&mut s, v);
             d.set(s);
