@@ -49,7 +49,7 @@ fn main() {
 
 const HELP: &str = "usage: cargo xtask <task>
   demo        build the page, start Kafka and the bridge, print the URL (--headless: tables instead)
-  test        run every test (what CI runs)
+  test        run every test (what CI runs); `test <stage>...` runs only those stages
   bench       print benchmark figures
   kafka ...   real Apache Kafka on loopback: start | stop | reset | status | <tool> [args]
   reference   real Spark reference harness";
@@ -122,44 +122,76 @@ fn demo_headless(ctx: &Ctx) -> Result<(), String> {
     Ok(())
 }
 
-/// Every test: the workspace's unit and integration tests, native vs WASM traces, the tests
-/// against a real Kafka, the shipped scenarios on real Spark. Prints one summary line; fails if anything
-/// failed or could not run.
-fn test(ctx: &Ctx, _args: &[String]) -> Result<(), String> {
+/// Every test: style (rustfmt), the workspace's unit and integration tests, native vs WASM traces,
+/// the browser tests, the tests against a real Kafka, the shipped scenarios on real Spark. Prints
+/// every stage's count and time, then one summary line; fails if anything failed or could not run.
+/// `cargo xtask test <stage>...` runs only the named stages (one Kafka start serves all of them).
+fn test(ctx: &Ctx, args: &[String]) -> Result<(), String> {
+    const STAGES: [&str; 8] = ["style", "workspace", "wasm", "web", "kafka", "real-scenarios", "live", "reference"];
+    if let Some(bad) = args.iter().find(|a| !STAGES.contains(&a.as_str())) {
+        return Err(format!("unknown stage `{bad}`; stages: {}", STAGES.join(", ")));
+    }
+    let wanted = |s: &str| args.is_empty() || args.iter().any(|a| a == s);
     let started = std::time::Instant::now();
-    let mut stages: Vec<(&str, Result<(u32, u32), String>)> = Vec::new();
-    step("workspace tests: cargo test --workspace (with the real-Spark checkpoint fixtures)");
-    stages.push(("workspace (cargo test)", util::cargo_test(&ctx.root, &["--workspace", "--features", "spark-checkpoint/spark-fixtures"])));
-    let wasm = build_offset_lab(ctx, false).and_then(|bin| wasm::test_stage(ctx, &bin));
-    stages.push(("native vs WASM traces", wasm));
-    stages.push(("web (browser component tests, Playwright e2e)", web::test_stage(ctx)));
-    let kafka_was_running = kafka::is_running(ctx);
-    match kafka::ensure_started(ctx) {
-        Ok(()) => {
-            stages.push(("real Kafka (bridge)", kafka::test_stage(ctx)));
-            stages.push(("real Kafka (engine scenarios)", real_scenarios::test_stage(ctx)));
-            stages.push(("real Kafka (the page through the bridge, Playwright)", web::live_test_stage(ctx)));
-            // Maven/Spark that cannot be set up is an Err: counted as a failure, never a silent pass
-            stages.push(("real Spark 3.5.1 (reference harness, reference/test-scenarios.txt)", reference::test_stage(ctx)));
-            if !kafka_was_running {
-                if let Err(e) = kafka::stop(ctx) {
-                    eprintln!("warning: {e}");
+    let mut stages: Vec<(&str, Result<(u32, u32), String>, u64)> = Vec::new();
+    let mut stage = |name: &'static str, f: &mut dyn FnMut() -> Result<(u32, u32), String>| {
+        let t = std::time::Instant::now();
+        let r = f();
+        stages.push((name, r, t.elapsed().as_secs()));
+    };
+    if wanted("style") {
+        stage("style (cargo fmt --check)", &mut || style_stage(ctx));
+    }
+    if wanted("workspace") {
+        step("workspace tests: cargo test --workspace (with the real-Spark checkpoint fixtures)");
+        stage("workspace (cargo test)", &mut || {
+            util::cargo_test(&ctx.root, &["--workspace", "--features", "spark-checkpoint/spark-fixtures"])
+        });
+    }
+    if wanted("wasm") {
+        stage("native vs WASM traces", &mut || build_offset_lab(ctx, false).and_then(|bin| wasm::test_stage(ctx, &bin)));
+    }
+    if wanted("web") {
+        stage("web (browser component tests, Playwright e2e)", &mut || web::test_stage(ctx));
+    }
+    let on_kafka = ["kafka", "real-scenarios", "live", "reference"];
+    if on_kafka.iter().any(|s| wanted(s)) {
+        let kafka_was_running = kafka::is_running(ctx);
+        match kafka::ensure_started(ctx) {
+            Ok(()) => {
+                if wanted("kafka") {
+                    stage("real Kafka (bridge)", &mut || kafka::test_stage(ctx));
+                }
+                if wanted("real-scenarios") {
+                    stage("real Kafka (engine scenarios)", &mut || real_scenarios::test_stage(ctx));
+                }
+                if wanted("live") {
+                    stage("real Kafka (the page through the bridge, Playwright)", &mut || web::live_test_stage(ctx));
+                }
+                if wanted("reference") {
+                    // Maven/Spark that cannot be set up is an Err: counted as a failure, never a silent pass
+                    stage("real Spark 3.5.1 (reference harness, reference/test-scenarios.txt)", &mut || reference::test_stage(ctx));
+                }
+                if !kafka_was_running {
+                    if let Err(e) = kafka::stop(ctx) {
+                        eprintln!("warning: {e}");
+                    }
                 }
             }
+            Err(e) => stage("real Kafka", &mut || Err(e.clone())),
         }
-        Err(e) => stages.push(("real Kafka", Err(e))),
     }
     let (mut passed, mut failed) = (0, 0);
     eprintln!("\n==> summary ({} s)", started.elapsed().as_secs());
-    for (name, r) in &stages {
+    for (name, r, secs) in &stages {
         match r {
             Ok((p, f)) => {
-                eprintln!("  {name}: {p} passed, {f} failed");
+                eprintln!("  {name}: {p} passed, {f} failed ({secs} s)");
                 passed += p;
                 failed += f;
             }
             Err(e) => {
-                eprintln!("  {name}: could not run: {e}");
+                eprintln!("  {name}: could not run: {e} ({secs} s)");
                 failed += 1;
             }
         }
@@ -170,6 +202,14 @@ fn test(ctx: &Ctx, _args: &[String]) -> Result<(), String> {
     } else {
         Err(format!("{failed} failed"))
     }
+}
+
+/// The tree is formatted as rustfmt.toml says: one check, counted as one test.
+fn style_stage(ctx: &Ctx) -> Result<(u32, u32), String> {
+    step("style: cargo fmt --all --check");
+    let ok = cargo(&ctx.root).args(["fmt", "--all", "--check"]).status().map_err(|e| format!("cannot run cargo fmt: {e}"))?.success();
+    println!("style: rustfmt {}", if ok { "clean" } else { "FOUND UNFORMATTED CODE (run `cargo fmt --all`)" });
+    Ok((ok as u32, !ok as u32))
 }
 
 /// Benchmark figures (never pass/fail): the engine natively and in WebAssembly.
