@@ -133,14 +133,16 @@ fn test(ctx: &Ctx, args: &[String]) -> Result<(), String> {
     }
     let wanted = |s: &str| args.is_empty() || args.iter().any(|a| a == s);
     let started = std::time::Instant::now();
-    let mut stages: Vec<(&str, Result<(u32, u32), String>, u64)> = Vec::new();
+    // (name, (passed, failed) or why it could not run, seconds)
+    type Stage = (&'static str, Result<(u32, u32), String>, u64);
+    let mut stages: Vec<Stage> = Vec::new();
     let mut stage = |name: &'static str, f: &mut dyn FnMut() -> Result<(u32, u32), String>| {
         let t = std::time::Instant::now();
         let r = f();
         stages.push((name, r, t.elapsed().as_secs()));
     };
     if wanted("style") {
-        stage("style (cargo fmt --check)", &mut || style_stage(ctx));
+        stage("style (rustfmt, clippy -D warnings)", &mut || style_stage(ctx));
     }
     if wanted("workspace") {
         step("workspace tests: cargo test --workspace (with the real-Spark checkpoint fixtures)");
@@ -204,12 +206,27 @@ fn test(ctx: &Ctx, args: &[String]) -> Result<(), String> {
     }
 }
 
-/// The tree is formatted as rustfmt.toml says: one check, counted as one test.
+/// The tree is formatted as rustfmt.toml says, and clippy finds nothing (natively, and in the page's
+/// wasm-only shell): each check counts as one test.
 fn style_stage(ctx: &Ctx) -> Result<(u32, u32), String> {
-    step("style: cargo fmt --all --check");
-    let ok = cargo(&ctx.root).args(["fmt", "--all", "--check"]).status().map_err(|e| format!("cannot run cargo fmt: {e}"))?.success();
-    println!("style: rustfmt {}", if ok { "clean" } else { "FOUND UNFORMATTED CODE (run `cargo fmt --all`)" });
-    Ok((ok as u32, !ok as u32))
+    let checks: [(&str, &[&str]); 3] = [
+        ("rustfmt", &["fmt", "--all", "--check"]),
+        ("clippy", &["clippy", "-q", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+        ("clippy (the page, wasm32)", &["clippy", "-q", "-p", "web", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]),
+    ];
+    web::ensure_wasm_target()?;
+    let (mut passed, mut failed) = (0, 0);
+    for (name, args) in checks {
+        step(&format!("style: cargo {}", args.join(" ")));
+        let ok = cargo(&ctx.root).args(args).status().map_err(|e| format!("cannot run cargo {}: {e}", args[0]))?.success();
+        println!("style: {name} {}", if ok { "clean" } else { "FOUND PROBLEMS (see above)" });
+        if ok {
+            passed += 1
+        } else {
+            failed += 1
+        }
+    }
+    Ok((passed, failed))
 }
 
 /// Benchmark figures (never pass/fail): the engine natively and in WebAssembly.

@@ -37,10 +37,8 @@ fn version_of(exe: &Path) -> Option<String> {
     Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// Installs whatever is missing; cheap when everything is there.
-pub fn ensure_tools(ctx: &Ctx) -> Result<PathBuf, String> {
-    let tools = tools_dir();
-    std::fs::create_dir_all(&tools).map_err(|e| format!("cannot create {}: {e}", tools.display()))?;
+/// The `wasm32-unknown-unknown` target (and clippy, for the style stage's check of the page).
+pub fn ensure_wasm_target() -> Result<(), String> {
     let installed = String::from_utf8_lossy(
         &Command::new("rustup").args(["target", "list", "--installed"]).output().map(|o| o.stdout).unwrap_or_default(),
     )
@@ -49,6 +47,14 @@ pub fn ensure_tools(ctx: &Ctx) -> Result<PathBuf, String> {
         step("web: rustup target add wasm32-unknown-unknown");
         run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     }
+    Ok(())
+}
+
+/// Installs whatever is missing; cheap when everything is there.
+pub fn ensure_tools(ctx: &Ctx) -> Result<PathBuf, String> {
+    let tools = tools_dir();
+    std::fs::create_dir_all(&tools).map_err(|e| format!("cannot create {}: {e}", tools.display()))?;
+    ensure_wasm_target()?;
     for (name, krate, version, locked) in [("trunk", "trunk", TRUNK, true), ("wasm-bindgen", "wasm-bindgen-cli", WASM_BINDGEN, false)] {
         let exe = tools.join("bin").join(name);
         if version_of(&exe).is_some_and(|v| v.contains(version)) {

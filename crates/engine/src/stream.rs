@@ -106,9 +106,9 @@ impl DirectKafkaInputDStream {
         let revoked: Vec<TopicPartition> = self.current_offsets.keys().filter(|tp| !parts.contains(*tp)).cloned().collect();
         if !revoked.is_empty() {
             let e = SparkError::illegal_state(format!(
-                "Previously tracked partitions {} been revoked by Kafka because of consumer rebalance. This is mostly due to another stream with same group id joined, please check if there're different streaming application misconfigure to use same group id. Fundamentally different stream should use different group id",
+                "Previously tracked partitions [{}] been revoked by Kafka because of consumer rebalance. This is mostly due to another stream with same group id joined, please check if there're different streaming application misconfigure to use same group id. Fundamentally different stream should use different group id",
                 // Spark: `revoked.mkString("[", ",", "]")`, no blank after the comma (the reference harness saw it)
-                format!("[{}]", revoked.iter().map(|tp| tp.to_string()).collect::<Vec<_>>().join(","))
+                revoked.iter().map(|tp| tp.to_string()).collect::<Vec<_>>().join(",")
             ));
             return Ok(Gathered { consumer: Some(consumer), result: Err(e) });
         }
