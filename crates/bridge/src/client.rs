@@ -780,6 +780,11 @@ impl Kafka {
                     Err(e) => return Err(e),
                 }
             }
+            KafkaRequest::DescribeTopics { topics } => {
+                let known = self.list_topics().await?;
+                let count = |t: &String| known.iter().find(|k| &k.topic == t).map(|k| k.partitions);
+                KafkaReply::Topics { topics: topics.iter().map(|t| (t.clone(), count(t))).collect() }
+            }
             KafkaRequest::GroupPoll { group, member_id, client_id, topics, session_timeout_ms } => {
                 self.group_poll(group, member_id.as_deref(), client_id, topics, *session_timeout_ms).await?
             }

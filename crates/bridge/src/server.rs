@@ -315,6 +315,7 @@ fn check_engine(ns: &Namespace, req: &KafkaRequest) -> Result<(), String> {
             offsets.iter().try_for_each(|(tp, _)| ns.check("topic", &tp.topic))
         }
         KafkaRequest::Fetch { partition, .. } => ns.check("topic", &partition.topic),
+        KafkaRequest::DescribeTopics { topics } => topics.iter().try_for_each(|t| ns.check("topic", t)),
     }
 }
 

@@ -26,40 +26,40 @@ pub enum Reply {
 
 /// Replies received for the task in progress, keyed by the request they answer.
 #[derive(Default)]
-pub(crate) struct Memo {
+pub struct Memo {
     replies: BTreeMap<Request, Reply>,
     /// Requests already sent, so a re-run gather does not send them twice.
-    pub(crate) asked: BTreeSet<Request>,
+    pub asked: BTreeSet<Request>,
 }
 
 impl Memo {
-    pub(crate) fn insert(&mut self, req: Request, reply: Reply) {
+    pub fn insert(&mut self, req: Request, reply: Reply) {
         self.replies.insert(req, reply);
     }
 
     /// Some request the task asked for is still unanswered: gathering again would find nothing new.
-    pub(crate) fn waiting(&self) -> bool {
+    pub fn waiting(&self) -> bool {
         self.asked.iter().any(|r| !self.replies.contains_key(r))
     }
 }
 
 /// The task cannot go on until the requests it listed are answered.
 #[derive(Debug)]
-pub(crate) struct Pending;
+pub struct Pending;
 
 /// One run of a task's gather phase.
-pub(crate) struct Gather<'m> {
+pub struct Gather<'m> {
     memo: &'m Memo,
-    pub(crate) missing: Vec<Request>,
+    pub missing: Vec<Request>,
 }
 
 impl<'m> Gather<'m> {
-    pub(crate) fn new(memo: &'m Memo) -> Gather<'m> {
+    pub fn new(memo: &'m Memo) -> Gather<'m> {
         Gather { memo, missing: Vec::new() }
     }
 
     /// The reply to `req`, or `None` (and `req` noted as missing).
-    pub(crate) fn kafka(&mut self, req: KafkaRequest) -> Option<&'m KafkaReply> {
+    pub fn kafka(&mut self, req: KafkaRequest) -> Option<&'m KafkaReply> {
         match self.memo.replies.get(&Request::Kafka(req.clone())) {
             Some(Reply::Kafka(r)) => Some(r),
             _ => {
@@ -69,7 +69,7 @@ impl<'m> Gather<'m> {
         }
     }
 
-    pub(crate) fn storage(&mut self, req: StorageRequest) -> Option<&'m StorageReply> {
+    pub fn storage(&mut self, req: StorageRequest) -> Option<&'m StorageReply> {
         match self.memo.replies.get(&Request::Storage(req.clone())) {
             Some(Reply::Storage(r)) => Some(r),
             _ => {
@@ -80,7 +80,7 @@ impl<'m> Gather<'m> {
     }
 
     /// `Err(Pending)` while anything asked for so far is unanswered.
-    pub(crate) fn ready(&self) -> Result<(), Pending> {
+    pub fn ready(&self) -> Result<(), Pending> {
         if self.missing.is_empty() {
             Ok(())
         } else {

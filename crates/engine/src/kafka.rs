@@ -30,6 +30,10 @@ pub enum KafkaRequest {
     /// An executor's Fetch of records `[offset, offset + max_records)` of one partition.
     #[serde(rename_all = "camelCase")]
     Fetch { partition: TopicPartition, offset: i64, max_records: i64 },
+    /// `Admin.describeTopics`: the partitions of each named topic. Structured Streaming's Kafka source
+    /// finds its partitions this way (`ConsumerStrategy.assignedTopicPartitions`); it joins no group.
+    #[serde(rename_all = "camelCase")]
+    DescribeTopics { topics: Vec<String> },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -68,6 +72,10 @@ pub enum KafkaReply {
     },
     FetchError {
         error: KafkaError,
+    },
+    /// Per requested topic, its partition count, or `None` when the topic does not exist.
+    Topics {
+        topics: Vec<(String, Option<i32>)>,
     },
     /// The request could not be made at all (group or broker gone, connection lost).
     Failed {

@@ -10,7 +10,7 @@ pub mod checkpoint;
 pub mod config;
 mod context;
 pub mod error;
-mod io;
+pub mod io;
 mod jobs;
 pub mod kafka;
 pub mod offsets;

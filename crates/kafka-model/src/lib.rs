@@ -241,6 +241,9 @@ impl KafkaModel {
                     }
                 }
             },
+            KafkaRequest::DescribeTopics { topics } => {
+                KafkaReply::Topics { topics: topics.iter().map(|t| (t.clone(), self.partitions(t))).collect() }
+            }
         })
     }
 

@@ -358,6 +358,9 @@ impl LiveKafka {
             KafkaReply::Committed { offsets } => {
                 KafkaReply::Committed { offsets: offsets.into_iter().map(|(tp, o)| (self.page_tp(&tp), o)).collect() }
             }
+            KafkaReply::Topics { topics } => {
+                KafkaReply::Topics { topics: topics.into_iter().map(|(t, n)| (self.page(&t).to_string(), n)).collect() }
+            }
             other => other,
         }
     }
@@ -384,6 +387,9 @@ impl LiveKafka {
             },
             KafkaRequest::Fetch { partition, offset, max_records } => {
                 KafkaRequest::Fetch { partition: self.wire_tp(&partition), offset, max_records }
+            }
+            KafkaRequest::DescribeTopics { topics } => {
+                KafkaRequest::DescribeTopics { topics: topics.iter().map(|t| self.wire(t)).collect() }
             }
         }
     }

@@ -1,0 +1,769 @@
+//! `MicroBatchExecution` with one `KafkaMicroBatchStream` as a sans-IO state machine.
+//!
+//! Contract (as the DStream engine's): after every `handle_*` call, drain [`Engine::poll_output`]
+//! until it returns [`Output::Timeout`] or [`Output::Idle`]; answer every request with
+//! [`Engine::handle_reply`]. Time only moves through the `now` of inputs and timeouts.
+
+use crate::log;
+use crate::options::{QueryConfig, StartingOffsets, Strategy, Trigger, EARLIEST, LATEST};
+use engine::error::{SparkError, ILLEGAL_STATE};
+use engine::io::{Gather, Memo, Pending, Reply, Request};
+use engine::kafka::{KafkaError, KafkaReply, KafkaRequest, OffsetSpec, Record};
+use engine::offsets::{OffsetRange, Offsets, TopicPartition};
+use engine::storage::{StorageReply, StorageRequest};
+use engine::time::Time;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// `writeStream...start()` in a new driver process.
+    Start(Box<QueryConfig>),
+    /// `query.stop()` between batches.
+    Stop,
+    /// `kill -9` of the driver.
+    Kill,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Output {
+    Request { id: u64, request: Request },
+    Trace(TraceLine),
+    Timeout(Time),
+    Idle,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TraceLine {
+    pub t: Time,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// What the query did. The DStream engine's `TraceEvent` describes `JobGenerator`'s life; these are
+/// `MicroBatchExecution`'s, so they are their own kinds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "camelCase")]
+pub enum Event {
+    /// `populateStartOffsets`: where the query resumes.
+    #[serde(rename_all = "camelCase")]
+    QueryStarted { id: String, executor_group: String, resumed: bool, batch_id: i64, rerun: bool, committed: Option<Offsets> },
+    #[serde(rename_all = "camelCase")]
+    InitialOffsetsWritten { file: String, offsets: Offsets },
+    #[serde(rename_all = "camelCase")]
+    OffsetLogWritten { batch_id: i64, file: String, text: String },
+    #[serde(rename_all = "camelCase")]
+    LogPurged { files: Vec<String> },
+    /// `reportDataLoss` with `failOnDataLoss=false`: logged, and the query goes on.
+    #[serde(rename_all = "camelCase")]
+    DataLossWarning { message: String },
+    /// The sink's `addBatch` (console / foreachBatch): the rows of the batch.
+    #[serde(rename_all = "camelCase")]
+    BatchRun { batch_id: i64, ranges: Vec<OffsetRange>, rows: Vec<Row> },
+    #[serde(rename_all = "camelCase")]
+    CommitLogWritten { batch_id: i64, file: String, text: String },
+    #[serde(rename_all = "camelCase")]
+    QueryTerminated { error: Option<SparkError>, killed: bool },
+}
+
+/// One row of the Kafka source's schema that the engine carries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Row {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<String>,
+    pub value: String,
+    pub timestamp: i64,
+}
+
+/// `KafkaSourceProvider.INSTRUCTION_FOR_FAIL_ON_DATA_LOSS_TRUE` / `_FALSE` (multi-line `stripMargin`).
+pub const INSTRUCTION_TRUE: &str = "\nSome data may have been lost because they are not available in Kafka any more; either the\n data was aged out by Kafka or the topic may have been deleted before all the data in the\n topic was processed. If you don't want your streaming query to fail on such cases, set the\n source option \"failOnDataLoss\" to \"false\".\n    ";
+pub const INSTRUCTION_FALSE: &str = "\nSome data may have been lost because they are not available in Kafka any more; either the\n data was aged out by Kafka or the topic may have been deleted before all the data in the\n topic was processed. If you want your streaming query to fail on such cases, set the source\n option \"failOnDataLoss\" to \"true\".\n    ";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Task {
+    Populate,
+    Trigger,
+    RunBatch,
+}
+
+struct Run {
+    cfg: QueryConfig,
+    /// `currentBatchId`; `-1` until `populateStartOffsets` ran.
+    batch_id: i64,
+    constructed: bool,
+    committed: Option<Offsets>,
+    available: Option<Offsets>,
+    /// `allDataForTriggerAvailableNow`: the latest offsets fetched once for AvailableNow.
+    available_now: Option<Offsets>,
+    next_trigger: Option<Time>,
+    stop_when_idle: bool,
+    tasks: VecDeque<Task>,
+}
+
+pub struct Engine {
+    now: Time,
+    run: Option<Run>,
+    next_id: u64,
+    in_flight: BTreeMap<u64, Request>,
+    memo: Memo,
+    out: VecDeque<Output>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
+
+enum Effect {
+    Populated {
+        id: String,
+        latest: Option<(i64, Offsets, bool)>,
+        second: Option<Offsets>,
+    },
+    Constructed {
+        initial: Option<Offsets>,
+        available: Option<Offsets>,
+        available_now: Option<Offsets>,
+        new_data: bool,
+        purged: Vec<String>,
+    },
+    Ran {
+        ranges: Vec<OffsetRange>,
+        rows: Vec<Row>,
+        warnings: Vec<String>,
+    },
+    Failed(SparkError),
+}
+
+impl Engine {
+    pub fn new() -> Engine {
+        Engine { now: Time(0), run: None, next_id: 1, in_flight: BTreeMap::new(), memo: Memo::default(), out: VecDeque::new() }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.run.is_some()
+    }
+
+    /// `currentBatchId` and the committed offsets, if a query runs.
+    pub fn progress(&self) -> Option<(i64, Option<&Offsets>)> {
+        self.run.as_ref().map(|r| (r.batch_id, r.committed.as_ref()))
+    }
+
+    pub fn handle_input(&mut self, now: Time, input: Input) -> Result<(), String> {
+        self.advance(now)?;
+        match input {
+            Input::Start(cfg) => {
+                if self.run.is_some() {
+                    return Err("the query is already running; stop or kill it first".into());
+                }
+                self.memo = Memo::default();
+                self.run = Some(Run {
+                    cfg: *cfg,
+                    batch_id: -1,
+                    constructed: false,
+                    committed: None,
+                    available: None,
+                    available_now: None,
+                    next_trigger: None,
+                    stop_when_idle: false,
+                    tasks: VecDeque::from([Task::Populate]),
+                });
+            }
+            Input::Stop => {
+                let run = self.run.as_mut().ok_or("the query is not running")?;
+                if run.tasks.is_empty() {
+                    self.terminate(None, false);
+                } else {
+                    run.stop_when_idle = true;
+                }
+            }
+            Input::Kill => {
+                self.run.take().ok_or("the query is not running")?;
+                self.memo = Memo::default();
+                self.in_flight.clear();
+                self.trace(Event::QueryTerminated { error: None, killed: true });
+            }
+        }
+        self.drive();
+        Ok(())
+    }
+
+    pub fn handle_timeout(&mut self, now: Time) -> Result<(), String> {
+        self.advance(now)?;
+        if let Some(run) = self.run.as_mut() {
+            if run.next_trigger.is_some_and(|t| t <= now) && run.tasks.is_empty() {
+                run.next_trigger = None;
+                run.tasks.push_back(Task::Trigger);
+            }
+        }
+        self.drive();
+        Ok(())
+    }
+
+    pub fn handle_reply(&mut self, id: u64, reply: Reply) -> Result<(), String> {
+        let req = self.in_flight.remove(&id).ok_or_else(|| format!("no request {id} is waiting for a reply"))?;
+        self.memo.insert(req, reply);
+        self.drive();
+        Ok(())
+    }
+
+    pub fn poll_output(&mut self) -> Output {
+        if let Some(o) = self.out.pop_front() {
+            return o;
+        }
+        match self.run.as_ref().and_then(|r| r.next_trigger) {
+            Some(t) => Output::Timeout(t),
+            None => Output::Idle,
+        }
+    }
+
+    fn advance(&mut self, now: Time) -> Result<(), String> {
+        if now < self.now {
+            return Err(format!("time cannot go backwards (now {}, given {})", self.now.ms(), now.ms()));
+        }
+        self.now = now;
+        Ok(())
+    }
+
+    fn trace(&mut self, event: Event) {
+        self.out.push_back(Output::Trace(TraceLine { t: self.now, event }));
+    }
+
+    fn terminate(&mut self, error: Option<SparkError>, killed: bool) {
+        self.run = None;
+        self.memo = Memo::default();
+        self.trace(Event::QueryTerminated { error, killed });
+    }
+
+    fn drive(&mut self) {
+        loop {
+            if self.memo.waiting() {
+                return;
+            }
+            let Some(task) = self.run.as_ref().and_then(|r| r.tasks.front().cloned()) else { return };
+            let memo = std::mem::take(&mut self.memo);
+            let mut g = Gather::new(&memo);
+            let run = self.run.as_ref().expect("a task runs inside a query");
+            let effect = match task {
+                Task::Populate => gather_populate(run, &mut g),
+                Task::Trigger => gather_construct(run, self.now, &mut g),
+                Task::RunBatch => gather_run_batch(run, &mut g),
+            };
+            let missing = std::mem::take(&mut g.missing);
+            match effect {
+                Ok(effect) => {
+                    self.run.as_mut().expect("checked").tasks.pop_front();
+                    self.apply(effect);
+                }
+                Err(Pending) => {
+                    let mut memo = memo;
+                    for req in missing {
+                        if memo.asked.insert(req.clone()) {
+                            let id = self.next_id;
+                            self.next_id += 1;
+                            self.in_flight.insert(id, req.clone());
+                            self.out.push_back(Output::Request { id, request: req });
+                        }
+                    }
+                    self.memo = memo;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, effect: Effect) {
+        let now = self.now;
+        match effect {
+            Effect::Failed(e) => self.terminate(Some(e), false),
+            Effect::Populated { id, latest, second } => {
+                let run = self.run.as_mut().expect("query");
+                let group = run.cfg.executor_group_id();
+                let mut rerun = false;
+                match latest {
+                    // MicroBatchExecution.populateStartOffsets
+                    Some((latest_id, offsets, committed)) => {
+                        run.available = Some(offsets);
+                        run.committed = second;
+                        if committed {
+                            run.batch_id = latest_id + 1;
+                            run.constructed = false;
+                            run.committed = run.available.clone();
+                        } else {
+                            run.batch_id = latest_id;
+                            run.constructed = true;
+                            rerun = true;
+                        }
+                    }
+                    None => run.batch_id = 0,
+                }
+                let ev = Event::QueryStarted {
+                    id,
+                    executor_group: group,
+                    resumed: run.batch_id > 0 || rerun,
+                    batch_id: run.batch_id,
+                    rerun,
+                    committed: run.committed.clone(),
+                };
+                // The first trigger fires as the query starts.
+                run.tasks.push_back(Task::Trigger);
+                self.trace(ev);
+            }
+            Effect::Constructed { initial, available, available_now, new_data, purged } => {
+                let run = self.run.as_mut().expect("query");
+                let file_dir = run.cfg.checkpoint.clone();
+                let mut events = Vec::new();
+                if let Some(o) = &initial {
+                    events.push(Event::InitialOffsetsWritten { file: format!("{file_dir}/sources/0/0"), offsets: o.clone() });
+                }
+                if run.available_now.is_none() {
+                    run.available_now = available_now;
+                }
+                if new_data && !run.constructed {
+                    let source = available.clone().expect("new data has offsets");
+                    let text = log::offsets_file(&run.cfg, now.ms(), &source);
+                    events.push(Event::OffsetLogWritten {
+                        batch_id: run.batch_id,
+                        file: format!("{file_dir}/offsets/{}", run.batch_id),
+                        text,
+                    });
+                    if !purged.is_empty() {
+                        events.push(Event::LogPurged { files: purged });
+                    }
+                    run.available = available;
+                    run.constructed = true;
+                }
+                if run.constructed {
+                    run.tasks.push_back(Task::RunBatch);
+                } else {
+                    self.after_trigger(false);
+                }
+                for e in events {
+                    self.trace(e);
+                }
+            }
+            Effect::Ran { ranges, rows, warnings } => {
+                for message in warnings {
+                    self.trace(Event::DataLossWarning { message });
+                }
+                let run = self.run.as_mut().expect("query");
+                let batch_id = run.batch_id;
+                let file = format!("{}/commits/{batch_id}", run.cfg.checkpoint);
+                run.committed = run.available.clone();
+                run.batch_id += 1;
+                run.constructed = false;
+                self.trace(Event::BatchRun { batch_id, ranges, rows });
+                self.trace(Event::CommitLogWritten { batch_id, file, text: log::commit_file(0) });
+                self.after_trigger(true);
+            }
+        }
+    }
+
+    /// What the trigger executor does once a trigger's work is over.
+    fn after_trigger(&mut self, ran: bool) {
+        let now = self.now;
+        let run = self.run.as_mut().expect("query");
+        if run.stop_when_idle {
+            return self.terminate(None, false);
+        }
+        match run.cfg.trigger {
+            // SingleBatchExecutor: one trigger, then the query stops (inferred — real Spark decides).
+            Trigger::Once => self.terminate(None, false),
+            // MultiBatchExecutor: batches back to back until one finds nothing new (inferred — real Spark decides).
+            Trigger::AvailableNow if ran => run.tasks.push_back(Task::Trigger),
+            Trigger::AvailableNow => self.terminate(None, false),
+            // ProcessingTimeExecutor.nextBatchTime: the next multiple of the interval (inferred — real Spark decides).
+            Trigger::ProcessingTime(d) if d.ms() > 0 => run.next_trigger = Some(Time((now.ms() / d.ms() + 1) * d.ms())),
+            Trigger::ProcessingTime(_) if ran => run.tasks.push_back(Task::Trigger),
+            // An idle ProcessingTime(0) query polls again; the shell decides when by sending a timeout.
+            Trigger::ProcessingTime(_) => run.next_trigger = Some(now),
+        }
+    }
+}
+
+fn storage_bytes(g: &mut Gather, path: String) -> Result<Option<Result<Vec<u8>, String>>, Pending> {
+    Ok(match g.storage(StorageRequest::Read { path }) {
+        Some(StorageReply::Bytes { result }) => Some(result.clone()),
+        Some(other) => Some(Err(format!("unexpected storage reply {other:?}"))),
+        None => None,
+    })
+}
+
+fn listing(g: &mut Gather, dir: String) -> Option<Vec<String>> {
+    match g.storage(StorageRequest::List { dir })? {
+        StorageReply::Listing { result } => Some(result.clone().unwrap_or_default()),
+        _ => Some(Vec::new()),
+    }
+}
+
+fn write(g: &mut Gather, path: String, bytes: Vec<u8>) -> Option<Result<(), String>> {
+    match g.storage(StorageRequest::Write { path, bytes })? {
+        StorageReply::Done { result } => Some(result.clone()),
+        other => Some(Err(format!("unexpected storage reply {other:?}"))),
+    }
+}
+
+fn illegal_state(message: String) -> Effect {
+    Effect::Failed(SparkError::new(ILLEGAL_STATE, message))
+}
+
+/// `StreamExecution` (the `metadata` file) and `MicroBatchExecution.populateStartOffsets`.
+fn gather_populate(run: &Run, g: &mut Gather) -> Result<Effect, Pending> {
+    let ck = &run.cfg.checkpoint;
+    let meta = storage_bytes(g, format!("{ck}/metadata"))?;
+    let offsets = listing(g, format!("{ck}/offsets"));
+    let commits = listing(g, format!("{ck}/commits"));
+    g.ready()?;
+    let (id, write_metadata) = match meta.expect("ready") {
+        Ok(b) => match log::parse_metadata(&b) {
+            Ok(id) => (id, false),
+            Err(e) => return Ok(illegal_state(e)),
+        },
+        Err(_) => (run.cfg.query_id(), true),
+    };
+    if write_metadata {
+        match write(g, format!("{ck}/metadata"), log::metadata_file(&id).into_bytes()) {
+            None => return Err(Pending),
+            Some(Err(e)) => return Ok(illegal_state(e)),
+            Some(Ok(())) => {}
+        }
+    }
+    let Some(&latest) = log::batch_ids(&offsets.expect("ready")).last() else {
+        return Ok(Effect::Populated { id, latest: None, second: None });
+    };
+    let read_seq = |g: &mut Gather, n: i64| -> Result<Result<log::OffsetSeq, String>, Pending> {
+        let b = storage_bytes(g, format!("{ck}/offsets/{n}"))?.ok_or(Pending)?;
+        Ok(b.and_then(|b| log::parse_offsets_file(&b)))
+    };
+    let last = read_seq(g, latest);
+    let second = if latest != 0 { Some(read_seq(g, latest - 1)) } else { None };
+    let last_commit = log::batch_ids(&commits.expect("ready")).last().copied();
+    let commit_ok = match last_commit {
+        Some(c) => Some(storage_bytes(g, format!("{ck}/commits/{c}"))?.map(|b| b.and_then(|b| log::parse_commit_file(&b)))),
+        None => None,
+    };
+    g.ready()?;
+    let last = match last? {
+        Ok(s) => s,
+        Err(e) => return Ok(illegal_state(e)),
+    };
+    let second = match second.transpose()? {
+        None => None,
+        Some(Ok(s)) => s.source,
+        Some(Err(_)) => return Ok(illegal_state(format!("batch {} doesn't exist", latest - 1))),
+    };
+    if let Some(Some(Err(e))) = commit_ok {
+        return Ok(illegal_state(e));
+    }
+    let Some(source) = last.source else {
+        return Ok(illegal_state(format!("batch {latest} has no offset for the Kafka source")));
+    };
+    Ok(Effect::Populated { id, latest: Some((latest, source, last_commit == Some(latest))), second })
+}
+
+/// `ConsumerStrategy.assignedTopicPartitions` through `Admin.describeTopics`.
+fn assigned_partitions(strategy: &Strategy, g: &mut Gather) -> Result<Result<BTreeSet<TopicPartition>, SparkError>, Pending> {
+    let topics = strategy.topics();
+    let reply = g.kafka(KafkaRequest::DescribeTopics { topics }).ok_or(Pending)?;
+    let KafkaReply::Topics { topics } = reply else {
+        return Ok(Err(kafka_failure(reply)));
+    };
+    let mut all = BTreeSet::new();
+    for (t, n) in topics {
+        match n {
+            Some(n) => all.extend((0..*n).map(|p| TopicPartition::new(t.clone(), p))),
+            // describeTopics fails for a missing topic; withRetries gives up and rethrows.
+            None => {
+                return Ok(Err(SparkError::new(
+                    "org.apache.kafka.common.errors.UnknownTopicOrPartitionException",
+                    "This server does not host this topic-partition.",
+                )))
+            }
+        }
+    }
+    if let Strategy::Assign(tps) = strategy {
+        all.retain(|tp| tps.contains(tp));
+    }
+    Ok(Ok(all))
+}
+
+fn kafka_failure(reply: &KafkaReply) -> SparkError {
+    match reply {
+        KafkaReply::Failed { error } => SparkError::new("org.apache.kafka.common.KafkaException", error.name()),
+        other => SparkError::new("org.apache.kafka.common.KafkaException", format!("unexpected reply {other:?}")),
+    }
+}
+
+fn list_offsets(g: &mut Gather, partitions: &BTreeSet<TopicPartition>, spec: OffsetSpec) -> Result<Result<Offsets, SparkError>, Pending> {
+    if partitions.is_empty() {
+        return Ok(Ok(Offsets::new()));
+    }
+    let reply = g.kafka(KafkaRequest::ListOffsets { partitions: partitions.iter().cloned().collect(), spec }).ok_or(Pending)?;
+    let KafkaReply::Offsets { offsets } = reply else { return Ok(Err(kafka_failure(reply))) };
+    Ok(Ok(offsets.iter().filter_map(|(tp, r)| r.as_ref().ok().map(|o| (tp.clone(), *o))).collect()))
+}
+
+macro_rules! tri {
+    ($e:expr) => {
+        match $e? {
+            Ok(v) => v,
+            Err(e) => return Ok(Effect::Failed(e)),
+        }
+    };
+}
+
+/// `KafkaMicroBatchStream.getOrCreateInitialPartitionOffsets`: `sources/0/0`, or the starting offsets
+/// resolved now and written there. `Some(offsets)` in the second place when this call wrote the file.
+fn gather_initial(run: &Run, g: &mut Gather) -> Result<Result<(Offsets, bool), SparkError>, Pending> {
+    let path = format!("{}/sources/0/0", run.cfg.checkpoint);
+    if let Ok(b) = storage_bytes(g, path.clone())?.ok_or(Pending)? {
+        return Ok(log::parse_initial_offsets(&b).map(|o| (o, false)).map_err(SparkError::illegal_state));
+    }
+    let partitions = match assigned_partitions(&run.cfg.strategy, g)? {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(e)),
+    };
+    let offsets = match &run.cfg.starting_offsets {
+        StartingOffsets::Earliest => list_offsets(g, &partitions, OffsetSpec::Earliest)?,
+        StartingOffsets::Latest => list_offsets(g, &partitions, OffsetSpec::Latest)?,
+        // KafkaOffsetReaderAdmin.fetchSpecificOffsets: every partition named, -2 / -1 resolved.
+        StartingOffsets::Specific(given) => {
+            let named: BTreeSet<TopicPartition> = given.keys().cloned().collect();
+            if named != partitions {
+                return Ok(Err(SparkError::new(
+                    "java.lang.AssertionError",
+                    format!(
+                        "assertion failed: If startingOffsets contains specific offsets, you must specify all TopicPartitions.\nUse -1 for latest, -2 for earliest, if you don't care.\nSpecified: {} Assigned: {}",
+                        scala_set(&named),
+                        scala_set(&partitions)
+                    ),
+                )));
+            }
+            let pick = |v: i64| given.iter().filter(|(_, o)| **o == v).map(|(tp, _)| tp.clone()).collect::<BTreeSet<_>>();
+            let earliest = list_offsets(g, &pick(EARLIEST), OffsetSpec::Earliest)?;
+            let latest = list_offsets(g, &pick(LATEST), OffsetSpec::Latest)?;
+            match (earliest, latest) {
+                (Ok(e), Ok(l)) => Ok(given.iter().map(|(tp, o)| (tp.clone(), *e.get(tp).or(l.get(tp)).unwrap_or(o))).collect()),
+                (Err(x), _) | (_, Err(x)) => Err(x),
+            }
+        }
+    };
+    let offsets = match offsets {
+        Ok(o) => o,
+        Err(e) => return Ok(Err(e)),
+    };
+    match write(g, path, log::initial_offsets_file(&offsets, run.cfg.spark)).ok_or(Pending)? {
+        Ok(()) => Ok(Ok((offsets, true))),
+        Err(e) => Ok(Err(SparkError::illegal_state(e))),
+    }
+}
+
+/// `MicroBatchExecution.constructNextBatch` with `KafkaMicroBatchStream.latestOffset(start, limit)`.
+fn gather_construct(run: &Run, now: Time, g: &mut Gather) -> Result<Effect, Pending> {
+    if run.constructed {
+        return Ok(Effect::Constructed { initial: None, available: None, available_now: None, new_data: true, purged: vec![] });
+    }
+    let (start, wrote_initial) = match &run.available {
+        Some(a) => (a.clone(), None),
+        None => {
+            let (o, wrote) = tri!(gather_initial(run, g));
+            (o.clone(), wrote.then_some(o))
+        }
+    };
+    let partitions = tri!(assigned_partitions(&run.cfg.strategy, g));
+    let latest = match (&run.cfg.trigger, &run.available_now) {
+        (Trigger::AvailableNow, Some(target)) => target.clone(),
+        _ => tri!(list_offsets(g, &partitions, OffsetSpec::Latest)),
+    };
+    let available_now = (run.cfg.trigger == Trigger::AvailableNow).then(|| latest.clone());
+    let end = match run.cfg.max_offsets_per_trigger {
+        None => latest,
+        Some(limit) => {
+            let new: BTreeSet<TopicPartition> = latest.keys().filter(|tp| !start.contains_key(*tp)).cloned().collect();
+            let from_new = tri!(list_offsets(g, &new, OffsetSpec::Earliest));
+            rate_limit(limit, &start, &from_new, &latest)
+        }
+    };
+    // KafkaMicroBatchStream.latestOffset returns null for an empty map: no offset, nothing new.
+    let available = (!end.is_empty()).then_some(end);
+    let new_data = match (&available, &run.committed) {
+        (None, _) => false,
+        (Some(a), Some(c)) => a != c,
+        (Some(_), None) => true,
+    };
+    let mut purged = Vec::new();
+    if new_data {
+        let cfg = &run.cfg;
+        let text = log::offsets_file(cfg, now.ms(), available.as_ref().expect("new data"));
+        let path = format!("{}/offsets/{}", cfg.checkpoint, run.batch_id);
+        if let Err(e) = write(g, path, text.into_bytes()).ok_or(Pending)? {
+            return Ok(illegal_state(e));
+        }
+        // HDFSMetadataLog.purge(currentBatchId - minLogEntriesToMaintain): strictly below the threshold.
+        if cfg.min_batches_to_retain < run.batch_id {
+            let threshold = run.batch_id - cfg.min_batches_to_retain;
+            for dir in ["offsets", "commits"] {
+                let names = listing(g, format!("{}/{dir}", cfg.checkpoint)).ok_or(Pending)?;
+                for id in log::batch_ids(&names).into_iter().filter(|i| *i < threshold) {
+                    let path = format!("{}/{dir}/{id}", cfg.checkpoint);
+                    g.storage(StorageRequest::Delete { path: path.clone() }).ok_or(Pending)?;
+                    purged.push(path);
+                }
+            }
+        }
+    }
+    Ok(Effect::Constructed { initial: wrote_initial, available, available_now, new_data, purged })
+}
+
+/// `KafkaMicroBatchStream.rateLimit`: `limit` split over the partitions in proportion to their
+/// backlog; a share below one is rounded up so no partition starves, others rounded down.
+pub fn rate_limit(limit: i64, from: &Offsets, from_new: &Offsets, until: &Offsets) -> Offsets {
+    let sizes: BTreeMap<&TopicPartition, i64> = until
+        .iter()
+        .filter_map(|(tp, end)| {
+            let begin = from.get(tp).or(from_new.get(tp))?;
+            let size = end - begin;
+            (size > 0).then_some((tp, size))
+        })
+        .collect();
+    let total = sizes.values().sum::<i64>() as f64;
+    if total < 1.0 {
+        return until.clone();
+    }
+    until
+        .iter()
+        .map(|(tp, end)| {
+            let off = match sizes.get(tp) {
+                None => *end,
+                Some(size) => {
+                    let begin = *from.get(tp).or(from_new.get(tp)).expect("sized above");
+                    let prorate = limit as f64 * (*size as f64 / total);
+                    let prorate = (if prorate < 1.0 { prorate.ceil() } else { prorate.floor() }) as i64;
+                    let off = if prorate > i64::MAX - begin { i64::MAX } else { begin + prorate };
+                    off.min(*end)
+                }
+            };
+            (tp.clone(), off)
+        })
+        .collect()
+}
+
+/// Scala's `Set(...)` of Kafka `TopicPartition`s as it prints (small sets keep insertion order;
+/// sorted here — inferred for sets of more than four, real Spark decides).
+fn scala_set(tps: &BTreeSet<TopicPartition>) -> String {
+    let v: Vec<String> = tps.iter().map(|t| t.to_string()).collect();
+    format!("Set({})", v.join(", "))
+}
+
+/// `MicroBatchExecution.runBatch`: `planInputPartitions` (the driver's data-loss checks of
+/// `KafkaOffsetReaderAdmin.getOffsetRangesFromResolvedOffsets`), the executors' reads, the sink.
+fn gather_run_batch(run: &Run, g: &mut Gather) -> Result<Effect, Pending> {
+    let cfg = &run.cfg;
+    let start = match &run.committed {
+        Some(c) => c.clone(),
+        None => tri!(gather_initial(run, g)).0,
+    };
+    let end = run.available.clone().expect("a constructed batch has offsets");
+    let mut warnings = Vec::new();
+    let mut report = |message: String| -> Option<SparkError> {
+        if cfg.fail_on_data_loss {
+            Some(SparkError::new(ILLEGAL_STATE, format!("{message}. {INSTRUCTION_TRUE}")))
+        } else {
+            warnings.push(format!("{message}. {INSTRUCTION_FALSE}"));
+            None
+        }
+    };
+    let new: BTreeSet<TopicPartition> = end.keys().filter(|tp| !start.contains_key(*tp)).cloned().collect();
+    let assigned = tri!(assigned_partitions(&cfg.strategy, g));
+    let asked: BTreeSet<TopicPartition> = new.intersection(&assigned).cloned().collect();
+    let new_initial = tri!(list_offsets(g, &asked, OffsetSpec::Earliest));
+    let missing: BTreeSet<TopicPartition> = new.iter().filter(|tp| !new_initial.contains_key(*tp)).cloned().collect();
+    if !missing.is_empty() {
+        if let Some(e) = report(format!("Cannot find earliest offsets of {}. Some data may have been missed", scala_set(&missing))) {
+            return Ok(Effect::Failed(e));
+        }
+    }
+    for (tp, o) in new_initial.iter().filter(|(_, o)| **o != 0) {
+        if let Some(e) = report(format!("Added partition {tp} starts from {o} instead of 0. Some data may have been missed")) {
+            return Ok(Effect::Failed(e));
+        }
+    }
+    let deleted: BTreeSet<TopicPartition> = start.keys().filter(|tp| !end.contains_key(*tp)).cloned().collect();
+    if !deleted.is_empty() {
+        let message = if cfg.kafka_group_id.is_some() {
+            format!("{} are gone. Kafka option 'kafka.group.id' has been set on this query", scala_set(&deleted))
+        } else {
+            format!("{} are gone. Some data may have been missed.", scala_set(&deleted))
+        };
+        if let Some(e) = report(message) {
+            return Ok(Effect::Failed(e));
+        }
+    }
+    let mut ranges = Vec::new();
+    for (tp, until) in &end {
+        let Some(from) = start.get(tp).or(new_initial.get(tp)) else { continue };
+        if until < from {
+            if let Some(e) = report(format!("Partition {tp}'s offset was changed from {from} to {until}, some data may have been missed")) {
+                return Ok(Effect::Failed(e));
+            }
+        }
+        ranges.push(OffsetRange::new(tp, *from, *until));
+    }
+    // The executors: KafkaBatchPartitionReader reads [from, until) of each range.
+    let mut rows = Vec::new();
+    for r in &ranges {
+        let tp = r.topic_partition();
+        if r.count() <= 0 {
+            continue;
+        }
+        let records = match g
+            .kafka(KafkaRequest::Fetch { partition: tp.clone(), offset: r.from_offset, max_records: r.count() })
+            .ok_or(Pending)?
+        {
+            KafkaReply::Records { records, .. } => records.clone(),
+            KafkaReply::FetchError { error: KafkaError::OffsetOutOfRange } => {
+                // KafkaDataConsumer: the range's start was aged out (message inferred — real Spark decides).
+                if cfg.fail_on_data_loss {
+                    let msg = format!(
+                        "Cannot fetch offset {} (GroupId: {}, TopicPartition: {tp}). {INSTRUCTION_TRUE}",
+                        r.from_offset,
+                        cfg.executor_group_id()
+                    );
+                    return Ok(Effect::Failed(SparkError::new(ILLEGAL_STATE, msg)));
+                }
+                let one = BTreeSet::from([tp.clone()]);
+                let earliest = tri!(list_offsets(g, &one, OffsetSpec::Earliest)).get(&tp).copied().unwrap_or(r.until_offset);
+                warnings.push(format!(
+                    "The current available offset range is [{earliest}, ...). Offset {} is out of range, and records in [{}, {earliest}) will be skipped",
+                    r.from_offset, r.from_offset
+                ));
+                if earliest >= r.until_offset {
+                    continue;
+                }
+                let req = KafkaRequest::Fetch { partition: tp.clone(), offset: earliest, max_records: r.until_offset - earliest };
+                match g.kafka(req).ok_or(Pending)? {
+                    KafkaReply::Records { records, .. } => records.clone(),
+                    other => return Ok(Effect::Failed(kafka_failure(other))),
+                }
+            }
+            other => return Ok(Effect::Failed(kafka_failure(other))),
+        };
+        rows.extend(records.iter().filter(|rec| rec.offset < r.until_offset).map(|rec: &Record| Row {
+            topic: tp.topic.clone(),
+            partition: tp.partition,
+            offset: rec.offset,
+            key: rec.key.clone(),
+            value: rec.value.clone(),
+            timestamp: rec.timestamp,
+        }));
+    }
+    // The sink succeeded: commitLog.add(currentBatchId, CommitMetadata(watermark)).
+    let path = format!("{}/commits/{}", cfg.checkpoint, run.batch_id);
+    if let Err(e) = write(g, path, log::commit_file(0).into_bytes()).ok_or(Pending)? {
+        return Ok(illegal_state(e));
+    }
+    Ok(Effect::Ran { ranges, rows, warnings })
+}

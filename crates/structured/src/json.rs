@@ -1,0 +1,172 @@
+//! `KafkaSourceOffset`'s JSON, `{"words":{"0":5,"1":3}}`, written in the key order Spark's
+//! `JsonUtils.partitionOffsets` produces and read in any order.
+
+use crate::options::SparkVersion;
+use engine::offsets::{Offsets, TopicPartition};
+use std::collections::BTreeMap;
+
+/// `JsonUtils.partitionOffsets(Map)`: the partitions are sorted, then put one by one into a
+/// `scala.collection.mutable.HashMap[String, HashMap[Int, Long]]` that Jackson writes in the map's
+/// iteration order. So the text's key order is the HashMap's, not the sorted one.
+pub fn partition_offsets(offsets: &Offsets, spark: SparkVersion) -> String {
+    let mut by_topic: BTreeMap<&str, Vec<(i32, i64)>> = BTreeMap::new();
+    for (tp, o) in offsets {
+        by_topic.entry(tp.topic.as_str()).or_default().push((tp.partition, *o));
+    }
+    let topics: Vec<&str> = by_topic.keys().copied().collect();
+    let topic_order = hash_map_order(&topics, |t| java_string_hash(t), spark);
+    let mut out = String::from("{");
+    for (i, topic) in topic_order.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::to_string(topic).expect("strings serialize"));
+        out.push_str(":{");
+        let parts = &by_topic[topic];
+        let keys: Vec<i32> = parts.iter().map(|(p, _)| *p).collect();
+        for (j, p) in hash_map_order(&keys, |p| *p, spark).iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            let o = parts.iter().find(|(q, _)| q == p).expect("key from the same list").1;
+            out.push_str(&format!("\"{p}\":{o}"));
+        }
+        out.push('}');
+    }
+    out.push('}');
+    out
+}
+
+/// `JsonUtils.partitionOffsets(String)`, with Spark's message for anything that is not a
+/// `{"topic":{"partition":offset}}` object.
+pub fn parse_partition_offsets(s: &str) -> Result<Offsets, String> {
+    let bad = || format!(r#"Expected e.g. {{"topicA":{{"0":23,"1":-1}},"topicB":{{"0":-2}}}}, got {s}"#);
+    let v: serde_json::Value = serde_json::from_str(s).map_err(|_| bad())?;
+    let mut out = Offsets::new();
+    for (topic, parts) in v.as_object().ok_or_else(bad)? {
+        for (p, o) in parts.as_object().ok_or_else(bad)? {
+            let partition: i32 = p.parse().map_err(|_| bad())?;
+            let offset = o.as_i64().ok_or_else(bad)?;
+            out.insert(TopicPartition::new(topic.clone(), partition), offset);
+        }
+    }
+    Ok(out)
+}
+
+/// `JsonUtils.partitions(String)`: the `assign` option, `{"topicA":[0,1],"topicB":[0]}`.
+pub fn parse_partitions(s: &str) -> Result<Vec<TopicPartition>, String> {
+    let bad = || format!(r#"Expected e.g. {{"topicA":[0,1],"topicB":[0,1]}}, got {s}"#);
+    let v: serde_json::Value = serde_json::from_str(s).map_err(|_| bad())?;
+    let mut out = Vec::new();
+    for (topic, parts) in v.as_object().ok_or_else(bad)? {
+        for p in parts.as_array().ok_or_else(bad)? {
+            let partition = p.as_i64().and_then(|p| i32::try_from(p).ok()).ok_or_else(bad)?;
+            out.push(TopicPartition::new(topic.clone(), partition));
+        }
+    }
+    Ok(out)
+}
+
+/// Java's `String.hashCode` (UTF-16 code units), which Spark uses for the group id's last part.
+pub fn java_string_hash(s: &str) -> i32 {
+    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32))
+}
+
+/// The iteration order of a `scala.collection.mutable.HashMap` filled with `keys` in the given
+/// order. Spark 3.5 is built with Scala 2.12, whose `mutable.HashTable` indexes by the top bits of
+/// `rotateRight(byteswap32(hash), seed)`, prepends to a bucket, and iterates from the last bucket
+/// down (`HashTable.index`, `addEntry0`, `entriesIterator`, `resize`). Spark 4 is built with Scala
+/// 2.13, whose new `mutable.HashMap` iterates buckets upwards by `hash ^ (hash >>> 16)`: for the
+/// small partition numbers Kafka uses that is ascending order (inferred for sparse numbers and for
+/// several topics — real Spark decides).
+fn hash_map_order<K: Clone>(keys: &[K], hash: impl Fn(&K) -> i32, spark: SparkVersion) -> Vec<K> {
+    match spark {
+        SparkVersion::V3_5 => scala_212_order(keys, hash),
+        SparkVersion::V4_0 => scala_213_order(keys, hash),
+    }
+}
+
+fn byteswap32(v: i32) -> i32 {
+    let hc = v.wrapping_mul(0x9e37_75cd_u32 as i32);
+    hc.swap_bytes().wrapping_mul(0x9e37_75cd_u32 as i32)
+}
+
+fn scala_212_order<K: Clone>(keys: &[K], hash: impl Fn(&K) -> i32) -> Vec<K> {
+    // `tableSizeSeed` is taken once from the initial table (16 buckets) and kept across resizes.
+    let seed = 15u32.count_ones();
+    let index = |h: i32, len: usize| -> usize {
+        let ones = (len - 1) as u32;
+        let improved = (byteswap32(h) as u32).rotate_right(seed);
+        ((improved >> ones.leading_zeros()) & ones) as usize
+    };
+    let mut table: Vec<Vec<K>> = vec![Vec::new(); 16];
+    let mut size = 0usize;
+    for k in keys {
+        let i = index(hash(k), table.len());
+        table[i].insert(0, k.clone());
+        size += 1;
+        if size > table.len() * 750 / 1000 {
+            let old = std::mem::take(&mut table);
+            table = vec![Vec::new(); old.len() * 2];
+            for bucket in old.iter().rev() {
+                for e in bucket {
+                    let i = index(hash(e), table.len());
+                    table[i].insert(0, e.clone());
+                }
+            }
+        }
+    }
+    table.into_iter().rev().flatten().collect()
+}
+
+fn scala_213_order<K: Clone>(keys: &[K], hash: impl Fn(&K) -> i32) -> Vec<K> {
+    let mut len = 16usize;
+    while keys.len() as f64 >= len as f64 * 0.75 {
+        len *= 2;
+    }
+    let improve = |h: i32| (h ^ ((h as u32) >> 16) as i32) as u32;
+    let mut sorted: Vec<(usize, u32, K)> =
+        keys.iter().map(|k| ((improve(hash(k)) as usize) & (len - 1), improve(hash(k)), k.clone())).collect();
+    sorted.sort_by_key(|(i, h, _)| (*i, *h));
+    sorted.into_iter().map(|(_, _, k)| k).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offsets(list: &[(&str, i32, i64)]) -> Offsets {
+        list.iter().map(|(t, p, o)| (TopicPartition::new(*t, *p), *o)).collect()
+    }
+
+    #[test]
+    fn spark_35_writes_three_partitions_in_scala_212_hash_order() {
+        // A Spark 3.5 offsets file seen in the wild: {"shopping_transaction":{"2":707,"1":742,"0":739}}
+        let o = offsets(&[("shopping_transaction", 0, 739), ("shopping_transaction", 1, 742), ("shopping_transaction", 2, 707)]);
+        assert_eq!(partition_offsets(&o, SparkVersion::V3_5), r#"{"shopping_transaction":{"2":707,"1":742,"0":739}}"#);
+        assert_eq!(partition_offsets(&o, SparkVersion::V4_0), r#"{"shopping_transaction":{"0":739,"1":742,"2":707}}"#);
+    }
+
+    #[test]
+    fn more_partitions_than_the_first_table_holds() {
+        let o: Offsets = (0..20).map(|p| (TopicPartition::new("t", p), 0)).collect();
+        let text = partition_offsets(&o, SparkVersion::V3_5);
+        assert!(text.starts_with(r#"{"t":{"17":0,"8":0,"11":0,"2":0,"#), "{text}");
+        assert_eq!(parse_partition_offsets(&text).unwrap(), o);
+    }
+
+    #[test]
+    fn reads_any_order_and_refuses_with_sparks_message() {
+        assert_eq!(parse_partition_offsets(r#"{"w":{"1":3,"0":-2}}"#).unwrap(), offsets(&[("w", 0, -2), ("w", 1, 3)]));
+        assert_eq!(parse_partition_offsets("[1]").unwrap_err(), r#"Expected e.g. {"topicA":{"0":23,"1":-1},"topicB":{"0":-2}}, got [1]"#);
+        assert_eq!(parse_partitions(r#"{"w":[1,0]}"#).unwrap(), vec![TopicPartition::new("w", 1), TopicPartition::new("w", 0)]);
+    }
+
+    #[test]
+    fn java_hash_code() {
+        assert_eq!(java_string_hash(""), 0);
+        assert_eq!(java_string_hash("a"), 97);
+        // "polygenelubricants".hashCode() is Integer.MIN_VALUE, a classic of the Java world.
+        assert_eq!(java_string_hash("polygenelubricants"), i32::MIN);
+    }
+}

@@ -1,0 +1,354 @@
+//! The engine against the in-memory Kafka and storage: the shell a scenario runner would be.
+
+use crate::engine::{rate_limit, Engine, Event, Input, Output};
+use crate::options::{QueryConfig, Trigger};
+use engine::io::{Reply, Request};
+use engine::offsets::{Offsets, TopicPartition};
+use engine::storage::{serve, MemoryStorage};
+use engine::time::{Duration, Time};
+use kafka_model::KafkaModel;
+
+struct Shell {
+    engine: Engine,
+    kafka: KafkaModel,
+    storage: MemoryStorage,
+    trace: Vec<Event>,
+}
+
+impl Shell {
+    fn new() -> Shell {
+        let mut kafka = KafkaModel::new();
+        kafka.create_topic("words", 2).unwrap();
+        Shell { engine: Engine::new(), kafka, storage: MemoryStorage::default(), trace: Vec::new() }
+    }
+
+    fn pump(&mut self) -> Option<Time> {
+        loop {
+            match self.engine.poll_output() {
+                Output::Request { id, request } => {
+                    let reply = match &request {
+                        Request::Kafka(k) => Reply::Kafka(self.kafka.serve(k).expect("the source joins no group, so nothing waits")),
+                        Request::Storage(s) => Reply::Storage(serve(&mut self.storage, s)),
+                    };
+                    self.engine.handle_reply(id, reply).unwrap();
+                }
+                Output::Trace(line) => self.trace.push(line.event),
+                Output::Timeout(t) => return Some(t),
+                Output::Idle => return None,
+            }
+        }
+    }
+
+    fn start(&mut self, now: i64, cfg: &QueryConfig) {
+        self.engine.handle_input(Time(now), Input::Start(Box::new(cfg.clone()))).unwrap();
+        self.pump();
+    }
+
+    fn tick(&mut self, now: i64) {
+        self.kafka.advance(Time(now));
+        self.engine.handle_timeout(Time(now)).unwrap();
+        self.pump();
+    }
+
+    fn produce(&mut self, partition: i32, n: usize) {
+        for i in 0..n {
+            self.kafka.produce("words", Some(partition), Some("k"), &format!("v{i}")).unwrap();
+        }
+    }
+
+    fn file(&self, path: &str) -> String {
+        String::from_utf8_lossy(&self.storage.files[path]).to_string()
+    }
+
+    fn batches(&self) -> Vec<(i64, Vec<(String, i64, i64)>)> {
+        self.trace
+            .iter()
+            .filter_map(|e| match e {
+                Event::BatchRun { batch_id, ranges, .. } => {
+                    Some((*batch_id, ranges.iter().map(|r| (r.topic_partition().to_string(), r.from_offset, r.until_offset)).collect()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn error(&self) -> Option<String> {
+        self.trace.iter().find_map(|e| match e {
+            Event::QueryTerminated { error: Some(e), .. } => Some(e.to_string()),
+            _ => None,
+        })
+    }
+}
+
+fn cfg(extra: &[(&str, &str)], trigger: Trigger) -> QueryConfig {
+    let mut opts = vec![("kafka.bootstrap.servers", "localhost:9092"), ("subscribe", "words")];
+    opts.extend_from_slice(extra);
+    QueryConfig::from_options(&opts, trigger, "ckpt", "file:/tmp/ckpt").unwrap()
+}
+
+fn every_second() -> Trigger {
+    Trigger::ProcessingTime(Duration(1000))
+}
+
+fn offsets(list: &[(i32, i64)]) -> Offsets {
+    list.iter().map(|(p, o)| (TopicPartition::new("words", *p), *o)).collect()
+}
+
+#[test]
+fn fresh_start_writes_the_checkpoint_as_spark_does() {
+    let mut s = Shell::new();
+    s.produce(0, 2);
+    let c = cfg(&[("startingOffsets", "earliest")], every_second());
+    s.start(1_000, &c);
+    assert_eq!(s.file("ckpt/metadata"), format!("{{\"id\":\"{}\"}}", c.query_id()));
+    assert_eq!(s.storage.files["ckpt/sources/0/0"], b"\0v1\n{\"words\":{\"1\":0,\"0\":0}}".to_vec());
+    let offsets0 = s.file("ckpt/offsets/0");
+    assert!(offsets0.starts_with("v1\n{\"batchWatermarkMs\":0,\"batchTimestampMs\":1000,\"conf\":{"), "{offsets0}");
+    assert!(offsets0.ends_with("}}\n{\"words\":{\"1\":0,\"0\":2}}"), "{offsets0}");
+    assert_eq!(s.file("ckpt/commits/0"), "v1\n{\"nextBatchWatermarkMs\":0}");
+    assert_eq!(s.batches(), vec![(0, vec![("words-0".into(), 0, 2), ("words-1".into(), 0, 0)])]);
+    let rows: Vec<String> = s
+        .trace
+        .iter()
+        .filter_map(|e| if let Event::BatchRun { rows, .. } = e { Some(rows) } else { None })
+        .flatten()
+        .map(|r| r.value.clone())
+        .collect();
+    assert_eq!(rows, vec!["v0", "v1"]);
+    // No new data: the next trigger writes nothing.
+    s.tick(2_000);
+    assert!(!s.storage.files.contains_key("ckpt/offsets/1"));
+    s.produce(1, 3);
+    s.tick(3_000);
+    assert_eq!(s.batches()[1], (1, vec![("words-0".into(), 2, 2), ("words-1".into(), 0, 3)]));
+    assert_eq!(s.engine.progress().unwrap().0, 2);
+}
+
+#[test]
+fn latest_start_skips_what_was_there() {
+    let mut s = Shell::new();
+    s.produce(0, 4);
+    s.start(0, &cfg(&[], every_second()));
+    assert_eq!(s.storage.files["ckpt/sources/0/0"], b"\0v1\n{\"words\":{\"1\":0,\"0\":4}}".to_vec());
+    // Nothing is committed yet, so isNewDataAvailable holds and batch 0 runs, empty.
+    assert_eq!(s.batches(), vec![(0, vec![("words-0".into(), 4, 4), ("words-1".into(), 0, 0)])]);
+    s.tick(1_000);
+    assert_eq!(s.batches().len(), 1, "no new data, no batch");
+    s.produce(0, 1);
+    s.tick(2_000);
+    assert_eq!(s.batches()[1], (1, vec![("words-0".into(), 4, 5), ("words-1".into(), 0, 0)]));
+}
+
+#[test]
+fn kill_between_offset_log_and_commit_log_reruns_the_same_range() {
+    let mut s = Shell::new();
+    s.produce(0, 3);
+    let c = cfg(&[("startingOffsets", "earliest")], every_second());
+    s.start(0, &c);
+    s.produce(0, 2);
+    // The driver dies after offsets/1 is written, before commits/1: the shell kills it there.
+    s.engine.handle_timeout(Time(1_000)).unwrap();
+    loop {
+        match s.engine.poll_output() {
+            Output::Request { id, request: Request::Storage(r) } => {
+                let is_commit = matches!(&r, engine::storage::StorageRequest::Write { path, .. } if path == "ckpt/commits/1");
+                if is_commit {
+                    s.engine.handle_input(Time(1_000), Input::Kill).unwrap();
+                    break;
+                }
+                let reply = Reply::Storage(serve(&mut s.storage, &r));
+                s.engine.handle_reply(id, reply).unwrap();
+            }
+            Output::Request { id, request: Request::Kafka(k) } => {
+                s.engine.handle_reply(id, Reply::Kafka(s.kafka.serve(&k).unwrap())).unwrap()
+            }
+            Output::Trace(l) => s.trace.push(l.event),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    s.pump();
+    assert!(s.storage.files.contains_key("ckpt/offsets/1") && !s.storage.files.contains_key("ckpt/commits/1"));
+    s.produce(0, 10);
+    // Restart with a different startingOffsets: ignored for an existing query.
+    let mut c2 = c.clone();
+    c2.starting_offsets = crate::options::StartingOffsets::Latest;
+    s.start(5_000, &c2);
+    let started =
+        s.trace
+            .iter()
+            .rev()
+            .find_map(|e| if let Event::QueryStarted { batch_id, rerun, .. } = e { Some((*batch_id, *rerun)) } else { None });
+    assert_eq!(started, Some((1, true)));
+    let b = s.batches();
+    // Batch 1 ran in the killed process (its rows went to the sink) and runs again with exactly the logged range.
+    assert_eq!(b.last().unwrap(), &(1, vec![("words-0".into(), 3, 5), ("words-1".into(), 0, 0)]));
+    s.tick(6_000);
+    assert_eq!(s.batches().last().unwrap(), &(2, vec![("words-0".into(), 5, 15), ("words-1".into(), 0, 0)]));
+}
+
+#[test]
+fn reset_offsets_on_the_generated_group_changes_nothing() {
+    let mut s = Shell::new();
+    s.produce(0, 5);
+    let c = cfg(&[("startingOffsets", "earliest")], every_second());
+    s.start(0, &c);
+    s.engine.handle_input(Time(500), Input::Stop).unwrap();
+    s.pump();
+    // kafka-consumer-groups --reset-offsets --to-earliest on the group Spark's executors use.
+    let group = c.executor_group_id();
+    s.kafka.commit(&group, None, &[(TopicPartition::new("words", 0), 0), (TopicPartition::new("words", 1), 0)]).unwrap();
+    s.produce(0, 1);
+    s.start(1_000, &c);
+    assert_eq!(s.batches().last().unwrap(), &(1, vec![("words-0".into(), 5, 6), ("words-1".into(), 0, 0)]));
+    assert_eq!(s.kafka.committed(&group), offsets(&[(0, 0), (1, 0)]), "Spark never commits to it either");
+}
+
+fn recreate_topic_after_a_batch(fail_on_data_loss: &str) -> Shell {
+    let mut s = Shell::new();
+    s.produce(0, 5);
+    s.start(0, &cfg(&[("startingOffsets", "earliest"), ("failOnDataLoss", fail_on_data_loss)], every_second()));
+    s.kafka.delete_topic("words").unwrap();
+    s.kafka.create_topic("words", 2).unwrap();
+    s.produce(0, 2);
+    s.tick(1_000);
+    s
+}
+
+#[test]
+fn topic_recreated_fails_the_query_with_fail_on_data_loss_true() {
+    let s = recreate_topic_after_a_batch("true");
+    let e = s.error().expect("the query fails");
+    assert!(
+        e.starts_with("java.lang.IllegalStateException: Partition words-0's offset was changed from 5 to 2, some data may have been missed. \nSome data may have been lost"),
+        "{e}"
+    );
+    assert!(e.contains("set the\n source option \"failOnDataLoss\" to \"false\"."), "{e}");
+    assert!(!s.engine.is_running());
+    assert!(s.storage.files.contains_key("ckpt/offsets/1") && !s.storage.files.contains_key("ckpt/commits/1"));
+}
+
+#[test]
+fn topic_recreated_warns_and_moves_on_with_fail_on_data_loss_false() {
+    let mut s = recreate_topic_after_a_batch("false");
+    assert!(s.error().is_none());
+    let warning = s.trace.iter().find_map(|e| if let Event::DataLossWarning { message } = e { Some(message.clone()) } else { None });
+    assert!(warning.unwrap().starts_with("Partition words-0's offset was changed from 5 to 2, some data may have been missed. \n"));
+    // The batch's range runs backwards and reads nothing; the next one starts from the new end.
+    assert_eq!(s.batches().last().unwrap(), &(1, vec![("words-0".into(), 5, 2), ("words-1".into(), 0, 0)]));
+    s.produce(0, 1);
+    s.tick(2_000);
+    assert_eq!(s.batches().last().unwrap(), &(2, vec![("words-0".into(), 2, 3), ("words-1".into(), 0, 0)]));
+}
+
+#[test]
+fn retention_passing_the_checkpoint() {
+    for fail in ["true", "false"] {
+        let mut s = Shell::new();
+        s.produce(0, 2);
+        s.start(0, &cfg(&[("startingOffsets", "earliest"), ("failOnDataLoss", fail)], every_second()));
+        s.engine.handle_input(Time(10), Input::Stop).unwrap();
+        s.pump();
+        s.produce(0, 6);
+        s.kafka.delete_records(&TopicPartition::new("words", 0), 5).unwrap();
+        s.start(1_000, &cfg(&[("failOnDataLoss", fail)], every_second()));
+        if fail == "true" {
+            assert!(s.error().unwrap().contains("Cannot fetch offset 2"), "{:?}", s.error());
+        } else {
+            let rows: Vec<i64> = s
+                .trace
+                .iter()
+                .filter_map(|e| if let Event::BatchRun { rows, batch_id: 1, .. } = e { Some(rows) } else { None })
+                .flatten()
+                .map(|r| r.offset)
+                .collect();
+            assert_eq!(rows, vec![5, 6, 7]);
+        }
+    }
+}
+
+#[test]
+fn max_offsets_per_trigger_splits_a_backlog_in_proportion() {
+    assert_eq!(rate_limit(10, &offsets(&[(0, 0), (1, 0)]), &Offsets::new(), &offsets(&[(0, 90), (1, 10)])), offsets(&[(0, 9), (1, 1)]));
+    // a share below one is rounded up: the small partition is not starved
+    assert_eq!(rate_limit(10, &offsets(&[(0, 0), (1, 0)]), &Offsets::new(), &offsets(&[(0, 1000), (1, 1)])), offsets(&[(0, 9), (1, 1)]));
+    let mut s = Shell::new();
+    s.produce(0, 30);
+    s.produce(1, 10);
+    s.start(0, &cfg(&[("startingOffsets", "earliest"), ("maxOffsetsPerTrigger", "8")], every_second()));
+    s.tick(1_000);
+    assert_eq!(
+        s.batches(),
+        vec![(0, vec![("words-0".into(), 0, 6), ("words-1".into(), 0, 2)]), (1, vec![("words-0".into(), 6, 12), ("words-1".into(), 2, 4)])]
+    );
+}
+
+#[test]
+fn available_now_drains_the_backlog_in_limited_batches_then_stops() {
+    let mut s = Shell::new();
+    s.produce(0, 5);
+    s.start(0, &cfg(&[("startingOffsets", "earliest"), ("maxOffsetsPerTrigger", "2")], Trigger::AvailableNow));
+    let ends: Vec<i64> = s.batches().iter().map(|(_, r)| r[0].2).collect();
+    assert_eq!(ends, vec![2, 4, 5]);
+    assert!(!s.engine.is_running());
+    assert!(matches!(s.trace.last(), Some(Event::QueryTerminated { error: None, killed: false })));
+}
+
+#[test]
+fn once_runs_one_batch() {
+    let mut s = Shell::new();
+    s.produce(0, 5);
+    s.start(0, &cfg(&[("startingOffsets", "earliest"), ("maxOffsetsPerTrigger", "2")], Trigger::Once));
+    assert_eq!(s.batches().len(), 1);
+    assert!(!s.engine.is_running());
+}
+
+#[test]
+fn new_partitions_start_from_earliest() {
+    let mut s = Shell::new();
+    s.start(0, &cfg(&[("startingOffsets", "earliest")], every_second()));
+    s.kafka.add_partitions("words", 3).unwrap();
+    s.kafka.produce("words", Some(2), Some("k"), "x").unwrap();
+    s.tick(1_000);
+    assert_eq!(s.batches().last().unwrap().1.last().unwrap(), &("words-2".to_string(), 0, 1));
+}
+
+#[test]
+fn specific_starting_offsets_resolve_and_must_name_every_partition() {
+    let mut s = Shell::new();
+    s.produce(0, 4);
+    s.produce(1, 4);
+    s.start(0, &cfg(&[("startingOffsets", r#"{"words":{"0":-2,"1":-1}}"#)], every_second()));
+    assert_eq!(s.storage.files["ckpt/sources/0/0"], b"\0v1\n{\"words\":{\"1\":4,\"0\":0}}".to_vec());
+    let mut s = Shell::new();
+    s.start(0, &cfg(&[("startingOffsets", r#"{"words":{"0":1}}"#)], every_second()));
+    let e = s.error().unwrap();
+    assert!(
+        e.contains("you must specify all TopicPartitions") && e.contains("Specified: Set(words-0) Assigned: Set(words-0, words-1)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn retention_of_the_logs_keeps_min_batches_to_retain() {
+    let mut s = Shell::new();
+    let mut c = cfg(&[("startingOffsets", "earliest")], every_second());
+    c.min_batches_to_retain = 2;
+    s.start(0, &c);
+    for i in 1..=5 {
+        s.produce(0, 1);
+        s.tick(i * 1_000);
+    }
+    let names: Vec<&String> = s.storage.files.keys().filter(|k| k.starts_with("ckpt/offsets/")).collect();
+    // Batches 0..=5 ran; writing offsets/5 purged everything below 5 - 2.
+    assert_eq!(names, vec!["ckpt/offsets/3", "ckpt/offsets/4", "ckpt/offsets/5"]);
+    let commits = s.storage.files.keys().filter(|k| k.starts_with("ckpt/commits/")).count();
+    assert_eq!(commits, 3);
+}
+
+#[test]
+fn newer_offset_log_version_is_refused() {
+    let mut s = Shell::new();
+    s.storage.files.insert("ckpt/offsets/0".into(), b"v9\n\n{\"words\":{\"0\":1}}".to_vec());
+    s.start(0, &cfg(&[], every_second()));
+    assert!(s.error().unwrap().contains("maximum supported log version is v1, but encountered v9"));
+}
