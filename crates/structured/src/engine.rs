@@ -5,7 +5,7 @@
 //! [`Engine::handle_reply`]. Time only moves through the `now` of inputs and timeouts.
 
 use crate::log;
-use crate::options::{QueryConfig, StartingOffsets, Strategy, Trigger, EARLIEST, LATEST};
+use crate::options::{QueryConfig, SparkVersion, StartingOffsets, Strategy, Trigger, EARLIEST, LATEST};
 use engine::error::{SparkError, ILLEGAL_STATE};
 use engine::io::{Gather, Memo, Pending, Reply, Request};
 use engine::kafka::{KafkaError, KafkaReply, KafkaRequest, OffsetSpec, Record};
@@ -80,6 +80,9 @@ pub struct Row {
 /// `KafkaSourceProvider.INSTRUCTION_FOR_FAIL_ON_DATA_LOSS_TRUE` / `_FALSE` (multi-line `stripMargin`).
 pub const INSTRUCTION_TRUE: &str = "\nSome data may have been lost because they are not available in Kafka any more; either the\n data was aged out by Kafka or the topic may have been deleted before all the data in the\n topic was processed. If you don't want your streaming query to fail on such cases, set the\n source option \"failOnDataLoss\" to \"false\".\n    ";
 pub const INSTRUCTION_FALSE: &str = "\nSome data may have been lost because they are not available in Kafka any more; either the\n data was aged out by Kafka or the topic may have been deleted before all the data in the\n topic was processed. If you want your streaming query to fail on such cases, set the source\n option \"failOnDataLoss\" to \"true\".\n    ";
+
+/// `spark.sql.streaming.pollingDelay` (internal, 10 ms): the sleep after a trigger that ran no batch.
+pub const POLLING_DELAY_MS: i64 = 10;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Task {
@@ -370,16 +373,22 @@ impl Engine {
             return self.terminate(None, false);
         }
         match run.cfg.trigger {
-            // SingleBatchExecutor: one trigger, then the query stops (inferred — real Spark decides).
+            // SingleBatchExecutor: one trigger, then the query stops.
             Trigger::Once => self.terminate(None, false),
-            // MultiBatchExecutor: batches back to back until one finds nothing new (inferred — real Spark decides).
+            // MultiBatchExecutor: triggers back to back; one that constructs no batch terminates the
+            // query ("Finished processing all available data for the trigger ...").
             Trigger::AvailableNow if ran => run.tasks.push_back(Task::Trigger),
             Trigger::AvailableNow => self.terminate(None, false),
-            // ProcessingTimeExecutor.nextBatchTime: the next multiple of the interval (inferred — real Spark decides).
-            Trigger::ProcessingTime(d) if d.ms() > 0 => run.next_trigger = Some(Time((now.ms() / d.ms() + 1) * d.ms())),
-            Trigger::ProcessingTime(_) if ran => run.tasks.push_back(Task::Trigger),
-            // An idle ProcessingTime(0) query polls again; the shell decides when by sending a timeout.
-            Trigger::ProcessingTime(_) => run.next_trigger = Some(now),
+            // ProcessingTimeExecutor: `nextBatchTime(t) = t / interval * interval + interval`; a trigger
+            // that ran nothing first sleeps `pollingDelayMs`. With interval 0 the next trigger follows at once.
+            Trigger::ProcessingTime(d) => {
+                let end = if ran { now.ms() } else { now.ms() + POLLING_DELAY_MS };
+                match d.ms() {
+                    0 if ran => run.tasks.push_back(Task::Trigger),
+                    0 => run.next_trigger = Some(Time(end)),
+                    i => run.next_trigger = Some(Time(end / i * i + i)),
+                }
+            }
         }
     }
 }
@@ -658,6 +667,56 @@ fn scala_set(tps: &BTreeSet<TopicPartition>) -> String {
     format!("Set({})", v.join(", "))
 }
 
+/// `KafkaSourceProvider.CUSTOM_GROUP_ID_ERROR_MESSAGE` (`stripMargin`).
+pub const CUSTOM_GROUP_ID_ERROR_MESSAGE: &str = "Kafka option 'kafka.group.id' has been set on this query, it is\n not recommended to set this option. This option is unsafe to use since multiple concurrent\n queries or sources using the same group id will interfere with each other as they are part\n of the same consumer group. Restarted queries may also suffer interference from the\n previous run having the same group id. The user should have only one query per group id,\n and/or set the option 'kafka.session.timeout.ms' to be very small so that the Kafka\n consumers from the previous query are marked dead by the Kafka group coordinator before the\n restarted query starts running.\n    ";
+
+/// The data loss `KafkaOffsetReaderAdmin.getOffsetRangesFromResolvedOffsets` finds on the driver.
+enum DataLoss {
+    InitialOffsetNotFound(BTreeSet<TopicPartition>),
+    AddedPartitionNotFromZero(TopicPartition, i64),
+    PartitionsDeleted(BTreeSet<TopicPartition>),
+    OffsetChanged(TopicPartition, i64, i64),
+}
+
+impl DataLoss {
+    /// The message Spark 3.5 builds (and logs with `failOnDataLoss=false`).
+    fn message(&self, group_id_set: bool) -> String {
+        match self {
+            DataLoss::InitialOffsetNotFound(tps) => {
+                format!("Cannot find earliest offsets of {}. Some data may have been missed", scala_set(tps))
+            }
+            DataLoss::AddedPartitionNotFromZero(tp, o) => {
+                format!("Added partition {tp} starts from {o} instead of 0. Some data may have been missed")
+            }
+            DataLoss::PartitionsDeleted(tps) if group_id_set => format!("{} are gone. {CUSTOM_GROUP_ID_ERROR_MESSAGE}", scala_set(tps)),
+            DataLoss::PartitionsDeleted(tps) => format!("{} are gone. Some data may have been missed.", scala_set(tps)),
+            DataLoss::OffsetChanged(tp, from, until) => {
+                format!("Partition {tp}'s offset was changed from {from} to {until}, some data may have been missed")
+            }
+        }
+    }
+
+    /// Spark 4's `KafkaExceptions` error condition `KAFKA_DATA_LOSS.*` (`kafka-error-conditions.json`);
+    /// the lines of a template joined by `\n` and the sub-condition after a space (inferred — real Spark decides).
+    fn error_condition(&self, group_id_set: bool) -> String {
+        let main = "Some data may have been lost because they are not available in Kafka any more;\neither the data was aged out by Kafka or the topic may have been deleted before all the data in the\ntopic was processed.\nIf you don't want your streaming query to fail on such cases, set the source option failOnDataLoss to false.\nReason:";
+        let sub = match self {
+            DataLoss::InitialOffsetNotFound(tps) => format!("Cannot find initial offsets for partitions {}. They may have been deleted.", scala_set(tps)),
+            DataLoss::AddedPartitionNotFromZero(tp, o) => format!("Added partition {tp} starts from {o} instead of 0."),
+            DataLoss::PartitionsDeleted(tps) if group_id_set => format!(
+                "Partitions {} have been deleted.\n{}",
+                scala_set(tps),
+                CUSTOM_GROUP_ID_ERROR_MESSAGE.trim_end().replace("\n ", "\n")
+            ),
+            DataLoss::PartitionsDeleted(tps) => format!("Partitions {} have been deleted.", scala_set(tps)),
+            DataLoss::OffsetChanged(tp, from, until) => format!(
+                "Partition {tp} offset was changed from {from} to {until}.\nThis could either be a user error that the start offset is set too high and this is the first batch, or the kafka topic-partition is broken, and some data may have been missed."
+            ),
+        };
+        format!("{main} {sub}")
+    }
+}
+
 /// `MicroBatchExecution.runBatch`: `planInputPartitions` (the driver's data-loss checks of
 /// `KafkaOffsetReaderAdmin.getOffsetRangesFromResolvedOffsets`), the executors' reads, the sink.
 fn gather_run_batch(run: &Run, g: &mut Gather) -> Result<Effect, Pending> {
@@ -668,13 +727,21 @@ fn gather_run_batch(run: &Run, g: &mut Gather) -> Result<Effect, Pending> {
     };
     let end = run.available.clone().expect("a constructed batch has offsets");
     let mut warnings = Vec::new();
-    let mut report = |message: String| -> Option<SparkError> {
-        if cfg.fail_on_data_loss {
-            Some(SparkError::new(ILLEGAL_STATE, format!("{message}. {INSTRUCTION_TRUE}")))
-        } else {
+    let group_id_set = cfg.kafka_group_id.is_some();
+    // KafkaMicroBatchStream.reportDataLoss: throw, or log a warning and go on.
+    let mut report = |loss: DataLoss| -> Option<SparkError> {
+        let message = loss.message(group_id_set);
+        if !cfg.fail_on_data_loss {
             warnings.push(format!("{message}. {INSTRUCTION_FALSE}"));
-            None
+            return None;
         }
+        Some(SparkError::new(
+            ILLEGAL_STATE,
+            match cfg.spark {
+                SparkVersion::V3_5 => format!("{message}. {INSTRUCTION_TRUE}"),
+                SparkVersion::V4_0 => loss.error_condition(group_id_set),
+            },
+        ))
     };
     let new: BTreeSet<TopicPartition> = end.keys().filter(|tp| !start.contains_key(*tp)).cloned().collect();
     let assigned = tri!(assigned_partitions(&cfg.strategy, g));
@@ -682,23 +749,18 @@ fn gather_run_batch(run: &Run, g: &mut Gather) -> Result<Effect, Pending> {
     let new_initial = tri!(list_offsets(g, &asked, OffsetSpec::Earliest));
     let missing: BTreeSet<TopicPartition> = new.iter().filter(|tp| !new_initial.contains_key(*tp)).cloned().collect();
     if !missing.is_empty() {
-        if let Some(e) = report(format!("Cannot find earliest offsets of {}. Some data may have been missed", scala_set(&missing))) {
+        if let Some(e) = report(DataLoss::InitialOffsetNotFound(missing)) {
             return Ok(Effect::Failed(e));
         }
     }
     for (tp, o) in new_initial.iter().filter(|(_, o)| **o != 0) {
-        if let Some(e) = report(format!("Added partition {tp} starts from {o} instead of 0. Some data may have been missed")) {
+        if let Some(e) = report(DataLoss::AddedPartitionNotFromZero(tp.clone(), *o)) {
             return Ok(Effect::Failed(e));
         }
     }
     let deleted: BTreeSet<TopicPartition> = start.keys().filter(|tp| !end.contains_key(*tp)).cloned().collect();
     if !deleted.is_empty() {
-        let message = if cfg.kafka_group_id.is_some() {
-            format!("{} are gone. Kafka option 'kafka.group.id' has been set on this query", scala_set(&deleted))
-        } else {
-            format!("{} are gone. Some data may have been missed.", scala_set(&deleted))
-        };
-        if let Some(e) = report(message) {
+        if let Some(e) = report(DataLoss::PartitionsDeleted(deleted)) {
             return Ok(Effect::Failed(e));
         }
     }
@@ -706,7 +768,7 @@ fn gather_run_batch(run: &Run, g: &mut Gather) -> Result<Effect, Pending> {
     for (tp, until) in &end {
         let Some(from) = start.get(tp).or(new_initial.get(tp)) else { continue };
         if until < from {
-            if let Some(e) = report(format!("Partition {tp}'s offset was changed from {from} to {until}, some data may have been missed")) {
+            if let Some(e) = report(DataLoss::OffsetChanged(tp.clone(), *from, *until)) {
                 return Ok(Effect::Failed(e));
             }
         }
@@ -766,4 +828,23 @@ fn gather_run_batch(run: &Run, g: &mut Gather) -> Result<Effect, Pending> {
         return Ok(illegal_state(e));
     }
     Ok(Effect::Ran { ranges, rows, warnings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_loss_messages() {
+        let tps = BTreeSet::from([TopicPartition::new("w", 1), TopicPartition::new("w", 0)]);
+        let gone = DataLoss::PartitionsDeleted(tps);
+        assert_eq!(gone.message(false), "Set(w-0, w-1) are gone. Some data may have been missed.");
+        assert!(gone
+            .message(true)
+            .starts_with("Set(w-0, w-1) are gone. Kafka option 'kafka.group.id' has been set on this query, it is\n not recommended"));
+        assert!(gone.error_condition(true).contains("Reason: Partitions Set(w-0, w-1) have been deleted.\nKafka option 'kafka.group.id' has been set on this query, it is\nnot recommended"));
+        let added = DataLoss::AddedPartitionNotFromZero(TopicPartition::new("w", 2), 7);
+        assert_eq!(added.message(false), "Added partition w-2 starts from 7 instead of 0. Some data may have been missed");
+        assert!(added.error_condition(false).ends_with("Reason: Added partition w-2 starts from 7 instead of 0."));
+    }
 }

@@ -4,7 +4,7 @@ use crate::json;
 use crate::options::{QueryConfig, SparkVersion};
 use engine::offsets::Offsets;
 
-/// `StreamMetadata.write`: `{"id":"<query id>"}` (no trailing newline: inferred — real Spark decides).
+/// `StreamMetadata.write`: json4s' `{"id":"<query id>"}`, nothing after it.
 pub fn metadata_file(query_id: &str) -> String {
     format!("{{\"id\":\"{query_id}\"}}")
 }

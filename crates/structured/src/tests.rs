@@ -8,6 +8,9 @@ use engine::storage::{serve, MemoryStorage};
 use engine::time::{Duration, Time};
 use kafka_model::KafkaModel;
 
+/// A batch's range as `(topic-partition, from, until)`.
+type Range = (String, i64, i64);
+
 struct Shell {
     engine: Engine,
     kafka: KafkaModel,
@@ -60,7 +63,7 @@ impl Shell {
         String::from_utf8_lossy(&self.storage.files[path]).to_string()
     }
 
-    fn batches(&self) -> Vec<(i64, Vec<(String, i64, i64)>)> {
+    fn batches(&self) -> Vec<(i64, Vec<Range>)> {
         self.trace
             .iter()
             .filter_map(|e| match e {
@@ -351,4 +354,118 @@ fn newer_offset_log_version_is_refused() {
     s.storage.files.insert("ckpt/offsets/0".into(), b"v9\n\n{\"words\":{\"0\":1}}".to_vec());
     s.start(0, &cfg(&[], every_second()));
     assert!(s.error().unwrap().contains("maximum supported log version is v1, but encountered v9"));
+}
+
+#[test]
+fn processing_time_triggers_on_the_interval_grid() {
+    let mut s = Shell::new();
+    s.produce(0, 1);
+    s.engine.handle_input(Time(1_500), Input::Start(Box::new(cfg(&[("startingOffsets", "earliest")], every_second())))).unwrap();
+    // Batch 0 ran at 1500: nextBatchTime(1500) = 2000.
+    assert_eq!(s.pump(), Some(Time(2_000)));
+    // Nothing new at 2000: pollingDelay (10 ms), then nextBatchTime(2010) = 3000.
+    s.engine.handle_timeout(Time(2_000)).unwrap();
+    assert_eq!(s.pump(), Some(Time(3_000)));
+    let stamp = s.file("ckpt/offsets/0");
+    assert!(stamp.contains("\"batchTimestampMs\":1500,"), "the trigger's clock is the batch timestamp");
+}
+
+#[test]
+fn available_now_stops_at_the_offsets_it_fetched_first() {
+    let mut s = Shell::new();
+    s.produce(0, 4);
+    let c = cfg(&[("startingOffsets", "earliest"), ("maxOffsetsPerTrigger", "2")], Trigger::AvailableNow);
+    s.engine.handle_input(Time(0), Input::Start(Box::new(c))).unwrap();
+    // Records arriving while the query drains are not part of this run.
+    let mut produced = false;
+    loop {
+        match s.engine.poll_output() {
+            Output::Request { id, request } => {
+                let reply = match &request {
+                    Request::Kafka(k) => Reply::Kafka(s.kafka.serve(k).unwrap()),
+                    Request::Storage(r) => Reply::Storage(serve(&mut s.storage, r)),
+                };
+                s.engine.handle_reply(id, reply).unwrap();
+            }
+            Output::Trace(l) => {
+                if matches!(l.event, Event::CommitLogWritten { batch_id: 0, .. }) && !produced {
+                    s.produce(0, 3);
+                    produced = true;
+                }
+                s.trace.push(l.event)
+            }
+            _ => break,
+        }
+    }
+    let ends: Vec<i64> = s.batches().iter().map(|(_, r)| r[0].2).collect();
+    assert_eq!(ends, vec![2, 4]);
+    assert!(!s.engine.is_running());
+}
+
+#[test]
+fn spark_4_reports_data_loss_with_its_error_condition() {
+    let mut s = Shell::new();
+    s.produce(0, 5);
+    let mut c = cfg(&[("startingOffsets", "earliest")], every_second());
+    c.spark = crate::options::SparkVersion::V4_0;
+    s.start(0, &c);
+    assert!(s.file("ckpt/offsets/0").ends_with("\n{\"words\":{\"0\":5,\"1\":0}}"));
+    s.kafka.delete_topic("words").unwrap();
+    s.kafka.create_topic("words", 2).unwrap();
+    s.produce(0, 1);
+    s.tick(1_000);
+    let e = s.error().unwrap();
+    assert!(
+        e.starts_with("java.lang.IllegalStateException: Some data may have been lost because they are not available in Kafka any more;\n"),
+        "{e}"
+    );
+    assert!(e.ends_with("Reason: Partition words-0 offset was changed from 5 to 1.\nThis could either be a user error that the start offset is set too high and this is the first batch, or the kafka topic-partition is broken, and some data may have been missed."), "{e}");
+}
+
+#[test]
+fn assign_keeps_its_partitions_and_a_deleted_topic_fails_describe_topics() {
+    let mut s = Shell::new();
+    let mut kafka = KafkaModel::new();
+    kafka.create_topic("words", 2).unwrap();
+    kafka.create_topic("other", 1).unwrap();
+    s.kafka = kafka;
+    let opts = [
+        ("kafka.bootstrap.servers", "k:9092"),
+        ("assign", r#"{"words":[0],"other":[0]}"#),
+        ("kafka.group.id", "g"),
+        ("failOnDataLoss", "false"),
+    ];
+    let c = QueryConfig::from_options(&opts, every_second(), "ckpt", "file:/tmp/ckpt").unwrap();
+    s.start(0, &c);
+    assert_eq!(s.batches()[0].1.len(), 2, "assign keeps only the named partitions");
+    s.kafka.produce("words", Some(0), Some("k"), "x").unwrap();
+    s.kafka.delete_topic("other").unwrap();
+    s.tick(1_000);
+    // describeTopics of a missing topic fails: the query stops with Kafka's exception.
+    assert!(s.error().unwrap().contains("UnknownTopicOrPartitionException"), "{:?}", s.error());
+}
+
+#[test]
+fn trace_lines_serialize_with_the_event_name() {
+    let mut s = Shell::new();
+    s.engine.handle_input(Time(0), Input::Start(Box::new(cfg(&[], Trigger::Once)))).unwrap();
+    let mut lines = Vec::new();
+    while let Output::Request { .. } | Output::Trace(_) = {
+        let o = s.engine.poll_output();
+        match &o {
+            Output::Request { id, request } => {
+                let reply = match request {
+                    Request::Kafka(k) => Reply::Kafka(s.kafka.serve(k).unwrap()),
+                    Request::Storage(r) => Reply::Storage(serve(&mut s.storage, r)),
+                };
+                s.engine.handle_reply(*id, reply).unwrap();
+            }
+            Output::Trace(l) => lines.push(serde_json::to_string(l).unwrap()),
+            _ => {}
+        }
+        o
+    } {}
+    assert!(lines[0].starts_with("{\"t\":0,\"event\":\"queryStarted\",\"id\":"), "{}", lines[0]);
+    assert!(lines.iter().any(|l| l.contains("\"event\":\"offsetLogWritten\",\"batchId\":0,\"file\":\"ckpt/offsets/0\"")));
+    assert!(lines.last().unwrap().contains("\"event\":\"queryTerminated\""));
 }
