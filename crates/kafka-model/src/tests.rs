@@ -175,3 +175,12 @@ fn a_deleted_topic_does_not_rebalance_the_group_before_metadata_max_age() {
     let req = KafkaRequest::ListOffsets { partitions: vec![tp(0)], spec: engine::kafka::OffsetSpec::Latest };
     assert!(matches!(k.serve(&req), Some(KafkaReply::Offsets { offsets }) if offsets[0].1.is_err()));
 }
+
+#[test]
+fn describe_topics_names_partition_counts_and_joins_no_group() {
+    let mut k = KafkaModel::new();
+    k.create_topic("words", 3).unwrap();
+    let reply = k.serve(&KafkaRequest::DescribeTopics { topics: vec!["words".into(), "gone".into()] }).unwrap();
+    assert_eq!(reply, KafkaReply::Topics { topics: vec![("words".into(), Some(3)), ("gone".into(), None)] });
+    assert!(k.groups.is_empty() && k.offsets_topic.is_empty());
+}

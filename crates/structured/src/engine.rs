@@ -564,7 +564,7 @@ fn gather_initial(run: &Run, g: &mut Gather) -> Result<Result<(Offsets, bool), S
         Ok(o) => o,
         Err(e) => return Ok(Err(e)),
     };
-    match write(g, path, log::initial_offsets_file(&offsets, run.cfg.spark)).ok_or(Pending)? {
+    match write(g, path, log::initial_offsets_file(&offsets, run.cfg.map_order())).ok_or(Pending)? {
         Ok(()) => Ok(Ok((offsets, true))),
         Err(e) => Ok(Err(SparkError::illegal_state(e))),
     }

@@ -1,20 +1,20 @@
 //! `KafkaSourceOffset`'s JSON, `{"words":{"0":5,"1":3}}`, written in the key order Spark's
 //! `JsonUtils.partitionOffsets` produces and read in any order.
 
-use crate::options::SparkVersion;
+use crate::options::ScalaVersion;
 use engine::offsets::{Offsets, TopicPartition};
 use std::collections::BTreeMap;
 
 /// `JsonUtils.partitionOffsets(Map)`: the partitions are sorted, then put one by one into a
 /// `scala.collection.mutable.HashMap[String, HashMap[Int, Long]]` that Jackson writes in the map's
 /// iteration order. So the text's key order is the HashMap's, not the sorted one.
-pub fn partition_offsets(offsets: &Offsets, spark: SparkVersion) -> String {
+pub fn partition_offsets(offsets: &Offsets, scala: ScalaVersion) -> String {
     let mut by_topic: BTreeMap<&str, Vec<(i32, i64)>> = BTreeMap::new();
     for (tp, o) in offsets {
         by_topic.entry(tp.topic.as_str()).or_default().push((tp.partition, *o));
     }
     let topics: Vec<&str> = by_topic.keys().copied().collect();
-    let topic_order = hash_map_order(&topics, |t| java_string_hash(t), spark);
+    let topic_order = hash_map_order(&topics, |t| java_string_hash(t), scala);
     let mut out = String::from("{");
     for (i, topic) in topic_order.iter().enumerate() {
         if i > 0 {
@@ -24,7 +24,7 @@ pub fn partition_offsets(offsets: &Offsets, spark: SparkVersion) -> String {
         out.push_str(":{");
         let parts = &by_topic[topic];
         let keys: Vec<i32> = parts.iter().map(|(p, _)| *p).collect();
-        for (j, p) in hash_map_order(&keys, |p| *p, spark).iter().enumerate() {
+        for (j, p) in hash_map_order(&keys, |p| *p, scala).iter().enumerate() {
             if j > 0 {
                 out.push(',');
             }
@@ -73,16 +73,16 @@ pub fn java_string_hash(s: &str) -> i32 {
 }
 
 /// The iteration order of a `scala.collection.mutable.HashMap` filled with `keys` in the given
-/// order. Spark 3.5 is built with Scala 2.12, whose `mutable.HashTable` indexes by the top bits of
+/// order. Scala 2.12's `mutable.HashTable` indexes by the top bits of
 /// `rotateRight(byteswap32(hash), seed)`, prepends to a bucket, and iterates from the last bucket
-/// down (`HashTable.index`, `addEntry0`, `entriesIterator`, `resize`). Spark 4 is built with Scala
-/// 2.13, whose new `mutable.HashMap` iterates buckets upwards by `hash ^ (hash >>> 16)`: for the
-/// small partition numbers Kafka uses that is ascending order (inferred for sparse numbers and for
-/// several topics — real Spark decides).
-fn hash_map_order<K: Clone>(keys: &[K], hash: impl Fn(&K) -> i32, spark: SparkVersion) -> Vec<K> {
-    match spark {
-        SparkVersion::V3_5 => scala_212_order(keys, hash),
-        SparkVersion::V4_0 => scala_213_order(keys, hash),
+/// down (`HashTable.index`, `addEntry0`, `entriesIterator`, `resize`). Scala 2.13's new
+/// `mutable.HashMap` iterates buckets upwards by `hash ^ (hash >>> 16)`: for the small partition
+/// numbers Kafka uses that is ascending order (inferred for sparse numbers and for several topics —
+/// real Spark decides).
+fn hash_map_order<K: Clone>(keys: &[K], hash: impl Fn(&K) -> i32, scala: ScalaVersion) -> Vec<K> {
+    match scala {
+        ScalaVersion::V2_12 => scala_212_order(keys, hash),
+        ScalaVersion::V2_13 => scala_213_order(keys, hash),
     }
 }
 
@@ -140,17 +140,17 @@ mod tests {
     }
 
     #[test]
-    fn spark_35_writes_three_partitions_in_scala_212_hash_order() {
-        // A Spark 3.5 offsets file seen in the wild: {"shopping_transaction":{"2":707,"1":742,"0":739}}
+    fn three_partitions_in_scala_212_and_213_hash_order() {
+        // A Scala 2.12 Spark's offsets file seen in the wild: {"shopping_transaction":{"2":707,"1":742,"0":739}}
         let o = offsets(&[("shopping_transaction", 0, 739), ("shopping_transaction", 1, 742), ("shopping_transaction", 2, 707)]);
-        assert_eq!(partition_offsets(&o, SparkVersion::V3_5), r#"{"shopping_transaction":{"2":707,"1":742,"0":739}}"#);
-        assert_eq!(partition_offsets(&o, SparkVersion::V4_0), r#"{"shopping_transaction":{"0":739,"1":742,"2":707}}"#);
+        assert_eq!(partition_offsets(&o, ScalaVersion::V2_12), r#"{"shopping_transaction":{"2":707,"1":742,"0":739}}"#);
+        assert_eq!(partition_offsets(&o, ScalaVersion::V2_13), r#"{"shopping_transaction":{"0":739,"1":742,"2":707}}"#);
     }
 
     #[test]
     fn more_partitions_than_the_first_table_holds() {
         let o: Offsets = (0..20).map(|p| (TopicPartition::new("t", p), 0)).collect();
-        let text = partition_offsets(&o, SparkVersion::V3_5);
+        let text = partition_offsets(&o, ScalaVersion::V2_12);
         assert!(text.starts_with(r#"{"t":{"17":0,"8":0,"11":0,"2":0,"#), "{text}");
         assert_eq!(parse_partition_offsets(&text).unwrap(), o);
     }

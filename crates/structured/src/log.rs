@@ -1,7 +1,7 @@
 //! The checkpoint's files as Spark writes them: `metadata`, `sources/0/0`, `offsets/N`, `commits/N`.
 
 use crate::json;
-use crate::options::{QueryConfig, SparkVersion};
+use crate::options::{QueryConfig, ScalaVersion, SparkVersion};
 use engine::offsets::Offsets;
 
 /// `StreamMetadata.write`: json4s' `{"id":"<query id>"}`, nothing after it.
@@ -15,10 +15,10 @@ pub fn parse_metadata(bytes: &[u8]) -> Result<String, String> {
 }
 
 /// `KafkaSourceInitialOffsetWriter.serialize`: a zero byte (SPARK-19517), `v1\n`, the offsets' JSON.
-pub fn initial_offsets_file(offsets: &Offsets, spark: SparkVersion) -> Vec<u8> {
+pub fn initial_offsets_file(offsets: &Offsets, scala: ScalaVersion) -> Vec<u8> {
     let mut b = vec![0u8];
     b.extend_from_slice(b"v1\n");
-    b.extend_from_slice(json::partition_offsets(offsets, spark).as_bytes());
+    b.extend_from_slice(json::partition_offsets(offsets, scala).as_bytes());
     b
 }
 
@@ -51,45 +51,65 @@ pub fn validate_version(line: &str, max: i64) -> Result<(), String> {
     }
 }
 
-/// `OffsetSeqMetadata.json` (json4s, the case class's field order). The `conf` map is a Scala
-/// immutable `Map` whose order is its hash order; the orders below are the ones real files show
-/// (Spark 3.5 with Scala 2.12, Spark 4.0 with Scala 2.13) — inferred from those files, real Spark decides.
+/// `OffsetSeqMetadata.json` (json4s, the case class's field order). `conf` holds
+/// `OffsetSeqMetadata.relevantSQLConfs` (Spark 4 adds `stateStore.encodingFormat` and
+/// `pruneFiltersCanPruneStreamingSubplan`) in a Scala immutable `Map`, written in its hash order.
+/// The two orders below are the ones real files show, Scala 2.12 and 2.13 (the 2.13 one alike for
+/// Spark 3.5's nine keys and Spark 4's eleven) — taken from those files, real Spark decides.
 pub fn offset_seq_metadata(cfg: &QueryConfig, batch_timestamp_ms: i64) -> String {
     let sp = cfg.shuffle_partitions.to_string();
     let provider = "org.apache.spark.sql.execution.streaming.state.HDFSBackedStateStoreProvider";
-    let conf: Vec<(&str, &str)> = match cfg.spark {
-        SparkVersion::V3_5 => vec![
-            ("spark.sql.streaming.stateStore.providerClass", provider),
-            ("spark.sql.streaming.join.stateFormatVersion", "2"),
-            ("spark.sql.streaming.stateStore.compression.codec", "lz4"),
-            ("spark.sql.streaming.stateStore.rocksdb.formatVersion", "5"),
-            ("spark.sql.streaming.statefulOperator.useStrictDistribution", "true"),
-            ("spark.sql.streaming.flatMapGroupsWithState.stateFormatVersion", "2"),
-            ("spark.sql.streaming.multipleWatermarkPolicy", "min"),
-            ("spark.sql.streaming.aggregation.stateFormatVersion", "2"),
-            ("spark.sql.shuffle.partitions", &sp),
+    let value = |k: &str| -> &str {
+        match k {
+            "spark.sql.streaming.stateStore.providerClass" => provider,
+            "spark.sql.streaming.stateStore.compression.codec" => "lz4",
+            "spark.sql.streaming.stateStore.rocksdb.formatVersion" => "5",
+            "spark.sql.streaming.stateStore.encodingFormat" => "unsaferow",
+            "spark.sql.streaming.statefulOperator.useStrictDistribution" => "true",
+            "spark.sql.streaming.multipleWatermarkPolicy" => "min",
+            "spark.sql.shuffle.partitions" => &sp,
+            "spark.sql.optimizer.pruneFiltersCanPruneStreamingSubplan" => "false",
+            _ => "2",
+        }
+    };
+    let order: &[&str] = match cfg.map_order() {
+        ScalaVersion::V2_12 => &[
+            "spark.sql.streaming.stateStore.providerClass",
+            "spark.sql.streaming.join.stateFormatVersion",
+            "spark.sql.streaming.stateStore.compression.codec",
+            "spark.sql.streaming.stateStore.rocksdb.formatVersion",
+            "spark.sql.streaming.statefulOperator.useStrictDistribution",
+            "spark.sql.streaming.flatMapGroupsWithState.stateFormatVersion",
+            "spark.sql.streaming.multipleWatermarkPolicy",
+            "spark.sql.streaming.aggregation.stateFormatVersion",
+            "spark.sql.shuffle.partitions",
         ],
-        SparkVersion::V4_0 => vec![
-            ("spark.sql.streaming.stateStore.providerClass", provider),
-            ("spark.sql.streaming.stateStore.rocksdb.formatVersion", "5"),
-            ("spark.sql.streaming.stateStore.encodingFormat", "unsaferow"),
-            ("spark.sql.streaming.statefulOperator.useStrictDistribution", "true"),
-            ("spark.sql.streaming.flatMapGroupsWithState.stateFormatVersion", "2"),
-            ("spark.sql.streaming.multipleWatermarkPolicy", "min"),
-            ("spark.sql.streaming.aggregation.stateFormatVersion", "2"),
-            ("spark.sql.shuffle.partitions", &sp),
-            ("spark.sql.streaming.join.stateFormatVersion", "2"),
-            ("spark.sql.streaming.stateStore.compression.codec", "lz4"),
-            ("spark.sql.optimizer.pruneFiltersCanPruneStreamingSubplan", "false"),
+        ScalaVersion::V2_13 => &[
+            "spark.sql.streaming.stateStore.providerClass",
+            "spark.sql.streaming.stateStore.rocksdb.formatVersion",
+            "spark.sql.streaming.stateStore.encodingFormat",
+            "spark.sql.streaming.statefulOperator.useStrictDistribution",
+            "spark.sql.streaming.flatMapGroupsWithState.stateFormatVersion",
+            "spark.sql.streaming.multipleWatermarkPolicy",
+            "spark.sql.streaming.aggregation.stateFormatVersion",
+            "spark.sql.shuffle.partitions",
+            "spark.sql.streaming.join.stateFormatVersion",
+            "spark.sql.streaming.stateStore.compression.codec",
+            "spark.sql.optimizer.pruneFiltersCanPruneStreamingSubplan",
         ],
     };
-    let conf: Vec<String> = conf.iter().map(|(k, v)| format!("\"{k}\":\"{v}\"")).collect();
+    let spark4_only = ["spark.sql.streaming.stateStore.encodingFormat", "spark.sql.optimizer.pruneFiltersCanPruneStreamingSubplan"];
+    let conf: Vec<String> = order
+        .iter()
+        .filter(|k| cfg.spark == SparkVersion::V4_0 || !spark4_only.contains(k))
+        .map(|k| format!("\"{k}\":\"{}\"", value(k)))
+        .collect();
     format!("{{\"batchWatermarkMs\":0,\"batchTimestampMs\":{batch_timestamp_ms},\"conf\":{{{}}}}}", conf.join(","))
 }
 
 /// `OffsetSeqLog.serialize` (v1): `v1`, the metadata line, one line per source, no final newline.
 pub fn offsets_file(cfg: &QueryConfig, batch_timestamp_ms: i64, source: &Offsets) -> String {
-    format!("v1\n{}\n{}", offset_seq_metadata(cfg, batch_timestamp_ms), json::partition_offsets(source, cfg.spark))
+    format!("v1\n{}\n{}", offset_seq_metadata(cfg, batch_timestamp_ms), json::partition_offsets(source, cfg.map_order()))
 }
 
 /// One `offsets/N` file read back: the metadata's batch timestamp and the Kafka source's offsets.
@@ -163,7 +183,9 @@ mod tests {
 
     #[test]
     fn offsets_file_exact_text() {
-        let text = offsets_file(&cfg(), 1_767_268_800_000, &words(&[(0, 5), (1, 3)]));
+        let mut c = cfg();
+        c.scala = ScalaVersion::V2_12;
+        let text = offsets_file(&c, 1_767_268_800_000, &words(&[(0, 5), (1, 3)]));
         assert_eq!(
             text,
             "v1\n{\"batchWatermarkMs\":0,\"batchTimestampMs\":1767268800000,\"conf\":{\
@@ -182,10 +204,40 @@ mod tests {
     }
 
     #[test]
+    fn offsets_file_scala_213_and_spark_4() {
+        let mut c = cfg();
+        let text = offsets_file(&c, 5, &words(&[(0, 5), (1, 3)]));
+        assert_eq!(
+            text,
+            "v1\n{\"batchWatermarkMs\":0,\"batchTimestampMs\":5,\"conf\":{\
+             \"spark.sql.streaming.stateStore.providerClass\":\"org.apache.spark.sql.execution.streaming.state.HDFSBackedStateStoreProvider\",\
+             \"spark.sql.streaming.stateStore.rocksdb.formatVersion\":\"5\",\
+             \"spark.sql.streaming.statefulOperator.useStrictDistribution\":\"true\",\
+             \"spark.sql.streaming.flatMapGroupsWithState.stateFormatVersion\":\"2\",\
+             \"spark.sql.streaming.multipleWatermarkPolicy\":\"min\",\
+             \"spark.sql.streaming.aggregation.stateFormatVersion\":\"2\",\
+             \"spark.sql.shuffle.partitions\":\"200\",\
+             \"spark.sql.streaming.join.stateFormatVersion\":\"2\",\
+             \"spark.sql.streaming.stateStore.compression.codec\":\"lz4\"}}\n{\"words\":{\"0\":5,\"1\":3}}"
+        );
+        c.spark = SparkVersion::V4_0;
+        c.scala = ScalaVersion::V2_12;
+        let text = offsets_file(&c, 5, &words(&[(0, 5), (1, 3)]));
+        assert!(
+            text.contains("\"spark.sql.streaming.rocksdb.formatVersion\"")
+                || text.contains("\"spark.sql.streaming.stateStore.encodingFormat\":\"unsaferow\"")
+        );
+        assert!(
+            text.ends_with("\"spark.sql.optimizer.pruneFiltersCanPruneStreamingSubplan\":\"false\"}}\n{\"words\":{\"0\":5,\"1\":3}}"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn commit_initial_and_metadata_files() {
         assert_eq!(commit_file(0), "v1\n{\"nextBatchWatermarkMs\":0}");
         assert!(parse_commit_file(b"v1\n{\"nextBatchWatermarkMs\":0}").is_ok());
-        let b = initial_offsets_file(&words(&[(0, 0)]), SparkVersion::V3_5);
+        let b = initial_offsets_file(&words(&[(0, 0)]), ScalaVersion::V2_12);
         assert_eq!(b, b"\0v1\n{\"words\":{\"0\":0}}".to_vec());
         assert_eq!(parse_initial_offsets(&b).unwrap(), words(&[(0, 0)]));
         assert_eq!(parse_initial_offsets(b"\0{\"words\":{\"0\":4}}").unwrap(), words(&[(0, 4)]));

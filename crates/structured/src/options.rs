@@ -5,12 +5,19 @@ use crate::json;
 use engine::offsets::{Offsets, TopicPartition};
 use engine::time::Duration;
 
-/// Which Spark the engine writes files as (the Scala version behind `JsonUtils`' key order, the
-/// conf keys of the offset log's metadata).
+/// Which Spark the engine behaves as: the conf keys of the offset log's metadata, the data-loss messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SparkVersion {
     V3_5,
     V4_0,
+}
+
+/// The Scala Spark is built with: it decides the key order of every map Spark writes as JSON.
+/// Spark 3.5 ships for 2.12 and 2.13 (Offset Lab's reference harness runs the 2.13 build); Spark 4 is 2.13 only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScalaVersion {
+    V2_12,
+    V2_13,
 }
 
 /// `ConsumerStrategy`: `assign` or `subscribe`. `subscribePattern` is refused for now.
@@ -70,6 +77,7 @@ pub struct QueryConfig {
     /// Stands for `UUID.randomUUID`, so runs are reproducible.
     pub uuid_seed: u64,
     pub spark: SparkVersion,
+    pub scala: ScalaVersion,
     /// `spark.sql.streaming.minBatchesToRetain` (default 100).
     pub min_batches_to_retain: i64,
     /// `spark.sql.shuffle.partitions`, recorded in the offset log's metadata.
@@ -165,6 +173,7 @@ impl QueryConfig {
             checkpoint_uri: checkpoint_uri.trim_end_matches('/').to_string(),
             uuid_seed: 1,
             spark: SparkVersion::V3_5,
+            scala: ScalaVersion::V2_13,
             min_batches_to_retain: 100,
             shuffle_partitions: 200,
         })
@@ -188,6 +197,14 @@ impl QueryConfig {
     /// Admin-based reader (`KafkaOffsetReaderAdmin`) joins no group with it.
     pub fn driver_group_prefix(&self) -> String {
         format!("{}-driver", self.unique_group_id())
+    }
+
+    /// Spark 4 has no Scala 2.12 build, so a 4.0 query always writes 2.13's order.
+    pub fn map_order(&self) -> ScalaVersion {
+        match self.spark {
+            SparkVersion::V4_0 => ScalaVersion::V2_13,
+            SparkVersion::V3_5 => self.scala,
+        }
     }
 
     /// The query id written to the checkpoint's `metadata` file.
