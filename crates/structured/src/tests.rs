@@ -201,7 +201,7 @@ fn reset_offsets_on_the_generated_group_changes_nothing() {
     s.pump();
     // kafka-consumer-groups --reset-offsets --to-earliest on the group Spark's executors use.
     let group = c.executor_group_id();
-    s.kafka.commit(&group, None, &[(TopicPartition::new("words", 0), 0), (TopicPartition::new("words", 1), 0)]).unwrap();
+    s.kafka.reset_offsets(&format!("--group {group} --reset-offsets --topic words --to-earliest --execute")).unwrap();
     s.produce(0, 1);
     s.start(1_000, &c);
     assert_eq!(s.batches().last().unwrap(), &(1, vec![("words-0".into(), 5, 6), ("words-1".into(), 0, 0)]));
