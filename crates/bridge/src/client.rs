@@ -730,13 +730,21 @@ impl Kafka {
         Ok(match req {
             KafkaRequest::ListOffsets { partitions, spec } => {
                 let tps: Vec<Tp> = partitions.iter().map(|tp| (tp.topic.clone(), tp.partition)).collect();
-                let ts = if *spec == OffsetSpec::Earliest { -2 } else { -1 };
+                let ts = match spec {
+                    OffsetSpec::Earliest => -2,
+                    OffsetSpec::Latest => -1,
+                    OffsetSpec::Timestamp(t) => *t,
+                };
                 let found = self.list_offsets_raw(&tps, ts).await;
                 let offsets = partitions
                     .iter()
                     .map(|tp| {
                         let r = match &found {
-                            Ok(m) => m.get(&(tp.topic.clone(), tp.partition)).copied().flatten().ok_or(KafkaError::UnknownTopicOrPartition),
+                            // A time no record reaches is offset −1, as the broker answers it.
+                            Ok(m) => match m.get(&(tp.topic.clone(), tp.partition)).copied() {
+                                Some(None) if matches!(spec, OffsetSpec::Timestamp(_)) => Ok(-1),
+                                found => found.flatten().ok_or(KafkaError::UnknownTopicOrPartition),
+                            },
                             Err(e) => Err(kafka_error(&e.message)),
                         };
                         (tp.clone(), r)

@@ -18,7 +18,7 @@ pub enum KafkaRequest {
     /// `consumer.close()`: LeaveGroup.
     #[serde(rename_all = "camelCase")]
     LeaveGroup { group: String, member_id: String },
-    /// ListOffsets: log start (`Earliest`) or log end (`Latest`) of each partition.
+    /// ListOffsets: log start (`Earliest`), log end (`Latest`) or the offset for a time, of each partition.
     #[serde(rename_all = "camelCase")]
     ListOffsets { partitions: Vec<TopicPartition>, spec: OffsetSpec },
     /// OffsetFetch: the group's committed offsets.
@@ -40,6 +40,8 @@ pub enum KafkaRequest {
 pub enum OffsetSpec {
     Earliest,
     Latest,
+    /// `OffsetSpec.forTimestamp(ms)`: the first offset whose timestamp is ≥ it, or −1 when there is none.
+    Timestamp(i64),
 }
 
 /// Kafka's answer to a [`KafkaRequest`] (same position in the conversation).

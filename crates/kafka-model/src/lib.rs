@@ -214,7 +214,11 @@ impl KafkaModel {
                 offsets: partitions
                     .iter()
                     .map(|tp| {
-                        let r = self.log(tp).map(|l| if *spec == OffsetSpec::Earliest { l.log_start } else { l.log_end() });
+                        let r = self.log(tp).map(|l| match spec {
+                            OffsetSpec::Earliest => l.log_start,
+                            OffsetSpec::Latest => l.log_end(),
+                            OffsetSpec::Timestamp(ts) => self.offset_for_time(tp, *ts).unwrap_or(-1),
+                        });
                         (tp.clone(), r.ok_or(KafkaError::UnknownTopicOrPartition))
                     })
                     .collect(),

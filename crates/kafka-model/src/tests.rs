@@ -184,3 +184,21 @@ fn describe_topics_names_partition_counts_and_joins_no_group() {
     assert_eq!(reply, KafkaReply::Topics { topics: vec![("words".into(), Some(3)), ("gone".into(), None)] });
     assert!(k.groups.is_empty() && k.offsets_topic.is_empty());
 }
+
+#[test]
+fn list_offsets_for_a_time() {
+    let mut k = KafkaModel::new();
+    k.create_topic("words", 1).unwrap();
+    k.advance(Time(1_000));
+    k.produce("words", Some(0), None, "a").unwrap();
+    k.advance(Time(2_000));
+    k.produce("words", Some(0), None, "b").unwrap();
+    let at = |k: &mut KafkaModel, ts| match k.serve(&KafkaRequest::ListOffsets { partitions: vec![tp(0)], spec: OffsetSpec::Timestamp(ts) })
+    {
+        Some(KafkaReply::Offsets { offsets }) => offsets[0].1.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(at(&mut k, 1_500), Ok(1));
+    assert_eq!(at(&mut k, 0), Ok(0));
+    assert_eq!(at(&mut k, 3_000), Ok(-1));
+}

@@ -5,7 +5,7 @@
 //! [`Engine::handle_reply`]. Time only moves through the `now` of inputs and timeouts.
 
 use crate::log;
-use crate::options::{QueryConfig, SparkVersion, StartingOffsets, Strategy, Trigger, EARLIEST, LATEST};
+use crate::options::{NoMatch, QueryConfig, SparkVersion, StartingOffsets, Strategy, Trigger, EARLIEST, LATEST};
 use engine::error::{SparkError, ILLEGAL_STATE};
 use engine::io::{Gather, Memo, Pending, Reply, Request};
 use engine::kafka::{KafkaError, KafkaReply, KafkaRequest, OffsetSpec, Record};
@@ -559,6 +559,24 @@ fn gather_initial(run: &Run, g: &mut Gather) -> Result<Result<(Offsets, bool), S
                 (Err(x), _) | (_, Err(x)) => Err(x),
             }
         }
+        StartingOffsets::Timestamps(times, no_match) => {
+            let named: BTreeSet<TopicPartition> = times.keys().cloned().collect();
+            if named != partitions {
+                return Ok(Err(SparkError::new(
+                    "java.lang.AssertionError",
+                    format!(
+                        "assertion failed: If starting/endingOffsetsByTimestamp contains specific offsets, you must specify all topics. Specified: {} Assigned: {}",
+                        scala_set(&named),
+                        scala_set(&partitions)
+                    ),
+                )));
+            }
+            by_timestamp(g, times, *no_match)?
+        }
+        StartingOffsets::Timestamp(ts, no_match) => {
+            let times: Offsets = partitions.iter().map(|tp| (tp.clone(), *ts)).collect();
+            by_timestamp(g, &times, *no_match)?
+        }
     };
     let offsets = match offsets {
         Ok(o) => o,
@@ -568,6 +586,44 @@ fn gather_initial(run: &Run, g: &mut Gather) -> Result<Result<(Offsets, bool), S
         Ok(()) => Ok(Ok((offsets, true))),
         Err(e) => Ok(Err(SparkError::illegal_state(e))),
     }
+}
+
+/// `KafkaOffsetReaderAdmin.readTimestampOffsets` and `fetchSpecificOffsets0`: ListOffsets for each
+/// partition's time; no match (offset −1) fails, or with the `latest` strategy resolves to the log end.
+fn by_timestamp(g: &mut Gather, times: &Offsets, no_match: NoMatch) -> Result<Result<Offsets, SparkError>, Pending> {
+    let mut by_time: BTreeMap<i64, BTreeSet<TopicPartition>> = BTreeMap::new();
+    for (tp, ts) in times {
+        by_time.entry(*ts).or_default().insert(tp.clone());
+    }
+    let mut found = Offsets::new();
+    for (ts, tps) in &by_time {
+        let reply = g.kafka(KafkaRequest::ListOffsets { partitions: tps.iter().cloned().collect(), spec: OffsetSpec::Timestamp(*ts) });
+        match reply {
+            None => continue,
+            Some(KafkaReply::Offsets { offsets }) => {
+                for (tp, r) in offsets {
+                    match r {
+                        Ok(o) => found.insert(tp.clone(), *o),
+                        Err(e) => return Ok(Err(SparkError::new("org.apache.kafka.common.KafkaException", e.name()))),
+                    };
+                }
+            }
+            Some(other) => return Ok(Err(kafka_failure(other))),
+        }
+    }
+    g.ready()?;
+    let unmatched: BTreeSet<TopicPartition> = found.iter().filter(|(_, o)| **o == -1).map(|(tp, _)| tp.clone()).collect();
+    if let (Some(tp), NoMatch::Error) = (unmatched.first(), no_match) {
+        return Ok(Err(SparkError::new(
+            engine::error::ILLEGAL_ARGUMENT,
+            format!("No offset matched from request of topic-partition {tp} and timestamp {}.", times[tp]),
+        )));
+    }
+    let latest = match list_offsets(g, &unmatched, OffsetSpec::Latest)? {
+        Ok(l) => l,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(Ok(found.into_iter().map(|(tp, o)| if o == -1 { (tp.clone(), latest.get(&tp).copied().unwrap_or(o)) } else { (tp, o) }).collect()))
 }
 
 /// `MicroBatchExecution.constructNextBatch` with `KafkaMicroBatchStream.latestOffset(start, limit)`.

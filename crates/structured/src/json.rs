@@ -53,6 +53,13 @@ pub fn parse_partition_offsets(s: &str) -> Result<Offsets, String> {
     Ok(out)
 }
 
+/// `JsonUtils.partitionTimestamps(String)`: the same shape, its own message.
+pub fn parse_partition_timestamps(s: &str) -> Result<Offsets, String> {
+    parse_partition_offsets(s).map_err(|_| {
+        format!("Expected e.g. {{\"topicA\": {{\"0\": 123456789, \"1\": 123456789}},\n\"topicB\": {{\"0\": 123456789, \"1\": 123456789}}}}, got {s}")
+    })
+}
+
 /// `JsonUtils.partitions(String)`: the `assign` option, `{"topicA":[0,1],"topicB":[0]}`.
 pub fn parse_partitions(s: &str) -> Result<Vec<TopicPartition>, String> {
     let bad = || format!(r#"Expected e.g. {{"topicA":[0,1],"topicB":[0,1]}}, got {s}"#);

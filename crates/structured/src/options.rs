@@ -45,6 +45,18 @@ pub enum StartingOffsets {
     Earliest,
     Latest,
     Specific(Offsets),
+    /// `startingOffsetsByTimestamp` (`SpecificTimestampRangeLimit`): a time per partition.
+    Timestamps(Offsets, NoMatch),
+    /// `startingTimestamp` (`GlobalTimestampRangeLimit`): one time for every partition.
+    Timestamp(i64, NoMatch),
+}
+
+/// `startingOffsetsByTimestampStrategy` (`StrategyOnNoMatchStartingOffset`): what a partition with no
+/// record at or after the time starts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoMatch {
+    Error,
+    Latest,
 }
 
 /// `KafkaOffsetRangeLimit.EARLIEST` / `LATEST`.
@@ -137,16 +149,28 @@ impl QueryConfig {
         if get("kafka.auto.offset.reset").is_some() {
             return Err("Kafka option 'auto.offset.reset' is not supported. Instead set the source option 'startingoffsets' to 'earliest' or 'latest' to specify where to start.".into());
         }
-        // KafkaSourceProvider.getKafkaOffsetRangeLimit, default LatestOffsetRangeLimit for streams
-        let starting_offsets = match get("startingOffsets").map(|s| s.trim().to_string()) {
-            None => StartingOffsets::Latest,
-            Some(s) if s.eq_ignore_ascii_case("latest") => StartingOffsets::Latest,
-            Some(s) if s.eq_ignore_ascii_case("earliest") => StartingOffsets::Earliest,
-            Some(s) => StartingOffsets::Specific(json::parse_partition_offsets(&s)?),
+        // KafkaSourceProvider.getKafkaOffsetRangeLimit: a global timestamp, else timestamps per
+        // partition, else startingOffsets (default LatestOffsetRangeLimit for streams).
+        let no_match = match get("startingOffsetsByTimestampStrategy") {
+            None => NoMatch::Error,
+            Some(v) if v.eq_ignore_ascii_case("error") => NoMatch::Error,
+            Some(v) if v.eq_ignore_ascii_case("latest") => NoMatch::Latest,
+            // Enumeration.withName (message inferred — real Spark decides)
+            Some(v) => return Err(format!("No value found for '{}'", v.to_uppercase())),
         };
-        if get("startingTimestamp").is_some() || get("startingOffsetsByTimestamp").is_some() {
-            return Err("startingTimestamp / startingOffsetsByTimestamp are not modelled yet".into());
-        }
+        let starting_offsets = if let Some(ts) = get("startingTimestamp") {
+            let ts = ts.trim();
+            StartingOffsets::Timestamp(ts.parse().map_err(|_| format!("Expected a single long value, got {ts}"))?, no_match)
+        } else if let Some(json) = get("startingOffsetsByTimestamp") {
+            StartingOffsets::Timestamps(json::parse_partition_timestamps(json.trim())?, no_match)
+        } else {
+            match get("startingOffsets").map(|s| s.trim().to_string()) {
+                None => StartingOffsets::Latest,
+                Some(s) if s.eq_ignore_ascii_case("latest") => StartingOffsets::Latest,
+                Some(s) if s.eq_ignore_ascii_case("earliest") => StartingOffsets::Earliest,
+                Some(s) => StartingOffsets::Specific(json::parse_partition_offsets(&s)?),
+            }
+        };
         let long = |k: &str| -> Result<Option<i64>, String> {
             get(k).map(|v| v.trim().parse::<i64>().map_err(|_| format!("For input string: \"{v}\""))).transpose()
         };

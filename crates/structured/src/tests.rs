@@ -471,3 +471,42 @@ fn trace_lines_serialize_with_the_event_name() {
     assert!(lines.iter().any(|l| l.contains("\"event\":\"offsetLogWritten\",\"batchId\":0,\"file\":\"ckpt/offsets/0\"")));
     assert!(lines.last().unwrap().contains("\"event\":\"queryTerminated\""));
 }
+
+#[test]
+fn starting_offsets_by_timestamp() {
+    let mut s = Shell::new();
+    s.kafka.advance(Time(1_000));
+    s.produce(0, 2); // offsets 0, 1 at 1000
+    s.kafka.advance(Time(2_000));
+    s.produce(0, 2); // offsets 2, 3 at 2000
+    s.produce(1, 1); // words-1 offset 0 at 2000
+    let by = r#"{"words":{"0":1500,"1":2500}}"#;
+    s.start(3_000, &cfg(&[("startingOffsetsByTimestamp", by), ("startingOffsetsByTimestampStrategy", "latest")], every_second()));
+    assert_eq!(s.batches()[0], (0, vec![("words-0".into(), 2, 4), ("words-1".into(), 1, 1)]));
+
+    let mut s2 = Shell::new();
+    s2.kafka = s.kafka.clone();
+    s2.start(3_000, &cfg(&[("startingOffsetsByTimestamp", by)], every_second()));
+    assert_eq!(
+        s2.error().unwrap(),
+        "java.lang.IllegalArgumentException: No offset matched from request of topic-partition words-1 and timestamp 2500."
+    );
+
+    let mut s3 = Shell::new();
+    s3.kafka = s.kafka.clone();
+    s3.start(3_000, &cfg(&[("startingTimestamp", "1500"), ("startingOffsets", "earliest")], every_second()));
+    assert_eq!(
+        s3.batches()[0],
+        (0, vec![("words-0".into(), 2, 4), ("words-1".into(), 0, 1)]),
+        "the global timestamp wins over startingOffsets"
+    );
+
+    let e = QueryConfig::from_options(
+        &[("kafka.bootstrap.servers", "k"), ("subscribe", "w"), ("startingTimestamp", "soon")],
+        every_second(),
+        "c",
+        "c",
+    )
+    .unwrap_err();
+    assert_eq!(e, "Expected a single long value, got soon");
+}
