@@ -19,7 +19,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 pub enum Input {
     /// `writeStream...start()` in a new driver process.
     Start(Box<QueryConfig>),
-    /// `query.stop()` between batches.
+    /// `query.stop()`: `StreamExecution.stop` interrupts the query thread and cancels its jobs, so
+    /// a batch in flight is abandoned (its offsets logged, its commit not) and re-runs on restart.
     Stop,
     /// `kill -9` of the driver.
     Kill,
@@ -101,7 +102,6 @@ struct Run {
     /// `allDataForTriggerAvailableNow`: the latest offsets fetched once for AvailableNow.
     available_now: Option<Offsets>,
     next_trigger: Option<Time>,
-    stop_when_idle: bool,
     tasks: VecDeque<Task>,
 }
 
@@ -171,17 +171,13 @@ impl Engine {
                     available: None,
                     available_now: None,
                     next_trigger: None,
-                    stop_when_idle: false,
                     tasks: VecDeque::from([Task::Populate]),
                 });
             }
             Input::Stop => {
-                let run = self.run.as_mut().ok_or("the query is not running")?;
-                if run.tasks.is_empty() {
-                    self.terminate(None, false);
-                } else {
-                    run.stop_when_idle = true;
-                }
+                self.run.as_ref().ok_or("the query is not running")?;
+                self.in_flight.clear();
+                self.terminate(None, false);
             }
             Input::Kill => {
                 self.run.take().ok_or("the query is not running")?;
@@ -369,9 +365,6 @@ impl Engine {
     fn after_trigger(&mut self, ran: bool) {
         let now = self.now;
         let run = self.run.as_mut().expect("query");
-        if run.stop_when_idle {
-            return self.terminate(None, false);
-        }
         match run.cfg.trigger {
             // SingleBatchExecutor: one trigger, then the query stops.
             Trigger::Once => self.terminate(None, false),

@@ -510,3 +510,33 @@ fn starting_offsets_by_timestamp() {
     .unwrap_err();
     assert_eq!(e, "Expected a single long value, got soon");
 }
+
+#[test]
+fn stop_during_a_batch_abandons_it_and_the_restart_reruns_it() {
+    let mut s = Shell::new();
+    s.produce(0, 3);
+    let c = cfg(&[("startingOffsets", "earliest")], every_second());
+    s.engine.handle_input(Time(0), Input::Start(Box::new(c.clone()))).unwrap();
+    // Serve everything until the batch's first Fetch, then stop the query.
+    loop {
+        match s.engine.poll_output() {
+            Output::Request { request: Request::Kafka(engine::kafka::KafkaRequest::Fetch { .. }), .. } => break,
+            Output::Request { id, request } => {
+                let reply = match &request {
+                    Request::Kafka(k) => Reply::Kafka(s.kafka.serve(k).unwrap()),
+                    Request::Storage(r) => Reply::Storage(serve(&mut s.storage, r)),
+                };
+                s.engine.handle_reply(id, reply).unwrap();
+            }
+            Output::Trace(l) => s.trace.push(l.event),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    s.engine.handle_input(Time(100), Input::Stop).unwrap();
+    s.pump();
+    assert!(matches!(s.trace.last(), Some(Event::QueryTerminated { error: None, killed: false })));
+    assert!(s.storage.files.contains_key("ckpt/offsets/0") && !s.storage.files.contains_key("ckpt/commits/0"));
+    assert!(s.engine.handle_reply(99, Reply::Kafka(engine::kafka::KafkaReply::Left)).is_err(), "no request waits any more");
+    s.start(1_000, &c);
+    assert_eq!(s.batches(), vec![(0, vec![("words-0".into(), 0, 3), ("words-1".into(), 0, 0)])]);
+}
