@@ -223,6 +223,12 @@ impl QueryConfig {
         format!("{}-driver", self.unique_group_id())
     }
 
+    /// The consumer-based reader's group (`KafkaOffsetReaderConsumer.nextGroupId`: the prefix, `-`, and a
+    /// counter that grows each time the consumer is re-created), unless `kafka.group.id` is set.
+    pub fn driver_consumer_group_id(&self, consumer_number: u32) -> String {
+        self.kafka_group_id.clone().unwrap_or_else(|| format!("{}-{consumer_number}", self.driver_group_prefix()))
+    }
+
     /// Spark 4 has no Scala 2.12 build, so a 4.0 query always writes 2.13's order.
     pub fn map_order(&self) -> ScalaVersion {
         match self.spark {
@@ -303,6 +309,7 @@ mod tests {
         assert_eq!(&uuid[14..15], "4");
         assert_eq!(c.executor_group_id(), format!("{id}-executor"));
         assert_eq!(c.driver_group_prefix(), format!("{id}-driver"));
+        assert_eq!(c.driver_consumer_group_id(0), format!("{id}-driver-0"));
         let c = cfg(&[BOOT, ("subscribe", "w"), ("groupIdPrefix", "mine"), ("kafka.group.id", "fixed")]).unwrap();
         assert!(c.unique_group_id().starts_with("mine-"));
         assert_eq!(c.executor_group_id(), "fixed");
