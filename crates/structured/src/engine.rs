@@ -130,7 +130,8 @@ enum Effect {
         initial: Option<Offsets>,
         available: Option<Offsets>,
         available_now: Option<Offsets>,
-        new_data: bool,
+        /// The `offsets/N` text written, when the trigger found new data.
+        offset_log: Option<String>,
         purged: Vec<String>,
     },
     Ran {
@@ -275,7 +276,6 @@ impl Engine {
     }
 
     fn apply(&mut self, effect: Effect) {
-        let now = self.now;
         match effect {
             Effect::Failed(e) => self.terminate(Some(e), false),
             Effect::Populated { id, latest, second } => {
@@ -311,7 +311,7 @@ impl Engine {
                 run.tasks.push_back(Task::Trigger);
                 self.trace(ev);
             }
-            Effect::Constructed { initial, available, available_now, new_data, purged } => {
+            Effect::Constructed { initial, available, available_now, offset_log, purged } => {
                 let run = self.run.as_mut().expect("query");
                 let file_dir = run.cfg.checkpoint.clone();
                 let mut events = Vec::new();
@@ -321,9 +321,7 @@ impl Engine {
                 if run.available_now.is_none() {
                     run.available_now = available_now;
                 }
-                if new_data && !run.constructed {
-                    let source = available.clone().expect("new data has offsets");
-                    let text = log::offsets_file(&run.cfg, now.ms(), &source);
+                if let Some(text) = offset_log {
                     events.push(Event::OffsetLogWritten {
                         batch_id: run.batch_id,
                         file: format!("{file_dir}/offsets/{}", run.batch_id),
@@ -335,13 +333,15 @@ impl Engine {
                     run.available = available;
                     run.constructed = true;
                 }
-                if run.constructed {
+                let constructed = run.constructed;
+                if constructed {
                     run.tasks.push_back(Task::RunBatch);
-                } else {
-                    self.after_trigger(false);
                 }
                 for e in events {
                     self.trace(e);
+                }
+                if !constructed {
+                    self.after_trigger(false);
                 }
             }
             Effect::Ran { ranges, rows, warnings } => {
@@ -622,7 +622,7 @@ fn by_timestamp(g: &mut Gather, times: &Offsets, no_match: NoMatch) -> Result<Re
 /// `MicroBatchExecution.constructNextBatch` with `KafkaMicroBatchStream.latestOffset(start, limit)`.
 fn gather_construct(run: &Run, now: Time, g: &mut Gather) -> Result<Effect, Pending> {
     if run.constructed {
-        return Ok(Effect::Constructed { initial: None, available: None, available_now: None, new_data: true, purged: vec![] });
+        return Ok(Effect::Constructed { initial: None, available: None, available_now: None, offset_log: None, purged: vec![] });
     }
     let (start, wrote_initial) = match &run.available {
         Some(a) => (a.clone(), None),
@@ -653,10 +653,12 @@ fn gather_construct(run: &Run, now: Time, g: &mut Gather) -> Result<Effect, Pend
         (Some(_), None) => true,
     };
     let mut purged = Vec::new();
+    let mut offset_log = None;
     if new_data {
         let cfg = &run.cfg;
         let text = log::offsets_file(cfg, now.ms(), available.as_ref().expect("new data"));
         let path = format!("{}/offsets/{}", cfg.checkpoint, run.batch_id);
+        offset_log = Some(text.clone());
         if let Err(e) = write(g, path, text.into_bytes()).ok_or(Pending)? {
             return Ok(illegal_state(e));
         }
@@ -673,7 +675,7 @@ fn gather_construct(run: &Run, now: Time, g: &mut Gather) -> Result<Effect, Pend
             }
         }
     }
-    Ok(Effect::Constructed { initial: wrote_initial, available, available_now, new_data, purged })
+    Ok(Effect::Constructed { initial: wrote_initial, available, available_now, offset_log, purged })
 }
 
 /// `KafkaMicroBatchStream.rateLimit`: `limit` split over the partitions in proportion to their
