@@ -788,6 +788,16 @@ impl Kafka {
                     Err(e) => return Err(e),
                 }
             }
+            // Admin.listTopics leaves out internal topics; Kafka's are the `__`-prefixed ones.
+            KafkaRequest::ListTopics => KafkaReply::Topics {
+                topics: self
+                    .list_topics()
+                    .await?
+                    .into_iter()
+                    .filter(|t| !t.topic.starts_with("__"))
+                    .map(|t| (t.topic, Some(t.partitions)))
+                    .collect(),
+            },
             KafkaRequest::DescribeTopics { topics } => {
                 let known = self.list_topics().await?;
                 let count = |t: &String| known.iter().find(|k| &k.topic == t).map(|k| k.partitions);

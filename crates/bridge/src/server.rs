@@ -316,6 +316,8 @@ fn check_engine(ns: &Namespace, req: &KafkaRequest) -> Result<(), String> {
         }
         KafkaRequest::Fetch { partition, .. } => ns.check("topic", &partition.topic),
         KafkaRequest::DescribeTopics { topics } => topics.iter().try_for_each(|t| ns.check("topic", t)),
+        // Its reply is cut to the namespace instead (as `Op::ListTopics`'s).
+        KafkaRequest::ListTopics => Ok(()),
     }
 }
 
@@ -394,7 +396,11 @@ pub async fn dispatch_with(kafka: &Kafka, checkpoint_root: &std::path::Path, ns:
         }
         Op::Engine { request } => {
             check_engine(ns, &request).map_err(ns_err)?;
-            Reply::Engine { kafka: k.engine(&request).await }
+            let mut kafka = k.engine(&request).await;
+            if let (KafkaRequest::ListTopics, engine::kafka::KafkaReply::Topics { topics }) = (&request, &mut kafka) {
+                topics.retain(|(t, _)| ns.contains(t));
+            }
+            Reply::Engine { kafka }
         }
     })
 }

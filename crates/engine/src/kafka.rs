@@ -34,6 +34,9 @@ pub enum KafkaRequest {
     /// finds its partitions this way (`ConsumerStrategy.assignedTopicPartitions`); it joins no group.
     #[serde(rename_all = "camelCase")]
     DescribeTopics { topics: Vec<String> },
+    /// `Admin.listTopics`: every topic but Kafka's internal ones, with its partition count
+    /// (`SubscribePatternStrategy` matches its pattern against these names).
+    ListTopics,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -75,7 +78,8 @@ pub enum KafkaReply {
     FetchError {
         error: KafkaError,
     },
-    /// Per requested topic, its partition count, or `None` when the topic does not exist.
+    /// Per requested topic (or every topic, for `ListTopics`), its partition count, or `None` when the
+    /// topic does not exist.
     Topics {
         topics: Vec<(String, Option<i32>)>,
     },

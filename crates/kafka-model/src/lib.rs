@@ -245,6 +245,9 @@ impl KafkaModel {
                     }
                 }
             },
+            KafkaRequest::ListTopics => {
+                KafkaReply::Topics { topics: self.topics.iter().map(|(t, p)| (t.clone(), Some(p.len() as i32))).collect() }
+            }
             KafkaRequest::DescribeTopics { topics } => {
                 KafkaReply::Topics { topics: topics.iter().map(|t| (t.clone(), self.partitions(t))).collect() }
             }

@@ -183,6 +183,11 @@ fn describe_topics_names_partition_counts_and_joins_no_group() {
     let reply = k.serve(&KafkaRequest::DescribeTopics { topics: vec!["words".into(), "gone".into()] }).unwrap();
     assert_eq!(reply, KafkaReply::Topics { topics: vec![("words".into(), Some(3)), ("gone".into(), None)] });
     assert!(k.groups.is_empty() && k.offsets_topic.is_empty());
+    k.create_topic("clicks", 1).unwrap();
+    assert_eq!(
+        k.serve(&KafkaRequest::ListTopics).unwrap(),
+        KafkaReply::Topics { topics: vec![("clicks".into(), Some(1)), ("words".into(), Some(3))] }
+    );
 }
 
 #[test]

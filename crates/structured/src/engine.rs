@@ -468,7 +468,20 @@ fn gather_populate(run: &Run, g: &mut Gather) -> Result<Effect, Pending> {
 
 /// `ConsumerStrategy.assignedTopicPartitions` through `Admin.describeTopics`.
 fn assigned_partitions(strategy: &Strategy, g: &mut Gather) -> Result<Result<BTreeSet<TopicPartition>, SparkError>, Pending> {
-    let topics = strategy.topics();
+    let topics = match strategy {
+        // SubscribePatternStrategy: listTopics, the names `findFirstIn` matches, then describeTopics.
+        Strategy::SubscribePattern(p) => {
+            let re = regex::Regex::new(p).expect("checked by QueryConfig::from_options");
+            let reply = g.kafka(KafkaRequest::ListTopics).ok_or(Pending)?;
+            let KafkaReply::Topics { topics } = reply else { return Ok(Err(kafka_failure(reply))) };
+            let matched: Vec<String> = topics.iter().map(|(t, _)| t.clone()).filter(|t| re.is_match(t)).collect();
+            if matched.is_empty() {
+                return Ok(Ok(BTreeSet::new()));
+            }
+            matched
+        }
+        _ => strategy.topics(),
+    };
     let reply = g.kafka(KafkaRequest::DescribeTopics { topics }).ok_or(Pending)?;
     let KafkaReply::Topics { topics } = reply else {
         return Ok(Err(kafka_failure(reply)));

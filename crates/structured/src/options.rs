@@ -20,17 +20,22 @@ pub enum ScalaVersion {
     V2_13,
 }
 
-/// `ConsumerStrategy`: `assign` or `subscribe`. `subscribePattern` is refused for now.
+/// `ConsumerStrategy`: `assign`, `subscribe` or `subscribePattern`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Strategy {
     Subscribe(Vec<String>),
+    /// A Java regex in Spark; here Rust's `regex`, which has no look-around or back-references
+    /// (a pattern using them is refused).
+    SubscribePattern(String),
     Assign(Vec<TopicPartition>),
 }
 
 impl Strategy {
+    /// The named topics (none for a pattern, whose topics come from a listing).
     pub fn topics(&self) -> Vec<String> {
         let mut t: Vec<String> = match self {
             Strategy::Subscribe(t) => t.clone(),
+            Strategy::SubscribePattern(_) => Vec::new(),
             Strategy::Assign(tps) => tps.iter().map(|tp| tp.topic.clone()).collect(),
         };
         t.sort();
@@ -135,7 +140,9 @@ impl QueryConfig {
                 if value.trim().is_empty() {
                     return Err(format!("Pattern to subscribe is empty as specified value for option 'subscribePattern' is '{value}'"));
                 }
-                return Err("subscribePattern is not modelled yet: use subscribe or assign".into());
+                let pattern = value.trim().to_string();
+                regex::Regex::new(&pattern).map_err(|e| format!("subscribePattern `{pattern}` cannot be used here: {e}"))?;
+                Strategy::SubscribePattern(pattern)
             }
         };
         if get("kafka.bootstrap.servers").is_none() {

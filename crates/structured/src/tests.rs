@@ -540,3 +540,24 @@ fn stop_during_a_batch_abandons_it_and_the_restart_reruns_it() {
     s.start(1_000, &c);
     assert_eq!(s.batches(), vec![(0, vec![("words-0".into(), 0, 3), ("words-1".into(), 0, 0)])]);
 }
+
+#[test]
+fn subscribe_pattern_follows_new_matching_topics() {
+    let mut s = Shell::new();
+    s.kafka.create_topic("clicks", 1).unwrap();
+    s.kafka.produce("words", Some(0), Some("k"), "w").unwrap();
+    s.kafka.produce("clicks", Some(0), Some("k"), "c").unwrap();
+    let opts = [("kafka.bootstrap.servers", "k:9092"), ("subscribePattern", "or"), ("startingOffsets", "earliest")];
+    let c = QueryConfig::from_options(&opts, every_second(), "ckpt", "file:/tmp/ckpt").unwrap();
+    s.start(0, &c);
+    // findFirstIn: unanchored, so "or" matches "words" and not "clicks".
+    assert_eq!(s.batches()[0].1, vec![("words-0".to_string(), 0, 1), ("words-1".to_string(), 0, 0)]);
+    s.kafka.create_topic("orders", 1).unwrap();
+    s.kafka.produce("orders", Some(0), Some("k"), "o").unwrap();
+    s.tick(1_000);
+    assert_eq!(s.batches()[1].1[0], ("orders-0".to_string(), 0, 1), "a new topic's partitions start from earliest");
+    let bad = [("kafka.bootstrap.servers", "k:9092"), ("subscribePattern", "(?=x)")];
+    assert!(QueryConfig::from_options(&bad, every_second(), "c", "c")
+        .unwrap_err()
+        .starts_with("subscribePattern `(?=x)` cannot be used here"));
+}

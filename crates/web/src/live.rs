@@ -391,6 +391,7 @@ impl LiveKafka {
             KafkaRequest::DescribeTopics { topics } => {
                 KafkaRequest::DescribeTopics { topics: topics.iter().map(|t| self.wire(t)).collect() }
             }
+            KafkaRequest::ListTopics => KafkaRequest::ListTopics,
         }
     }
 
