@@ -1,10 +1,10 @@
 //! The engine against the in-memory Kafka and storage: the shell a scenario runner would be.
 
-use crate::engine::{rate_limit, Engine, Event, Input, Output};
+use crate::engine::{rate_limit, Engine, Event, Input, Output, TraceLine};
 use crate::options::{QueryConfig, Trigger};
 use engine::io::{Reply, Request};
 use engine::offsets::{Offsets, TopicPartition};
-use engine::storage::{serve, MemoryStorage};
+use engine::storage::{serve, MemoryStorage, StorageRequest};
 use engine::time::{Duration, Time};
 use kafka_model::KafkaModel;
 
@@ -25,9 +25,12 @@ impl Shell {
         Shell { engine: Engine::new(), kafka, storage: MemoryStorage::default(), trace: Vec::new() }
     }
 
-    fn pump(&mut self) -> Option<Time> {
+    /// Answers requests and records trace lines (`on_trace` sees each first) until the engine waits
+    /// for time, or until `halt` picks a request, which is left unanswered.
+    fn pump_with(&mut self, halt: impl Fn(&Request) -> bool, mut on_trace: impl FnMut(&mut Shell, &TraceLine)) -> Option<Time> {
         loop {
             match self.engine.poll_output() {
+                Output::Request { request, .. } if halt(&request) => return None,
                 Output::Request { id, request } => {
                     let reply = match &request {
                         Request::Kafka(k) => Reply::Kafka(self.kafka.serve(k).expect("the source joins no group, so nothing waits")),
@@ -35,11 +38,18 @@ impl Shell {
                     };
                     self.engine.handle_reply(id, reply).unwrap();
                 }
-                Output::Trace(line) => self.trace.push(line.event),
+                Output::Trace(line) => {
+                    on_trace(self, &line);
+                    self.trace.push(line.event);
+                }
                 Output::Timeout(t) => return Some(t),
                 Output::Idle => return None,
             }
         }
+    }
+
+    fn pump(&mut self) -> Option<Time> {
+        self.pump_with(|_| false, |_, _| {})
     }
 
     fn start(&mut self, now: i64, cfg: &QueryConfig) {
@@ -153,24 +163,9 @@ fn kill_between_offset_log_and_commit_log_reruns_the_same_range() {
     s.produce(0, 2);
     // The driver dies after offsets/1 is written, before commits/1: the shell kills it there.
     s.engine.handle_timeout(Time(1_000)).unwrap();
-    loop {
-        match s.engine.poll_output() {
-            Output::Request { id, request: Request::Storage(r) } => {
-                let is_commit = matches!(&r, engine::storage::StorageRequest::Write { path, .. } if path == "ckpt/commits/1");
-                if is_commit {
-                    s.engine.handle_input(Time(1_000), Input::Kill).unwrap();
-                    break;
-                }
-                let reply = Reply::Storage(serve(&mut s.storage, &r));
-                s.engine.handle_reply(id, reply).unwrap();
-            }
-            Output::Request { id, request: Request::Kafka(k) } => {
-                s.engine.handle_reply(id, Reply::Kafka(s.kafka.serve(&k).unwrap())).unwrap()
-            }
-            Output::Trace(l) => s.trace.push(l.event),
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let commit_1 = |r: &Request| matches!(r, Request::Storage(StorageRequest::Write { path, .. }) if path == "ckpt/commits/1");
+    s.pump_with(commit_1, |_, _| {});
+    s.engine.handle_input(Time(1_000), Input::Kill).unwrap();
     s.pump();
     assert!(s.storage.files.contains_key("ckpt/offsets/1") && !s.storage.files.contains_key("ckpt/commits/1"));
     s.produce(0, 10);
@@ -379,26 +374,14 @@ fn available_now_stops_at_the_offsets_it_fetched_first() {
     let c = cfg(&[("startingOffsets", "earliest"), ("maxOffsetsPerTrigger", "2")], Trigger::AvailableNow);
     s.engine.handle_input(Time(0), Input::Start(Box::new(c))).unwrap();
     // Records arriving while the query drains are not part of this run.
-    let mut produced = false;
-    loop {
-        match s.engine.poll_output() {
-            Output::Request { id, request } => {
-                let reply = match &request {
-                    Request::Kafka(k) => Reply::Kafka(s.kafka.serve(k).unwrap()),
-                    Request::Storage(r) => Reply::Storage(serve(&mut s.storage, r)),
-                };
-                s.engine.handle_reply(id, reply).unwrap();
+    s.pump_with(
+        |_| false,
+        |s, l| {
+            if matches!(l.event, Event::CommitLogWritten { batch_id: 0, .. }) {
+                s.produce(0, 3);
             }
-            Output::Trace(l) => {
-                if matches!(l.event, Event::CommitLogWritten { batch_id: 0, .. }) && !produced {
-                    s.produce(0, 3);
-                    produced = true;
-                }
-                s.trace.push(l.event)
-            }
-            _ => break,
-        }
-    }
+        },
+    );
     let ends: Vec<i64> = s.batches().iter().map(|(_, r)| r[0].2).collect();
     assert_eq!(ends, vec![2, 4]);
     assert!(!s.engine.is_running());
@@ -452,21 +435,7 @@ fn trace_lines_serialize_with_the_event_name() {
     let mut s = Shell::new();
     s.engine.handle_input(Time(0), Input::Start(Box::new(cfg(&[], Trigger::Once)))).unwrap();
     let mut lines = Vec::new();
-    while let Output::Request { .. } | Output::Trace(_) = {
-        let o = s.engine.poll_output();
-        match &o {
-            Output::Request { id, request } => {
-                let reply = match request {
-                    Request::Kafka(k) => Reply::Kafka(s.kafka.serve(k).unwrap()),
-                    Request::Storage(r) => Reply::Storage(serve(&mut s.storage, r)),
-                };
-                s.engine.handle_reply(*id, reply).unwrap();
-            }
-            Output::Trace(l) => lines.push(serde_json::to_string(l).unwrap()),
-            _ => {}
-        }
-        o
-    } {}
+    s.pump_with(|_| false, |_, l| lines.push(serde_json::to_string(l).unwrap()));
     assert!(lines[0].starts_with("{\"t\":0,\"event\":\"queryStarted\",\"id\":"), "{}", lines[0]);
     assert!(lines.iter().any(|l| l.contains("\"event\":\"offsetLogWritten\",\"batchId\":0,\"file\":\"ckpt/offsets/0\"")));
     assert!(lines.last().unwrap().contains("\"event\":\"queryTerminated\""));
@@ -518,20 +487,7 @@ fn stop_during_a_batch_abandons_it_and_the_restart_reruns_it() {
     let c = cfg(&[("startingOffsets", "earliest")], every_second());
     s.engine.handle_input(Time(0), Input::Start(Box::new(c.clone()))).unwrap();
     // Serve everything until the batch's first Fetch, then stop the query.
-    loop {
-        match s.engine.poll_output() {
-            Output::Request { request: Request::Kafka(engine::kafka::KafkaRequest::Fetch { .. }), .. } => break,
-            Output::Request { id, request } => {
-                let reply = match &request {
-                    Request::Kafka(k) => Reply::Kafka(s.kafka.serve(k).unwrap()),
-                    Request::Storage(r) => Reply::Storage(serve(&mut s.storage, r)),
-                };
-                s.engine.handle_reply(id, reply).unwrap();
-            }
-            Output::Trace(l) => s.trace.push(l.event),
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    s.pump_with(|r| matches!(r, Request::Kafka(engine::kafka::KafkaRequest::Fetch { .. })), |_, _| {});
     s.engine.handle_input(Time(100), Input::Stop).unwrap();
     s.pump();
     assert!(matches!(s.trace.last(), Some(Event::QueryTerminated { error: None, killed: false })));
