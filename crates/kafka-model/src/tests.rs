@@ -80,8 +80,8 @@ fn topic_deletion_tombstones_offsets_and_kills_an_empty_group() {
     k.delete_topic("words").unwrap();
     assert_eq!(k.group_state("g"), GroupState::Dead);
     assert!(k.committed("g").is_empty());
-    assert!(k.offsets_topic.iter().any(|r| matches!(r, OffsetsTopicRecord::OffsetCommit { offset: None, .. })));
-    assert!(k.offsets_topic.iter().any(|r| matches!(r, OffsetsTopicRecord::GroupMetadata { state: None, .. })));
+    assert!(k.offsets_topic.iter().any(|r| matches!(r, OffsetsTopicRecord::OffsetCommit { value: None, .. })));
+    assert!(k.offsets_topic.iter().any(|r| matches!(r, OffsetsTopicRecord::GroupMetadata { value: None, .. })));
 }
 
 fn join_request() -> KafkaRequest {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const CLIENT_ID: &str = "offset-lab-bridge";
+pub const CLIENT_ID: &str = "offset-lab-bridge";
 /// Kafka's default `socket.request.max.bytes` is 100 MiB; our replies are tiny, so refuse anything huge.
 const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
