@@ -317,8 +317,6 @@ pub enum ErrorCode {
     KafkaUnavailable,
     /// Kafka answered with an error (named in the message).
     Kafka,
-    /// The request is valid but the tool it mirrors refuses it (message in the tool's words).
-    Refused,
 }
 
 impl Request {
