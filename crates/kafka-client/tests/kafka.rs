@@ -352,3 +352,130 @@ async fn engine_membership_keeps_the_group_stable_and_reset_is_refused_like_the_
     assert_eq!(ours.plan.len(), 2);
     k.delete_topic(&t).await.unwrap();
 }
+
+/// Every JSON object the `__consumer_offsets` formatter printed for `group` (it prints them back to back).
+fn formatter_records(bootstrap: &str, partition: i32, formatter: &str, group: &str) -> Vec<serde_json::Value> {
+    let (_, out, err) = kafka_tool(
+        "org.apache.kafka.tools.consumer.ConsoleConsumer",
+        &s(&[
+            "--bootstrap-server",
+            bootstrap,
+            "--topic",
+            "__consumer_offsets",
+            "--partition",
+            &partition.to_string(),
+            "--offset",
+            "earliest",
+            "--formatter",
+            formatter,
+            "--consumer-property",
+            "exclude.internal.topics=false",
+            "--timeout-ms",
+            "5000",
+        ]),
+    );
+    let all: Vec<serde_json::Value> =
+        serde_json::Deserializer::from_str(&out).into_iter::<serde_json::Value>().map(|v| v.expect("formatter JSON")).collect();
+    assert!(!all.is_empty(), "the formatter printed nothing for partition {partition}: {err}");
+    all.into_iter().filter(|v| v["key"]["data"]["group"] == group).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumer_offsets_records_match_kafkas_formatters() {
+    let bootstrap = env("OFFSET_LAB_KAFKA_BOOTSTRAP");
+    let k = Kafka::new(&bootstrap);
+    let (t, g) = reset_fixture(&k, &fresh("o")).await;
+    // A member joins and leaves (GroupMetadata records), and commits once more (an OffsetCommit record).
+    let poll = KafkaRequest::GroupPoll {
+        group: g.clone(),
+        member_id: None,
+        client_id: "driver".into(),
+        topics: vec![t.clone()],
+        session_timeout_ms: 120_000,
+    };
+    let (member, generation) = match k.engine(&poll).await {
+        KafkaReply::Assignment { member_id, generation, .. } => (member_id, generation),
+        r => panic!("{r:?}"),
+    };
+    let commit = KafkaRequest::OffsetCommit {
+        group: g.clone(),
+        member: Some((member.clone(), generation)),
+        offsets: vec![(TopicPartition::new(t.clone(), 1), 2)],
+    };
+    assert_eq!(k.engine(&commit).await, KafkaReply::CommitResult { result: Ok(()) });
+    assert_eq!(k.engine(&KafkaRequest::LeaveGroup { group: g.clone(), member_id: member }).await, KafkaReply::Left);
+
+    let partition = k.offsets_topic_partition(&g).await.unwrap();
+    let b2 = bootstrap.clone();
+    let g2 = g.clone();
+    let (commits, groups) = tokio::task::spawn_blocking(move || {
+        (
+            formatter_records(&b2, partition, "org.apache.kafka.tools.consumer.OffsetsMessageFormatter", &g2),
+            formatter_records(&b2, partition, "org.apache.kafka.tools.consumer.GroupMetadataMessageFormatter", &g2),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(commits.len(), 3, "{commits:?}");
+    assert!(groups.len() >= 2, "{groups:?}");
+
+    // Everything in the partition up to its high watermark: the formatters ran after the last write.
+    let (ours, _) = k.read_offsets_topic(&g, partition, None).await.unwrap();
+    let our_commits: Vec<serde_json::Value> = ours
+        .iter()
+        .filter_map(|r| match r {
+            kafka_model::OffsetsTopicRecord::OffsetCommit { group, topic, partition, value, .. } => Some(serde_json::json!({
+                "key": {"type": 1, "data": {"group": group, "topic": topic, "partition": partition}},
+                "value": value.as_ref().map(|v| serde_json::json!({"version": v.version, "data": {
+                    "offset": v.offset, "leaderEpoch": v.leader_epoch, "metadata": v.metadata, "commitTimestamp": v.commit_timestamp}}))
+            })),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(our_commits, commits);
+    let summary = |v: &serde_json::Value| {
+        let d = &v["value"]["data"];
+        let members: Vec<serde_json::Value> = d["members"]
+            .as_array()
+            .map(|ms| {
+                ms.iter()
+                    .map(|m| serde_json::json!([m["memberId"], m["clientId"], m["clientHost"], m["sessionTimeout"], m["rebalanceTimeout"]]))
+                    .collect()
+            })
+            .unwrap_or_default();
+        serde_json::json!([
+            v["value"]["version"],
+            d["protocolType"],
+            d["generation"],
+            d["protocol"],
+            d["leader"],
+            d["currentStateTimestamp"],
+            members
+        ])
+    };
+    let our_groups: Vec<serde_json::Value> = ours
+        .iter()
+        .filter_map(|r| match r {
+            kafka_model::OffsetsTopicRecord::GroupMetadata { value, .. } => Some(match value {
+                None => serde_json::json!(null),
+                Some(v) => serde_json::json!([
+                    v.version,
+                    v.protocol_type,
+                    v.generation,
+                    v.protocol,
+                    v.leader,
+                    v.current_state_timestamp,
+                    v.members
+                        .iter()
+                        .map(|m| serde_json::json!([m.member_id, m.client_id, m.client_host, m.session_timeout, m.rebalance_timeout]))
+                        .collect::<Vec<_>>()
+                ]),
+            }),
+            _ => None,
+        })
+        .collect();
+    let their_groups: Vec<serde_json::Value> =
+        groups.iter().map(|v| if v["value"].is_null() { serde_json::json!(null) } else { summary(v) }).collect();
+    assert_eq!(our_groups, their_groups);
+    k.delete_topic(&t).await.unwrap();
+}
