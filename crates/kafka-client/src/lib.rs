@@ -88,7 +88,7 @@ pub struct Kafka {
     round_robin: std::sync::atomic::AtomicI32,
 }
 
-// Versions pinned to ones whose field layout this module fills (all within Kafka 4.1's ranges).
+// Versions pinned to ones whose field layout this crate fills (all within Kafka 4.1's ranges).
 pub(crate) const V_LIST_OFFSETS: i16 = 7;
 pub(crate) const V_DESCRIBE_GROUPS: i16 = 5;
 pub(crate) const V_OFFSET_FETCH: i16 = 7;
