@@ -25,7 +25,7 @@
 //! - [`java`]: a `Command` for `java` with Kafka's classpath and the tools' log4j2 config, main class still to
 //!   add (for anything not in the tool table);
 //! - [`java_classpath`]: the `<lib>/*` classpath string, installing first if needed;
-//! - [`test_stage`]: the Kafka-backed tests (`cargo test -p bridge --features kafka-tests`).
+//! - [`test_stage`]: the Kafka-backed tests (`kafka-client` and `bridge` with `--features kafka-tests`, spark-checkpoint's `live`).
 //!
 //! Environment passed to the Kafka-backed tests: `OFFSET_LAB_KAFKA_BOOTSTRAP`, `OFFSET_LAB_KAFKA_CLASSPATH`
 //! and `OFFSET_LAB_KAFKA_LOG4J` (so a test can run `ConsumerGroupCommand` itself as the reference), and
@@ -569,8 +569,8 @@ fn tail_from(path: &Path, from: u64, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// The Kafka-backed part of `cargo xtask test`: starts Kafka, runs `cargo test -p bridge --features
-/// kafka-tests --test kafka` against it, stops Kafka again if this call started it, and returns (passed, failed) as
+/// The Kafka-backed part of `cargo xtask test`: starts Kafka, runs the `kafka` test targets of
+/// kafka-client and bridge (feature `kafka-tests`) and spark-checkpoint's `live` against it, stops Kafka again if this call started it, and returns (passed, failed) as
 /// cargo reported them. An Err means the tests could not run at all (Kafka or the build failed).
 pub fn test_stage(ctx: &Ctx) -> Result<(u32, u32), String> {
     let was_running = is_running(ctx);
@@ -585,10 +585,15 @@ pub fn test_stage(ctx: &Ctx) -> Result<(u32, u32), String> {
 }
 
 fn run_kafka_tests(ctx: &Ctx) -> Result<(u32, u32), String> {
-    // Only the Kafka-backed test target: the bridge's unit tests are counted by `cargo test --workspace`.
-    step(&format!("Kafka-backed tests: cargo test -p bridge --features kafka-tests --test kafka (Kafka at {})", bootstrap()));
+    // Only the Kafka-backed test targets (the client's and the bridge's websocket's): their unit tests
+    // are counted by `cargo test --workspace`.
+    step(&format!(
+        "Kafka-backed tests: cargo test -p kafka-client -p bridge --features kafka-client/kafka-tests,bridge/kafka-tests --test kafka (Kafka at {})",
+        bootstrap()
+    ));
     let mut c = crate::util::cargo(&ctx.root);
-    c.args(["test", "-p", "bridge", "--features", "kafka-tests", "--test", "kafka", "--color", "never"])
+    c.args(["test", "-p", "kafka-client", "-p", "bridge", "--features", "kafka-client/kafka-tests,bridge/kafka-tests", "--test", "kafka"])
+        .args(["--no-fail-fast", "--color", "never"])
         .env("OFFSET_LAB_KAFKA_BOOTSTRAP", bootstrap())
         .env("OFFSET_LAB_KAFKA_CLASSPATH", java_classpath(ctx)?)
         .env("OFFSET_LAB_KAFKA_LOG4J", tools_log4j(ctx)?)

@@ -1,10 +1,5 @@
-//! The Offset Lab bridge: a websocket server in front of a real Apache Kafka (see docs/bridge.md).
+//! The Offset Lab bridge: a websocket server in front of a real Apache Kafka (see docs/bridge.md). The
+//! Kafka operations are `kafka_client`'s; checkpoint files go to a `checkpoint_dir::CheckpointDir`.
 
-pub mod client;
 pub mod namespace;
-pub mod offsets_topic;
-pub mod partitioner;
-pub mod reset;
 pub mod server;
-pub mod storage;
-pub mod wire;

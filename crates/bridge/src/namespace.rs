@@ -42,10 +42,6 @@ impl Namespace {
             Err(format!("{kind} `{name}` is outside this connection's namespace; names must start with `{}`", self.0))
         }
     }
-
-    pub fn contains(&self, name: &str) -> bool {
-        self.check("name", name).is_ok()
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! The websocket server: origin and token checks, per-connection namespace, rate and size limits,
-//! dispatch of protocol requests to [`crate::client::Kafka`], Kafka status and log-end pushes.
+//! dispatch of protocol requests to [`kafka_client::Kafka`], Kafka status and log-end pushes.
 
-use crate::client::{Kafka, OpError};
 use crate::namespace::Namespace;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -9,7 +8,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::get;
 use axum::Router;
+use checkpoint_dir::CheckpointDir;
 use engine::kafka::KafkaRequest;
+use kafka_client::{Kafka, OpError};
 use protocol::*;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -316,7 +317,7 @@ fn check_engine(ns: &Namespace, req: &KafkaRequest) -> Result<(), String> {
         }
         KafkaRequest::Fetch { partition, .. } => ns.check("topic", &partition.topic),
         KafkaRequest::DescribeTopics { topics } => topics.iter().try_for_each(|t| ns.check("topic", t)),
-        // Its reply is cut to the namespace instead (as `Op::ListTopics`'s).
+        // Names no topic: its reply is cut to the namespace instead.
         KafkaRequest::ListTopics => Ok(()),
     }
 }
@@ -328,7 +329,6 @@ pub async fn dispatch_with(kafka: &Kafka, checkpoint_root: &std::path::Path, ns:
         Op::Hello { .. } | Op::Watch { .. } | Op::WatchOffsetsTopic { .. } => {
             return Err(OpError::new(ErrorCode::InvalidArgument, "handled by the connection"))
         }
-        Op::ListTopics => Reply::Topics { topics: k.list_topics().await?.into_iter().filter(|t| ns.contains(&t.topic)).collect() },
         Op::CreateTopic { topic, partitions } => {
             ns.check("topic", &topic).map_err(ns_err)?;
             k.create_topic(&topic, partitions).await?;
@@ -358,12 +358,6 @@ pub async fn dispatch_with(kafka: &Kafka, checkpoint_root: &std::path::Path, ns:
             ns.check("topic", &topic).map_err(ns_err)?;
             Reply::Records { batch: k.fetch(&topic, partition, offset, max_records).await? }
         }
-        Op::ListOffsets { topic, spec } => {
-            ns.check("topic", &topic).map_err(ns_err)?;
-            let offsets = k.list_offsets(&topic, spec).await?;
-            Reply::Offsets { topic, spec, offsets }
-        }
-        Op::ListGroups => Reply::Groups { groups: k.list_groups().await?.into_iter().filter(|g| ns.contains(&g.group)).collect() },
         Op::DescribeGroup { group } => {
             ns.check("group", &group).map_err(ns_err)?;
             Reply::Group { group: k.describe_group(&group).await? }
@@ -374,21 +368,8 @@ pub async fn dispatch_with(kafka: &Kafka, checkpoint_root: &std::path::Path, ns:
             let results = k.commit(&group, None, &offsets).await?;
             Reply::Committed { group, results }
         }
-        Op::ResetOffsets { group, scope, strategy, execute } => {
-            ns.check("group", &group).map_err(ns_err)?;
-            if let ResetScope::Topics { topics } = &scope {
-                topics.iter().try_for_each(|t| ns.check("topic", &t.topic)).map_err(ns_err)?;
-            }
-            let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
-            let mut plan = k.reset_offsets(&group, &scope, &strategy, execute, now_ms).await?;
-            if matches!(scope, ResetScope::AllTopics) {
-                // --all-topics must not reveal or touch other namespaces' topics a shared group may hold.
-                plan.plan.retain(|o| ns.contains(&o.topic));
-            }
-            Reply::ResetOffsets { plan }
-        }
         Op::Storage { request } => {
-            let mut disk = crate::storage::DiskStorage::for_namespace(checkpoint_root, ns.prefix());
+            let mut disk = CheckpointDir::for_namespace(checkpoint_root, ns.prefix());
             let storage = tokio::task::spawn_blocking(move || engine::storage::serve(&mut disk, &request))
                 .await
                 .map_err(|e| OpError::new(ErrorCode::InvalidArgument, format!("storage task failed: {e}")))?;
@@ -398,7 +379,7 @@ pub async fn dispatch_with(kafka: &Kafka, checkpoint_root: &std::path::Path, ns:
             check_engine(ns, &request).map_err(ns_err)?;
             let mut kafka = k.engine(&request).await;
             if let (KafkaRequest::ListTopics, engine::kafka::KafkaReply::Topics { topics }) = (&request, &mut kafka) {
-                topics.retain(|(t, _)| ns.contains(t));
+                topics.retain(|(t, _)| ns.check("topic", t).is_ok());
             }
             Reply::Engine { kafka }
         }

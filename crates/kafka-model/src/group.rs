@@ -117,24 +117,55 @@ impl Group {
         self.members.values().filter(|m| m.last_heartbeat < since).map(|m| Time(m.last_heartbeat.ms() + m.session_timeout_ms)).min()
     }
 
-    /// `RangeAssignor`: per topic, members subscribed to it (sorted by member id) get consecutive
-    /// ranges; the first `partitions % members` get one more.
+    /// The range assignor's partitions for `member` among the group's members.
     pub fn assignment(&self, member: &str, partitions_of: impl Fn(&str) -> Option<i32>) -> Vec<TopicPartition> {
-        let mut topics: Vec<&String> = self.members.values().flat_map(|m| m.topics.iter()).collect();
-        topics.sort();
-        topics.dedup();
-        let mut out = Vec::new();
-        for topic in topics {
-            let Some(n) = partitions_of(topic) else { continue };
-            let subscribers: Vec<&String> = self.members.iter().filter(|(_, m)| m.topics.contains(topic)).map(|(id, _)| id).collect();
-            let Some(i) = subscribers.iter().position(|id| id.as_str() == member) else { continue };
-            let m = subscribers.len() as i32;
-            let (per, extra) = (n / m, n % m);
-            let i = i as i32;
-            let start = per * i + i.min(extra);
-            let len = per + i32::from(i < extra);
-            out.extend((start..start + len).map(|p| TopicPartition::new(topic.clone(), p)));
-        }
-        out
+        let subscriptions: BTreeMap<&str, &[String]> = self.members.iter().map(|(id, m)| (id.as_str(), m.topics.as_slice())).collect();
+        range_assign(&subscriptions, member, partitions_of)
+    }
+}
+
+/// Kafka's `RangeAssignor`: per topic, the members subscribed to it (sorted by member id) get
+/// consecutive ranges; the first `partitions % members` get one more. `subscriptions` maps member
+/// ids to their topics; a topic `partitions_of` does not know is skipped.
+pub fn range_assign(
+    subscriptions: &BTreeMap<&str, &[String]>,
+    member: &str,
+    partitions_of: impl Fn(&str) -> Option<i32>,
+) -> Vec<TopicPartition> {
+    let mut topics: Vec<&String> = subscriptions.values().flat_map(|ts| ts.iter()).collect();
+    topics.sort();
+    topics.dedup();
+    let mut out = Vec::new();
+    for topic in topics {
+        let Some(n) = partitions_of(topic) else { continue };
+        let subscribers: Vec<&str> = subscriptions.iter().filter(|(_, ts)| ts.contains(topic)).map(|(id, _)| *id).collect();
+        let Some(i) = subscribers.iter().position(|id| *id == member) else { continue };
+        let m = subscribers.len() as i32;
+        let (per, extra) = (n / m, n % m);
+        let i = i as i32;
+        let start = per * i + i.min(extra);
+        let len = per + i32::from(i < extra);
+        out.extend((start..start + len).map(|p| TopicPartition::new(topic.clone(), p)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_assignor_gives_leading_members_the_extra_partition() {
+        let (t, tu) = (["t".to_string()], ["t".to_string(), "u".to_string()]);
+        let subs: BTreeMap<&str, &[String]> = [("b", &t[..]), ("a", &tu[..])].into();
+        let counts = |topic: &str| match topic {
+            "t" => Some(3),
+            "u" => Some(1),
+            _ => None,
+        };
+        let tp = |t: &str, p| TopicPartition::new(t, p);
+        assert_eq!(range_assign(&subs, "a", counts), vec![tp("t", 0), tp("t", 1), tp("u", 0)]);
+        assert_eq!(range_assign(&subs, "b", counts), vec![tp("t", 2)]);
+        assert_eq!(range_assign(&subs, "c", counts), vec![]);
     }
 }

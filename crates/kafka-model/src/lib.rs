@@ -7,16 +7,28 @@
 //! producing, the reset tool) is plain methods.
 
 mod group;
+pub mod offsets_topic;
 pub mod partitioner;
 pub mod reset;
 
 use engine::kafka::{KafkaError, KafkaReply, KafkaRequest, OffsetSpec, Record};
 use engine::offsets::{Offsets, TopicPartition};
 use engine::time::Time;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub use group::{Group, GroupState, Member};
+pub use group::{range_assign, Group, GroupState, Member};
+pub use offsets_topic::{GroupMetadataMember, GroupMetadataValue, OffsetCommitValue, OffsetsTopicRecord};
+
+/// A partition's log start (first offset still stored) and log end (next offset to be written), as
+/// ListOffsets earliest and latest report them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartitionRange {
+    pub partition: i32,
+    pub log_start: i64,
+    pub log_end: i64,
+}
 
 /// One partition's log. Offsets below `log_start` were deleted; `records` holds `[log_start, log_end)`.
 #[derive(Clone, Debug, Default)]
@@ -29,18 +41,6 @@ impl PartitionLog {
     pub fn log_end(&self) -> i64 {
         self.log_start + self.records.len() as i64
     }
-}
-
-/// A record of the `__consumer_offsets` topic, decoded.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
-pub enum OffsetsTopicRecord {
-    /// `OffsetCommitKey` → `OffsetCommitValue`, or a tombstone (`offset: None`).
-    #[serde(rename_all = "camelCase")]
-    OffsetCommit { group: String, topic: String, partition: i32, offset: Option<i64>, commit_timestamp: i64 },
-    /// `GroupMetadataKey` → `GroupMetadataValue`, or a tombstone (`state: None`, the group is gone).
-    #[serde(rename_all = "camelCase")]
-    GroupMetadata { group: String, generation: i32, state: Option<GroupState>, members: Vec<String> },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -103,17 +103,12 @@ impl KafkaModel {
             }
             let dead = group.members.is_empty() && group.committed.is_empty();
             for tp in gone {
-                self.offsets_topic.push(OffsetsTopicRecord::OffsetCommit {
-                    group: g.clone(),
-                    topic: tp.topic,
-                    partition: tp.partition,
-                    offset: None,
-                    commit_timestamp: self.now.ms(),
-                });
+                self.write_commit(&g, &tp, None);
             }
             if dead {
                 self.groups.remove(&g);
-                self.offsets_topic.push(OffsetsTopicRecord::GroupMetadata { group: g, generation: 0, state: None, members: vec![] });
+                let offset = self.offsets_topic.len() as i64;
+                self.offsets_topic.push(OffsetsTopicRecord::GroupMetadata { offset, group: g, value: None });
             }
         }
         Ok(())
@@ -277,15 +272,9 @@ impl KafkaModel {
             None if !g.members.is_empty() => return Err(KafkaError::UnknownMemberId),
             None => {}
         }
+        g.committed.extend(offsets.iter().cloned());
         for (tp, o) in offsets {
-            g.committed.insert(tp.clone(), *o);
-            self.offsets_topic.push(OffsetsTopicRecord::OffsetCommit {
-                group: group.into(),
-                topic: tp.topic.clone(),
-                partition: tp.partition,
-                offset: Some(*o),
-                commit_timestamp: self.now.ms(),
-            });
+            self.write_commit(group, tp, Some(*o));
         }
         Ok(())
     }
@@ -351,15 +340,55 @@ impl KafkaModel {
         ids
     }
 
+    /// An `OffsetCommitValue` as Kafka 4.1.1 writes it (version 4, no leader epoch, empty metadata),
+    /// or a tombstone.
+    fn write_commit(&mut self, group: &str, tp: &TopicPartition, committed: Option<i64>) {
+        let offset = self.offsets_topic.len() as i64;
+        let value = committed.map(|o| OffsetCommitValue {
+            version: 4,
+            offset: o,
+            leader_epoch: -1,
+            metadata: String::new(),
+            commit_timestamp: self.now.ms(),
+            expire_timestamp: None,
+        });
+        self.offsets_topic.push(OffsetsTopicRecord::OffsetCommit {
+            offset,
+            group: group.into(),
+            topic: tp.topic.clone(),
+            partition: tp.partition,
+            value,
+        });
+    }
+
+    /// A `GroupMetadataValue` as Kafka 4.1.1 writes it (version 3): protocol and leader only while the
+    /// group has members. Members join with their session timeout as the rebalance timeout, as the
+    /// project's client does.
     fn write_group_metadata(&mut self, group: &str) {
-        if let Some(g) = self.groups.get(group) {
-            self.offsets_topic.push(OffsetsTopicRecord::GroupMetadata {
-                group: group.into(),
-                generation: g.generation,
-                state: Some(g.state()),
-                members: g.members.keys().cloned().collect(),
-            });
-        }
+        let Some(g) = self.groups.get(group) else { return };
+        let members: Vec<GroupMetadataMember> = g
+            .members
+            .iter()
+            .map(|(id, m)| GroupMetadataMember {
+                member_id: id.clone(),
+                group_instance_id: None,
+                client_id: m.client_id.clone(),
+                client_host: "/127.0.0.1".into(),
+                rebalance_timeout: m.session_timeout_ms.clamp(0, i32::MAX as i64) as i32,
+                session_timeout: m.session_timeout_ms.clamp(0, i32::MAX as i64) as i32,
+            })
+            .collect();
+        let value = GroupMetadataValue {
+            version: 3,
+            protocol_type: "consumer".into(),
+            generation: g.generation,
+            protocol: (!members.is_empty()).then(|| "range".to_string()),
+            leader: members.first().map(|m| m.member_id.clone()),
+            current_state_timestamp: Some(self.now.ms()),
+            members,
+        };
+        let offset = self.offsets_topic.len() as i64;
+        self.offsets_topic.push(OffsetsTopicRecord::GroupMetadata { offset, group: group.into(), value: Some(value) });
     }
 }
 

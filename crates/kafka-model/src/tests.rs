@@ -80,8 +80,46 @@ fn topic_deletion_tombstones_offsets_and_kills_an_empty_group() {
     k.delete_topic("words").unwrap();
     assert_eq!(k.group_state("g"), GroupState::Dead);
     assert!(k.committed("g").is_empty());
-    assert!(k.offsets_topic.iter().any(|r| matches!(r, OffsetsTopicRecord::OffsetCommit { offset: None, .. })));
-    assert!(k.offsets_topic.iter().any(|r| matches!(r, OffsetsTopicRecord::GroupMetadata { state: None, .. })));
+    assert!(k.offsets_topic.iter().any(|r| matches!(r, OffsetsTopicRecord::OffsetCommit { value: None, .. })));
+    assert!(k.offsets_topic.iter().any(|r| matches!(r, OffsetsTopicRecord::GroupMetadata { value: None, .. })));
+}
+
+#[test]
+fn consumer_offsets_records_are_shaped_as_kafka_writes_them() {
+    let mut k = KafkaModel::new();
+    k.create_topic("words", 1).unwrap();
+    let (id, generation, _) = poll(&mut k, None);
+    k.commit("g", Some(&(id.clone(), generation)), &[(tp(0), 3)]).unwrap();
+    k.serve(&KafkaRequest::LeaveGroup { group: "g".into(), member_id: id.clone() });
+    let lines: Vec<String> = k.offsets_topic.iter().map(|r| r.describe(|n| n)).collect();
+    assert_eq!(
+        lines,
+        [
+            "@0 group g: Stable, generation 1, 1 member(s)".to_string(),
+            "@1 [g,words,0] → offset 3".to_string(),
+            "@2 group g: Empty, generation 2, 0 member(s)".to_string()
+        ]
+    );
+    // Kafka 4.1.1 writes GroupMetadataValue v3 (protocol and leader only while there are members) and
+    // OffsetCommitValue v4 without a leader epoch.
+    match &k.offsets_topic[0] {
+        OffsetsTopicRecord::GroupMetadata { value: Some(v), .. } => {
+            assert_eq!(
+                (v.version, v.protocol_type.as_str(), v.protocol.as_deref(), v.leader.as_deref()),
+                (3, "consumer", Some("range"), Some(id.as_str()))
+            );
+            assert_eq!((v.members[0].client_id.as_str(), v.members[0].session_timeout), ("consumer-g-1", 45_000));
+        }
+        r => panic!("{r:?}"),
+    }
+    match &k.offsets_topic[1] {
+        OffsetsTopicRecord::OffsetCommit { value: Some(v), .. } => assert_eq!((v.version, v.offset, v.leader_epoch), (4, 3, -1)),
+        r => panic!("{r:?}"),
+    }
+    match &k.offsets_topic[2] {
+        OffsetsTopicRecord::GroupMetadata { value: Some(v), .. } => assert_eq!((v.protocol.as_deref(), v.leader.as_deref()), (None, None)),
+        r => panic!("{r:?}"),
+    }
 }
 
 fn join_request() -> KafkaRequest {

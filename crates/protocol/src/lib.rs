@@ -11,6 +11,8 @@ pub mod binary;
 pub use binary::{decode_records, encode_records, DecodeError};
 pub use engine::kafka::{KafkaReply, KafkaRequest};
 pub use engine::storage::{StorageReply, StorageRequest};
+pub use kafka_model::offsets_topic::{GroupMetadataMember, GroupMetadataValue, OffsetCommitValue, OffsetsTopicRecord};
+pub use kafka_model::PartitionRange;
 
 /// The version this crate speaks; a frame with another `v` gets [`ErrorCode::UnsupportedVersion`].
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -42,7 +44,6 @@ pub enum Op {
         #[serde(default)]
         binary_records: bool,
     },
-    ListTopics,
     CreateTopic {
         topic: String,
         partitions: i32,
@@ -81,11 +82,6 @@ pub enum Op {
         offset: i64,
         max_records: u32,
     },
-    ListOffsets {
-        topic: String,
-        spec: OffsetQuery,
-    },
-    ListGroups,
     /// State, members, committed offsets and lag, like `kafka-consumer-groups --describe`.
     DescribeGroup {
         group: String,
@@ -94,13 +90,6 @@ pub enum Op {
     CommitOffsets {
         group: String,
         offsets: Vec<PartitionOffset>,
-    },
-    /// `kafka-consumer-groups --reset-offsets`; `execute: false` is `--dry-run`.
-    ResetOffsets {
-        group: String,
-        scope: ResetScope,
-        strategy: ResetStrategy,
-        execute: bool,
     },
     /// Relay one of the engine's Kafka requests; answered with [`Reply::Engine`].
     Engine {
@@ -121,59 +110,6 @@ pub enum Op {
     WatchOffsetsTopic {
         group: String,
         on: bool,
-    },
-}
-
-/// Which offset `ListOffsets` asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "at", rename_all = "camelCase")]
-pub enum OffsetQuery {
-    Earliest,
-    Latest,
-    /// The first offset whose timestamp is ≥ `ms` (epoch milliseconds); `None` when there is none.
-    Timestamp {
-        ms: i64,
-    },
-}
-
-/// `--all-topics`, or `--topic t` / `--topic t:0,2` (repeatable).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "scope", rename_all = "camelCase")]
-pub enum ResetScope {
-    AllTopics,
-    Topics { topics: Vec<TopicScope> },
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TopicScope {
-    pub topic: String,
-    /// `None`: every partition of the topic.
-    #[serde(default)]
-    pub partitions: Option<Vec<i32>>,
-}
-
-/// The reset strategies of `kafka-consumer-groups --reset-offsets`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "to", rename_all = "camelCase")]
-pub enum ResetStrategy {
-    ToEarliest,
-    ToLatest,
-    ToCurrent,
-    ToOffset {
-        offset: i64,
-    },
-    ShiftBy {
-        by: i64,
-    },
-    /// `--to-datetime`, as epoch milliseconds.
-    #[serde(rename_all = "camelCase")]
-    ToDatetime {
-        timestamp_ms: i64,
-    },
-    /// `--by-duration`, as milliseconds before now.
-    #[serde(rename_all = "camelCase")]
-    ByDuration {
-        duration_ms: i64,
     },
 }
 
@@ -233,23 +169,12 @@ pub enum Reply {
     Records {
         batch: RecordBatch,
     },
-    Offsets {
-        topic: String,
-        spec: OffsetQuery,
-        offsets: Vec<PartitionOffsetOpt>,
-    },
-    Groups {
-        groups: Vec<GroupListing>,
-    },
     Group {
         group: GroupDescription,
     },
     Committed {
         group: String,
         results: Vec<CommitResult>,
-    },
-    ResetOffsets {
-        plan: ResetPlan,
     },
     Engine {
         kafka: KafkaReply,
@@ -294,26 +219,11 @@ pub struct TopicSummary {
     pub partitions: i32,
 }
 
-/// A partition's log start (first offset still stored) and log end (next offset to be written).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PartitionRange {
-    pub partition: i32,
-    pub log_start: i64,
-    pub log_end: i64,
-}
-
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartitionOffset {
     pub topic: String,
     pub partition: i32,
     pub offset: i64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PartitionOffsetOpt {
-    pub partition: i32,
-    pub offset: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -341,14 +251,6 @@ pub struct Record {
     pub timestamp: i64,
     pub key: Option<String>,
     pub value: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GroupListing {
-    pub group: String,
-    pub state: String,
-    pub protocol_type: String,
 }
 
 /// What `kafka-consumer-groups --describe` shows, plus the members' assignments.
@@ -399,69 +301,6 @@ pub struct CommitResult {
     pub error: Option<String>,
 }
 
-/// The outcome of `--reset-offsets`: the plan (`GROUP TOPIC PARTITION NEW-OFFSET`), the tool's warnings
-/// in its words, and whether it was executed. A refused reset has an empty plan and `refused` set.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResetPlan {
-    pub group: String,
-    pub plan: Vec<PartitionOffset>,
-    pub warnings: Vec<String>,
-    pub refused: Option<String>,
-    pub executed: bool,
-}
-
-/// One record of `__consumer_offsets`, decoded as Kafka's `OffsetsMessageFormatter` and
-/// `GroupMetadataMessageFormatter` do. `offset` is the record's position in `__consumer_offsets`;
-/// `value: None` is a tombstone.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
-pub enum OffsetsTopicRecord {
-    /// Key versions 0–1 (`OffsetCommitKey`).
-    OffsetCommit { offset: i64, group: String, topic: String, partition: i32, value: Option<OffsetCommitValue> },
-    /// Key version 2 (`GroupMetadataKey`).
-    GroupMetadata { offset: i64, group: String, value: Option<GroupMetadataValue> },
-    /// Another record type (e.g. the new consumer protocol's); only its key version is shown.
-    #[serde(rename_all = "camelCase")]
-    Other { offset: i64, key_version: i16 },
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OffsetCommitValue {
-    pub version: i16,
-    /// The committed offset.
-    pub offset: i64,
-    /// −1 when absent (versions before 3 have none).
-    pub leader_epoch: i32,
-    pub metadata: String,
-    pub commit_timestamp: i64,
-    /// Only version 1 carries it.
-    pub expire_timestamp: Option<i64>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GroupMetadataValue {
-    pub version: i16,
-    pub protocol_type: String,
-    pub generation: i32,
-    pub protocol: Option<String>,
-    pub leader: Option<String>,
-    pub current_state_timestamp: Option<i64>,
-    pub members: Vec<GroupMetadataMember>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GroupMetadataMember {
-    pub member_id: String,
-    pub group_instance_id: Option<String>,
-    pub client_id: String,
-    pub client_host: String,
-    pub rebalance_timeout: i32,
-    pub session_timeout: i32,
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ErrorCode {
@@ -478,8 +317,6 @@ pub enum ErrorCode {
     KafkaUnavailable,
     /// Kafka answered with an error (named in the message).
     Kafka,
-    /// The request is valid but the tool it mirrors refuses it (message in the tool's words).
-    Refused,
 }
 
 impl Request {
@@ -550,18 +387,14 @@ pub fn parse_request(text: &str) -> Result<Request, FrameError> {
 /// The `op` names of [`Op`], as they appear on the wire.
 pub const OP_NAMES: &[&str] = &[
     "hello",
-    "listTopics",
     "createTopic",
     "describeTopic",
     "deleteTopic",
     "deleteRecords",
     "produce",
     "fetch",
-    "listOffsets",
-    "listGroups",
     "describeGroup",
     "commitOffsets",
-    "resetOffsets",
     "engine",
     "storage",
     "watch",
@@ -577,18 +410,13 @@ mod tests {
     fn requests_round_trip_through_json_with_their_wire_names() {
         let ops = vec![
             Op::Hello { namespace: Some("lab-0123abcd-".into()), binary_records: true },
-            Op::ListTopics,
             Op::CreateTopic { topic: "t".into(), partitions: 3 },
             Op::DeleteRecords { topic: "t".into(), partition: 0, before_offset: 2 },
             Op::Produce { topic: "t".into(), lines: vec!["k:::v".into()], separator: None, partition: None },
             Op::Fetch { topic: "t".into(), partition: 1, offset: 0, max_records: 10 },
-            Op::ListOffsets { topic: "t".into(), spec: OffsetQuery::Timestamp { ms: 5 } },
-            Op::ResetOffsets {
-                group: "g".into(),
-                scope: ResetScope::Topics { topics: vec![TopicScope { topic: "t".into(), partitions: Some(vec![0, 2]) }] },
-                strategy: ResetStrategy::ShiftBy { by: -5 },
-                execute: false,
-            },
+            Op::DescribeTopic { topic: "t".into() },
+            Op::CommitOffsets { group: "g".into(), offsets: vec![PartitionOffset { topic: "t".into(), partition: 0, offset: 4 }] },
+            Op::WatchOffsetsTopic { group: "g".into(), on: true },
             Op::Engine { request: KafkaRequest::OffsetFetch { group: "g".into(), partitions: vec![TopicPartition::new("t", 0)] } },
         ];
         for (i, op) in ops.into_iter().enumerate() {
@@ -598,6 +426,31 @@ mod tests {
             assert!(OP_NAMES.contains(&name.as_str()), "{name} missing from OP_NAMES");
             assert_eq!(parse_request(&json).unwrap(), req, "{json}");
         }
+    }
+
+    #[test]
+    fn consumer_offsets_records_keep_their_wire_shape() {
+        let r = OffsetsTopicRecord::OffsetCommit {
+            offset: 3,
+            group: "g".into(),
+            topic: "t".into(),
+            partition: 0,
+            value: Some(OffsetCommitValue {
+                version: 4,
+                offset: 5,
+                leader_epoch: -1,
+                metadata: String::new(),
+                commit_timestamp: 7,
+                expire_timestamp: None,
+            }),
+        };
+        let json = Response::new(None, Reply::OffsetsTopic { group: "g".into(), partition: 1, records: vec![r] }).to_json();
+        assert_eq!(
+            json,
+            r#"{"v":1,"reply":"offsetsTopic","group":"g","partition":1,"records":[{"kind":"offsetCommit","offset":3,"group":"g","topic":"t","partition":0,"value":{"version":4,"offset":5,"leaderEpoch":-1,"metadata":"","commitTimestamp":7,"expireTimestamp":null}}]}"#
+        );
+        let tombstone = OffsetsTopicRecord::GroupMetadata { offset: 4, group: "g".into(), value: None };
+        assert_eq!(serde_json::to_string(&tombstone).unwrap(), r#"{"kind":"groupMetadata","offset":4,"group":"g","value":null}"#);
     }
 
     #[test]
@@ -613,8 +466,8 @@ mod tests {
         let code = |t: &str| parse_request(t).unwrap_err();
         assert_eq!(code("{nope").code, ErrorCode::BadFrame);
         assert_eq!(code("[1]").code, ErrorCode::BadFrame);
-        assert_eq!(code(r#"{"v":1,"op":"listTopics"}"#).id, None);
-        let e = code(r#"{"v":2,"id":3,"op":"listTopics"}"#);
+        assert_eq!(code(r#"{"v":1,"op":"deleteTopic","topic":"t"}"#).id, None);
+        let e = code(r#"{"v":2,"id":3,"op":"deleteTopic","topic":"t"}"#);
         assert_eq!((e.id, e.code), (Some(3), ErrorCode::UnsupportedVersion));
         let e = code(r#"{"v":1,"id":4,"op":"formatDisk"}"#);
         assert_eq!((e.id, e.code), (Some(4), ErrorCode::UnknownOp));

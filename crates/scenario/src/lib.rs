@@ -3,7 +3,6 @@
 
 pub mod backend;
 pub mod bench;
-pub mod dir_storage;
 pub mod format;
 #[cfg(feature = "real-kafka")]
 pub mod real;

@@ -1,13 +1,11 @@
-//! A real Apache Kafka behind the runner (feature `real-kafka`): the bridge's client on a private
+//! A real Apache Kafka behind the runner (feature `real-kafka`): `kafka_client` on a private
 //! tokio runtime. Scenario time is played in real time: `advance` waits for the wall clock.
 
 use crate::backend::KafkaBackend;
-use bridge::client::Kafka;
 use engine::kafka::{KafkaReply, KafkaRequest};
 use engine::offsets::{Offsets, TopicPartition};
 use engine::time::Time;
-use kafka_model::reset::{self, ResetView};
-use kafka_model::GroupState;
+use kafka_client::Kafka;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub struct RealKafka {
@@ -55,10 +53,6 @@ impl RealKafka {
         }
         Err(format!("timed out waiting for {what}"))
     }
-
-    fn facts(&self) -> Facts<'_> {
-        Facts { k: self }
-    }
 }
 
 impl KafkaBackend for RealKafka {
@@ -98,31 +92,19 @@ impl KafkaBackend for RealKafka {
         self.wait_for(|k| k.partitions(topic).is_none(), &format!("topic {topic} to be deleted"))
     }
 
-    fn add_partitions(&mut self, _topic: &str, _total: i32) -> Result<(), String> {
-        Err("adding partitions is not supported against a real Kafka yet (the bridge has no CreatePartitions)".into())
+    fn add_partitions(&mut self, topic: &str, total: i32) -> Result<(), String> {
+        self.rt.block_on(self.kafka.add_partitions(topic, total)).map_err(|e| e.message)?;
+        let ready = |k: &RealKafka| (0..total).all(|p| k.log_range(&TopicPartition::new(topic, p)).is_some());
+        self.wait_for(ready, &format!("the {total} partitions of {topic} to be served"))
     }
 
     fn delete_records(&mut self, tp: &TopicPartition, before: i64) -> Result<i64, String> {
         self.rt.block_on(self.kafka.delete_records(&tp.topic, tp.partition, before)).map_err(|e| e.message)
     }
 
-    /// The same planner as the in-memory model's, over facts read from the broker; `--execute`
-    /// commits with generation −1, as `Admin.alterConsumerGroupOffsets` does.
+    /// The same planner as the in-memory model's, over facts read from the broker (`kafka_client::admin`).
     fn reset_offsets(&mut self, args: &str) -> Result<Vec<String>, String> {
-        let parsed = reset::parse_args(args)?;
-        let plan = reset::plan(&parsed, &self.facts())?;
-        if plan.execute {
-            let offsets: Vec<protocol::PartitionOffset> = plan
-                .offsets
-                .iter()
-                .map(|(tp, o)| protocol::PartitionOffset { topic: tp.topic.clone(), partition: tp.partition, offset: *o })
-                .collect();
-            let results = self.rt.block_on(self.kafka.commit(&parsed.group, None, &offsets)).map_err(|e| e.message)?;
-            if let Some(e) = results.into_iter().find_map(|r| r.error) {
-                return Err(format!("Error: {e}"));
-            }
-        }
-        Ok(plan.lines)
+        self.rt.block_on(self.kafka.reset_offsets(args, wall_ms())).map(|plan| plan.lines)
     }
 
     fn group_state(&self, group: &str) -> String {
@@ -143,40 +125,5 @@ impl KafkaBackend for RealKafka {
 
     fn partitions(&self, topic: &str) -> Option<i32> {
         self.rt.block_on(self.kafka.partitions(topic)).ok()
-    }
-}
-
-/// What `kafka-consumer-groups` reads, asked of the broker.
-struct Facts<'a> {
-    k: &'a RealKafka,
-}
-
-impl ResetView for Facts<'_> {
-    fn group_state(&self, group: &str) -> GroupState {
-        match self.k.group_state(group).as_str() {
-            "Empty" => GroupState::Empty,
-            "Dead" => GroupState::Dead,
-            // Any other state (Stable, PreparingRebalance, …) refuses the reset; the message names Stable.
-            _ => GroupState::Stable,
-        }
-    }
-    fn committed(&self, group: &str) -> Offsets {
-        self.k.committed(group)
-    }
-    fn partitions(&self, topic: &str) -> Option<i32> {
-        self.k.partitions(topic)
-    }
-    fn log_start(&self, tp: &TopicPartition) -> Option<i64> {
-        self.k.log_range(tp).map(|r| r.0)
-    }
-    fn log_end(&self, tp: &TopicPartition) -> Option<i64> {
-        self.k.log_range(tp).map(|r| r.1)
-    }
-    fn offset_for_time(&self, tp: &TopicPartition, ts: i64) -> Option<i64> {
-        let tps = [(tp.topic.clone(), tp.partition)];
-        self.k.rt.block_on(self.k.kafka.list_offsets_raw(&tps, ts)).ok()?.into_values().next().flatten()
-    }
-    fn now_ms(&self) -> i64 {
-        wall_ms()
     }
 }

@@ -111,7 +111,7 @@ fn checkpoints_are_real_files_and_a_corrupt_one_is_skipped() {
     let s = load("reset-ignored");
     let dir = std::env::temp_dir().join(format!("offset-lab-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let mut run = Run::new(&s, Box::new(scenario::dir_storage::DirStorage::new(&dir))).unwrap();
+    let mut run = Run::new(&s, Box::new(checkpoint_dir::CheckpointDir::new(&dir))).unwrap();
     let restart = s.steps.iter().position(|st| st.at == Time(s.day_start.ms() + format::parse_clock("12:01:03").unwrap())).unwrap();
     for (i, st) in s.steps.iter().enumerate().take(restart) {
         run.step(i, st);

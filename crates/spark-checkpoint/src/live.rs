@@ -1,7 +1,7 @@
-//! `--bootstrap host:port`: the prediction's facts read from a live Kafka through the bridge's client
+//! `--bootstrap host:port`: the prediction's facts read from a live Kafka through `kafka_client`
 //! (Metadata + ListOffsets per topic, DescribeGroups + OffsetFetch per group).
 
-use bridge::client::Kafka;
+use kafka_client::Kafka;
 use spark_checkpoint::predict::{wanted, Committed, Facts, GroupFacts, PartitionLog};
 use spark_checkpoint::spark::Checkpoint;
 

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bridge::client::Kafka;
+use kafka_client::Kafka;
 use spark_checkpoint::{inspect_directory, Limits};
 
 fn fixture_dir() -> PathBuf {

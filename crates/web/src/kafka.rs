@@ -82,39 +82,9 @@ impl WebKafka {
     /// `__consumer_offsets` records of the group, oldest first, as one line each.
     pub fn offsets_topic_lines(&self) -> Vec<String> {
         match self {
-            WebKafka::Model(m) => m.offsets_topic.iter().map(describe_model_record).collect(),
-            WebKafka::Live(k) => k.offsets_topic.iter().map(|r| describe_wire_record(k, r)).collect(),
+            WebKafka::Model(m) => m.offsets_topic.iter().map(|r| r.describe(|name| name)).collect(),
+            WebKafka::Live(k) => k.offsets_topic.iter().map(|r| r.describe(|name| k.page(name))).collect(),
         }
-    }
-}
-
-fn describe_model_record(r: &kafka_model::OffsetsTopicRecord) -> String {
-    use kafka_model::OffsetsTopicRecord as R;
-    match r {
-        R::OffsetCommit { group, topic, partition, offset: Some(o), .. } => format!("[{group},{topic},{partition}] → offset {o}"),
-        R::OffsetCommit { group, topic, partition, offset: None, .. } => format!("[{group},{topic},{partition}] → tombstone"),
-        R::GroupMetadata { group, generation, state: Some(st), members } => {
-            format!("group {group}: {st}, generation {generation}, {} member(s)", members.len())
-        }
-        R::GroupMetadata { group, .. } => format!("group {group}: tombstone (Dead)"),
-    }
-}
-
-fn describe_wire_record(k: &LiveKafka, r: &protocol::OffsetsTopicRecord) -> String {
-    use protocol::OffsetsTopicRecord as R;
-    match r {
-        R::OffsetCommit { offset, group, topic, partition, value: Some(v) } => {
-            format!("@{offset} [{},{},{partition}] → offset {}", k.page(group), k.page(topic), v.offset)
-        }
-        R::OffsetCommit { offset, group, topic, partition, value: None } => {
-            format!("@{offset} [{},{},{partition}] → tombstone", k.page(group), k.page(topic))
-        }
-        R::GroupMetadata { offset, group, value: Some(v) } => {
-            let state = if v.members.is_empty() { "Empty" } else { "Stable" };
-            format!("@{offset} group {}: {state}, generation {}, {} member(s)", k.page(group), v.generation, v.members.len())
-        }
-        R::GroupMetadata { offset, group, value: None } => format!("@{offset} group {}: tombstone (Dead)", k.page(group)),
-        R::Other { offset, key_version } => format!("@{offset} record with key version {key_version}"),
     }
 }
 

@@ -1,6 +1,7 @@
 //! `offset-lab`: run scenarios headless and print what Spark would do, batch by batch.
 
-use scenario::{dir_storage::DirStorage, format, table};
+use checkpoint_dir::CheckpointDir;
+use scenario::{format, table};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
@@ -113,7 +114,7 @@ fn run(args: &[String]) -> ExitCode {
             }
         };
         let storage: Box<dyn engine::storage::Storage> = match &dir {
-            Some(d) => Box::new(DirStorage::new(std::path::Path::new(d).join(&s.name))),
+            Some(d) => Box::new(CheckpointDir::new(std::path::Path::new(d).join(&s.name))),
             None => Box::new(engine::storage::MemoryStorage::default()),
         };
         let outcome = match &bootstrap {

@@ -22,15 +22,9 @@ pub struct PartitionOffset {
     pub offset: i64,
 }
 
-/// `OffsetRange(topic, partition, fromOffset, untilOffset)`; also the `(String, Int, Long, Long)` tuple form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OffsetRange {
-    pub topic: String,
-    pub partition: i32,
-    pub from_offset: i64,
-    pub until_offset: i64,
-}
+/// `OffsetRange(topic, partition, fromOffset, untilOffset)`, decoded from the class or from its
+/// `(String, Int, Long, Long)` tuple form: the engine's type, the same meaning.
+pub use engine::offsets::OffsetRange;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BatchRanges {

@@ -8,7 +8,8 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const CLIENT_ID: &str = "offset-lab-bridge";
+/// The client id of the requests that are not a consumer's (a JoinGroup carries the consumer's own).
+pub const CLIENT_ID: &str = "offset-lab";
 /// Kafka's default `socket.request.max.bytes` is 100 MiB; our replies are tiny, so refuse anything huge.
 const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 

@@ -1,7 +1,7 @@
-//! Decoding `__consumer_offsets` records (OffsetCommit and GroupMetadata keys and values, every version)
+//! Decoding `__consumer_offsets` records into `kafka_model::OffsetsTopicRecord` (OffsetCommit and GroupMetadata keys and values, every version)
 //! and finding a group's partition as Kafka does.
 
-use protocol::{GroupMetadataMember, GroupMetadataValue, OffsetCommitValue, OffsetsTopicRecord};
+use kafka_model::{GroupMetadataMember, GroupMetadataValue, OffsetCommitValue, OffsetsTopicRecord};
 
 /// The `__consumer_offsets` partition of a group: `Utils.abs(groupId.hashCode()) % partitions`.
 pub fn partition_for_group(group: &str, partitions: i32) -> i32 {
@@ -37,14 +37,6 @@ pub fn decode(offset: i64, key: &[u8], value: Option<&[u8]>) -> Option<OffsetsTo
             Some(OffsetsTopicRecord::GroupMetadata { offset, group, value })
         }
         v => Some(OffsetsTopicRecord::Other { offset, key_version: v }),
-    }
-}
-
-/// The group a record belongs to, if it has one.
-pub fn group_of(r: &OffsetsTopicRecord) -> Option<&str> {
-    match r {
-        OffsetsTopicRecord::OffsetCommit { group, .. } | OffsetsTopicRecord::GroupMetadata { group, .. } => Some(group),
-        OffsetsTopicRecord::Other { .. } => None,
     }
 }
 

@@ -1,5 +1,6 @@
-//! Checkpoint storage on disk for the engine's `StorageRequest`s: real files a user can `ls`, one folder
-//! per namespace, atomic writes, and no path that leaves the folder.
+//! `CheckpointDir`: the engine's checkpoint storage in a real directory, as files a user can `ls`:
+//! atomic writes (a hidden temp file, fsync, rename), no path that leaves the folder or goes through a
+//! symlink, and one folder per bridge namespace.
 
 use engine::storage::Storage;
 use std::fs;
@@ -9,20 +10,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 const MAX_PATH: usize = 1024;
 
-pub struct DiskStorage {
+pub struct CheckpointDir {
     root: PathBuf,
 }
 
-impl DiskStorage {
+impl CheckpointDir {
     /// Storage under `root` (created on the first write).
-    pub fn new(root: impl Into<PathBuf>) -> DiskStorage {
-        DiskStorage { root: root.into() }
+    pub fn new(root: impl Into<PathBuf>) -> CheckpointDir {
+        CheckpointDir { root: root.into() }
     }
 
     /// The folder of a namespace under the bridge's checkpoint root (`lab-0123456789ab-` → `lab-0123456789ab`).
-    pub fn for_namespace(checkpoint_root: &Path, prefix: &str) -> DiskStorage {
+    pub fn for_namespace(checkpoint_root: &Path, prefix: &str) -> CheckpointDir {
         let name = prefix.trim_end_matches('-');
-        DiskStorage::new(if name.is_empty() { checkpoint_root.to_path_buf() } else { checkpoint_root.join(name) })
+        CheckpointDir::new(if name.is_empty() { checkpoint_root.to_path_buf() } else { checkpoint_root.join(name) })
     }
 
     pub fn root(&self) -> &Path {
@@ -53,7 +54,7 @@ fn io(e: std::io::Error, p: &Path) -> String {
     format!("{}: {e}", p.display())
 }
 
-impl Storage for DiskStorage {
+impl Storage for CheckpointDir {
     fn list(&self, dir: &str) -> Result<Vec<String>, String> {
         let d = self.path(dir)?;
         let entries = match fs::read_dir(&d) {
@@ -144,7 +145,7 @@ mod tests {
     #[test]
     fn files_round_trip_on_disk() {
         let root = temp_root("roundtrip");
-        let mut s = DiskStorage::new(&root);
+        let mut s = CheckpointDir::new(&root);
         assert_eq!(s.list("ckpt").unwrap(), Vec::<String>::new());
         s.write("ckpt/checkpoint-1000", b"one").unwrap();
         s.write("ckpt/checkpoint-1000", b"two").unwrap();
@@ -163,7 +164,7 @@ mod tests {
     #[test]
     fn paths_cannot_leave_the_root() {
         let root = temp_root("escape");
-        let mut s = DiskStorage::new(&root);
+        let mut s = CheckpointDir::new(&root);
         for bad in ["../x", "a/../../x", "/etc/passwd", "", "a//b", ".hidden", "a/.b.tmp", "a\\b"] {
             assert!(s.write(bad, b"x").is_err(), "{bad} accepted");
             assert!(s.read(bad).is_err(), "{bad} accepted");
@@ -179,7 +180,7 @@ mod tests {
     fn engine_checkpoint_writes_rotate_on_disk() {
         use engine::storage::{serve, StorageReply, StorageRequest};
         let root = temp_root("rotate");
-        let mut s = DiskStorage::for_namespace(&root, "lab-0123456789ab-");
+        let mut s = CheckpointDir::for_namespace(&root, "lab-0123456789ab-");
         assert_eq!(s.root(), root.join("lab-0123456789ab"));
         let write = |t| StorageRequest::WriteCheckpoint { dir: "ckpt".into(), file_time: t, bytes: vec![1, 2, 3] };
         let first = serve(&mut s, &write(engine::time::Time(1000)));
