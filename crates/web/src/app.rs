@@ -135,6 +135,9 @@ pub fn App() -> Html {
     }
 
     let class = classes!("app", store.presenter.then_some("presenter"));
+    // The trace-derived panels take props, not the store: a tick that only moves the clock leaves them be.
+    let (session, trace_key, dispatch) = (store.session.clone(), store.trace_key(), store.dispatcher());
+    let tool_lines = store.session.borrow().tool_lines.clone();
     html! {
         <ContextProvider<Store> context={store.clone()}>
             <div {class}>
@@ -147,18 +150,18 @@ pub fn App() -> Html {
                         <Walkthrough />
                         <Controls />
                         <Produce />
-                        <ToolOutput />
+                        <ToolOutput lines={tool_lines} />
                     </section>
                     <section class="col col-mid" aria-label="Offsets and batches">
-                        <ErrorPanel current=true />
+                        <ErrorPanel current=true session={session.clone()} trace_key={trace_key.clone()} />
                         <Partitions />
-                        <Batches />
-                        <ErrorPanel current=false />
+                        <Batches session={session.clone()} trace_key={trace_key.clone()} selected={store.selected_batch} {dispatch} />
+                        <ErrorPanel current=false session={session.clone()} trace_key={trace_key.clone()} />
                     </section>
                     <section class="col col-right" aria-label="Group, checkpoints and output">
                         <Group />
                         <Checkpoints />
-                        <JobOutput />
+                        <JobOutput {session} {trace_key} />
                         <Inspector />
                     </section>
                 </main>

@@ -61,7 +61,10 @@ mod socket {
     /// a replaced socket reports nothing more.
     pub struct BridgeSocket {
         ws: WebSocket,
-        _handlers: (Closure<dyn Fn(DomEvent)>, Closure<dyn Fn(MessageEvent)>, Closure<dyn Fn(CloseEvent)>),
+        // Kept alive as long as the socket may call them.
+        _on_open: Closure<dyn Fn(DomEvent)>,
+        _on_message: Closure<dyn Fn(MessageEvent)>,
+        _on_close: Closure<dyn Fn(CloseEvent)>,
     }
 
     impl BridgeSocket {
@@ -86,7 +89,7 @@ mod socket {
             ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
             ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
             ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-            Ok(BridgeSocket { ws, _handlers: (on_open, on_message, on_close) })
+            Ok(BridgeSocket { ws, _on_open: on_open, _on_message: on_message, _on_close: on_close })
         }
 
         pub fn send(&self, frame: &str) -> Result<(), String> {

@@ -109,6 +109,17 @@ struct Seen {
     kafka: Option<(bool, Option<String>, usize)>,
 }
 
+/// What the trace-derived panels (batches, the error, the job's output) are drawn from: they render
+/// again only when it changes, not at every tick of the clock.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceKey {
+    trace: usize,
+    rows: Vec<StatusRow>,
+    group_state: String,
+    running: bool,
+    checkpoint_files: usize,
+}
+
 impl Seen {
     fn of(s: &Session) -> Seen {
         let now = s.now.ms();
@@ -224,6 +235,17 @@ impl AppState {
         }
         next.rev += 1;
         Some(next)
+    }
+
+    pub fn trace_key(&self) -> TraceKey {
+        let s = &self.seen;
+        TraceKey {
+            trace: s.trace,
+            rows: s.rows.clone(),
+            group_state: s.group_state.clone(),
+            running: s.running,
+            checkpoint_files: s.checkpoint_files,
+        }
     }
 
     /// A live session: frames go to the bridge and the wall clock drives it.
@@ -392,7 +414,10 @@ impl AppState {
                 }
             }
             Event::Closed(why) if live => {
-                self.session.borrow_mut().disconnected(&why);
+                let mut s = self.session.borrow_mut();
+                s.advance_to(Time(now));
+                s.disconnected(&why);
+                drop(s);
                 // A connection that opened counts as a success: the wait starts again from the first.
                 let attempt = match &self.link {
                     Link::Reconnecting { attempt, .. } => attempt + 1,
@@ -460,8 +485,7 @@ mod tests {
 
     /// A page the bridge welcomed, its first frames sent.
     fn live() -> AppState {
-        let mut s = AppState::default();
-        s.link = Link::Connecting;
+        let s = AppState { link: Link::Connecting, ..AppState::default() };
         let s = s.update(Msg::Bridge(welcome(), NOW)).expect("the welcome makes a lab");
         assert_eq!(s.link, Link::Live);
         s.session.borrow_mut().take_frames();
