@@ -27,31 +27,22 @@ impl Lesson {
     }
 }
 
+/// A lesson from its id, its scenario file (from the repository's root, embedded) and its title.
+macro_rules! lesson {
+    ($id:literal, $file:literal, $title:literal) => {
+        Lesson { id: $id, title: $title, file: $file, toml: include_str!(concat!("../../../", $file)) }
+    };
+}
+
 pub const LESSONS: [Lesson; 4] = [
-    Lesson {
-        id: "seed",
-        title: "The seed experiment: a rewind that does nothing, a recreated topic that kills the job",
-        file: "lessons/seed.toml",
-        toml: include_str!("../lessons/seed.toml"),
-    },
-    Lesson {
-        id: "retention",
-        title: "Retention: the checkpoint falls behind the log start (OffsetOutOfRangeException)",
-        file: "scenarios/retention.toml",
-        toml: include_str!("../../../scenarios/retention.toml"),
-    },
-    Lesson {
-        id: "revoked",
-        title: "A second consumer in the group: partitions revoked",
-        file: "scenarios/revoked.toml",
-        toml: include_str!("../../../scenarios/revoked.toml"),
-    },
-    Lesson {
-        id: "rate-limit",
-        title: "maxRatePerPartition over downtime, and a rate change the checkpoint ignores",
-        file: "scenarios/rate-limit.toml",
-        toml: include_str!("../../../scenarios/rate-limit.toml"),
-    },
+    lesson!(
+        "seed",
+        "crates/web/lessons/seed.toml",
+        "The seed experiment: a rewind that does nothing, a recreated topic that kills the job"
+    ),
+    lesson!("retention", "scenarios/retention.toml", "Retention: the checkpoint falls behind the log start (OffsetOutOfRangeException)"),
+    lesson!("revoked", "scenarios/revoked.toml", "A second consumer in the group: partitions revoked"),
+    lesson!("rate-limit", "scenarios/rate-limit.toml", "maxRatePerPartition over downtime, and a rate change the checkpoint ignores"),
 ];
 
 #[cfg(test)]
