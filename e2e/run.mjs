@@ -180,6 +180,54 @@ const tests = [
     await lab.id('inspector-prediction').scrollIntoViewIfNeeded();
     await lab.shot('10-checkpoint-inspector');
   }],
+  ['bridge: a malformed frame shows an error and the session goes on; a lost bridge is retried and the lab resumed', async lab => {
+    // A stand-in for the bridge (Playwright answers the page's websocket): it welcomes, then misbehaves.
+    const ns = 'lab-0123456789ab-';
+    const welcome = (namespace, id) => JSON.stringify({ v: 1, ...(id === undefined ? {} : { id }), reply: 'welcome', protocolVersion: 1, namespace, kafka: { up: true, bootstrap: '127.0.0.1:9092' }, maxFrameBytes: 262144, binaryRecords: false });
+    const connections = [];
+    await lab.page.routeWebSocket(/\/ws$/, ws => {
+      const c = { ws, received: [] };
+      connections.push(c);
+      ws.onMessage(m => c.received.push(JSON.parse(m)));
+      // As the bridge does, every new connection is welcomed unasked with a fresh namespace.
+      ws.send(welcome(connections.length === 1 ? ns : 'lab-ffffffffffff-'));
+    });
+    // Frames cross from the page to this stand-in asynchronously: wait for them.
+    const arrived = async (cond, what) => {
+      for (const t0 = Date.now(); !cond(); await lab.page.waitForTimeout(50)) {
+        if (Date.now() - t0 > 5000) throw new Error(`${what}: not within 5 s; frames: ${JSON.stringify(connections.map(c => c.received))}`);
+      }
+    };
+    const mode = async text => lab.page.waitForFunction(t => (document.querySelector('[data-testid=mode]')?.innerText || '').match(t), text, { timeout: 10000 });
+    await lab.open();
+    await mode('^LIVE · Apache Kafka at 127\\.0\\.0\\.1:9092 via the bridge$');
+    const [first] = connections;
+    await arrived(() => first.received.some(r => r.op === 'createTopic' && r.topic === `${ns}words`), `the lab's topic is created`);
+    first.ws.send('{"v":1,"reply":"surprise"}');
+    await lab.page.locator('.notice').waitFor();
+    const notice = await lab.page.locator('.notice').innerText();
+    ok(notice.startsWith('The bridge sent a frame this page cannot read; it was ignored and the session goes on:') && notice.includes('surprise'), `the error is shown: ${notice}`);
+    eq(await lab.text('mode'), 'LIVE · Apache Kafka at 127.0.0.1:9092 via the bridge', 'still live after the bad frame');
+    // The session goes on: the topic's creation is answered, and the queued produce goes out after it.
+    await lab.click('quick-p0');
+    const create = first.received.find(r => r.op === 'createTopic');
+    first.ws.send(JSON.stringify({ v: 1, id: create.id, reply: 'topicCreated', topic: `${ns}words`, partitions: 3 }));
+    await arrived(() => first.received.some(r => r.op === 'produce'), 'a produce frame');
+    const produce = first.received.find(r => r.op === 'produce');
+    eq(produce && [produce.topic, produce.partition, produce.lines], [`${ns}words`, 0, ['a', 'b']], 'the produce after the bad frame');
+    first.ws.send(JSON.stringify({ v: 1, reply: 'kafkaStatus', kafka: { up: false, bootstrap: '127.0.0.1:9092', detail: 'broker gone' } }));
+    await mode('^LIVE · Kafka at 127\\.0\\.0\\.1:9092 is down: broker gone$');
+    // The bridge goes away: the page says when it tries again, then reconnects and resumes its namespace.
+    await first.ws.close({ code: 1011, reason: 'bridge restarted' });
+    await mode('^LIVE · the bridge went away \\(bridge restarted\\); reconnecting in 1 s$');
+    await lab.shot('11-bridge-reconnecting');
+    await arrived(() => connections.length === 2 && connections[1].received.length >= 2, 'a second connection after the backoff, with hello and the watch');
+    const hello = connections[1].received[0];
+    eq([hello.op, hello.namespace], ['hello', ns], 'the first frame of the new connection resumes the namespace');
+    ok(connections[1].received.some(r => r.op === 'watchOffsetsTopic' && r.group === `${ns}g`), 'the group watch is renewed');
+    connections[1].ws.send(welcome(ns, hello.id));
+    await mode('^LIVE · Apache Kafka at 127\\.0\\.0\\.1:9092 via the bridge$');
+  }],
 ];
 
 const { passed, failed } = await runAll(browser, tests, page => new Lab(page));

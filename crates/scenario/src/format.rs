@@ -17,6 +17,18 @@ pub struct Scenario {
     pub topics: Vec<(String, i32)>,
     pub job: JobConfig,
     pub steps: Vec<Step>,
+    /// The walkthrough's chapters (`[[chapter]]`), in order; empty, or covering every step.
+    /// Not engine input: the runner never reads them.
+    pub chapters: Vec<Chapter>,
+}
+
+/// A `[[chapter]]`: it opens at the step written after it and runs until the next chapter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chapter {
+    pub title: String,
+    pub narration: String,
+    /// Step indices `[start, end)`.
+    pub steps: std::ops::Range<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -124,6 +136,16 @@ struct RawScenario {
     job: RawJob,
     #[serde(default)]
     step: Vec<RawStep>,
+    #[serde(default)]
+    chapter: Vec<RawChapter>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChapter {
+    title: String,
+    #[serde(default)]
+    narration: String,
 }
 
 #[derive(Deserialize)]
@@ -188,6 +210,7 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, String> {
         kafka_model::reset::parse_datetime(&format!("{day}T00:00:00.000")).map_err(|_| format!("{file}: day `{day}` is not YYYY-MM-DD"))?,
     );
     let job = build_job(&RawJob::default(), &raw.job).map_err(|e| format!("{file}: [job]: {e}"))?;
+    let chapters = chapters(file, text, raw.chapter, &step_lines)?;
     let mut steps = Vec::new();
     let mut last = Time(i64::MIN);
     for (i, s) in raw.step.into_iter().enumerate() {
@@ -207,7 +230,39 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, String> {
         topics: raw.topic.into_iter().map(|t| (t.name, t.partitions)).collect(),
         job,
         steps,
+        chapters,
     })
+}
+
+/// Where each `[[chapter]]` header stands among the `[[step]]` headers decides its steps, so a step
+/// added anywhere lands in the chapter written above it.
+fn chapters(file: &str, text: &str, raw: Vec<RawChapter>, step_lines: &[usize]) -> Result<Vec<Chapter>, String> {
+    let lines = header_lines(text, "[[chapter]]");
+    if lines.len() != raw.len() {
+        return Err(format!(
+            "{file}: {} chapter tables but {} `[[chapter]]` header lines: write each chapter as a `[[chapter]]` line of its own, \
+             right before the step that opens it",
+            raw.len(),
+            lines.len()
+        ));
+    }
+    let starts: Vec<usize> = lines.iter().map(|l| step_lines.iter().filter(|s| *s < l).count()).collect();
+    let mut out = Vec::new();
+    for (i, (c, &start)) in raw.into_iter().zip(&starts).enumerate() {
+        let end = starts.get(i + 1).copied().unwrap_or(step_lines.len());
+        let at = format!("{file}:{}: chapter {}", lines[i], i + 1);
+        if c.title.trim().is_empty() {
+            return Err(format!("{at}: `title` is empty"));
+        }
+        if i == 0 && start > 0 {
+            return Err(format!("{at}: steps 1–{start} come before the first chapter; with chapters, every step belongs to one"));
+        }
+        if end == start {
+            return Err(format!("{at} (`{}`) has no steps: put it right before the step that opens it", c.title));
+        }
+        out.push(Chapter { title: c.title, narration: c.narration, steps: start..end });
+    }
+    Ok(out)
 }
 
 fn build_action(base: &RawJob, job: &JobConfig, s: RawStep) -> Result<Action, String> {
@@ -483,6 +538,50 @@ committed = { "words-0" = 2 }
         assert!(e.contains("line 2"), "{e}");
         let e = parse("t.toml", &MINIMAL.replace("group = \"g\"", "group = \"g\"\npipeline = [\"map(x => x)\"]")).unwrap_err();
         assert!(e.contains("unknown transformation"), "{e}");
+    }
+
+    /// MINIMAL with a first chapter above its first step and `produce` (the produce step's header and `at`) replaced.
+    fn chaptered(produce: &str) -> String {
+        MINIMAL.replacen("[[step]]", "[[chapter]]\ntitle = \"Start\"\nnarration = \"getOrCreate\"\n\n[[step]]", 1).replacen(
+            "[[step]]\nat = \"12:00:12\"",
+            produce,
+            1,
+        )
+    }
+
+    #[test]
+    fn a_chapter_opens_at_the_step_after_it_and_an_added_step_stays_in_its_chapter() {
+        let second = "[[chapter]]\ntitle = \"Produce\"\n[[step]]\nat = \"12:00:12\"";
+        let s = parse("t.toml", &chaptered(second)).unwrap();
+        let got: Vec<_> = s.chapters.iter().map(|c| (c.title.as_str(), c.steps.clone())).collect();
+        assert_eq!(got, vec![("Start", 0..1), ("Produce", 1..3)]);
+        assert_eq!(s.chapters[0].narration, "getOrCreate");
+        // Chapters are not engine input: the steps are those of the file without them.
+        assert_eq!(
+            s.steps.iter().map(|s| &s.action).collect::<Vec<_>>(),
+            parse("t.toml", MINIMAL).unwrap().steps.iter().map(|s| &s.action).collect::<Vec<_>>()
+        );
+        // One more step in the first chapter: the second chapter still opens at the produce.
+        let added = format!("[[step]]\nat = \"12:00:05\"\ndo = \"kill\"\n\n{second}");
+        let s = parse("t.toml", &chaptered(&added)).unwrap();
+        let got: Vec<_> = s.chapters.iter().map(|c| c.steps.clone()).collect();
+        assert_eq!(got, vec![0..2, 2..4]);
+        assert!(matches!(s.steps[2].action, Action::Produce { .. }));
+    }
+
+    #[test]
+    fn misplaced_chapters_are_refused_with_their_line() {
+        let late = MINIMAL.replacen("[[step]]\nat = \"12:00:12\"", "[[chapter]]\ntitle = \"Produce\"\n[[step]]\nat = \"12:00:12\"", 1);
+        let e = parse("t.toml", &late).unwrap_err();
+        assert!(e.starts_with("t.toml:13: chapter 1") && e.contains("steps 1–1 come before the first chapter"), "{e}");
+        let empty = format!("{MINIMAL}[[chapter]]\ntitle = \"After\"\n");
+        let e = parse("t.toml", &empty.replacen("[[step]]", "[[chapter]]\ntitle = \"A\"\n[[step]]", 1)).unwrap_err();
+        assert!(e.contains("chapter 2 (`After`) has no steps"), "{e}");
+        let inline = MINIMAL.replacen("name = \"t\"", "name = \"t\"\nchapter = [{ title = \"A\" }]", 1);
+        let e = parse("t.toml", &inline).unwrap_err();
+        assert!(e.contains("1 chapter tables but 0 `[[chapter]]` header lines"), "{e}");
+        let untitled = MINIMAL.replacen("[[step]]", "[[chapter]]\ntitle = \" \"\n[[step]]", 1);
+        assert!(parse("t.toml", &untitled).unwrap_err().contains("`title` is empty"));
     }
 
     #[test]

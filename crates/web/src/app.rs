@@ -1,10 +1,11 @@
-//! The app shell: the reducer, the play timer, keyboard shortcuts, share-link loading and the layout.
+//! The app shell: the reducer, the bridge socket and its outbox, the play and live timers,
+//! keyboard shortcuts, share-link loading and the layout.
 
+use crate::bridge_socket::BridgeSocket;
 use crate::components::*;
 use crate::link;
-use crate::state::{AppState, Link, Msg, Store};
-use gloo_timers::callback::Interval;
-use wasm_bindgen::closure::Closure;
+use crate::state::{wall_ms, AppState, Link, Msg, Store};
+use gloo_timers::callback::{Interval, Timeout};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
@@ -16,6 +17,7 @@ const LIVE_TICK_MS: u32 = 250;
 #[component]
 pub fn App() -> Html {
     let store: Store = use_reducer(AppState::default);
+    let socket = use_mut_ref(|| None::<BridgeSocket>);
 
     // A share link in the fragment replays to the sharer's state, once, at mount.
     {
@@ -29,46 +31,63 @@ pub fn App() -> Html {
     }
 
     // The bridge: served by one (not `?offline`, no share link), the page connects to its websocket;
-    // the bridge's welcome turns the untouched page into a lab on the real Kafka.
+    // the bridge's welcome turns the untouched page into a lab on the real Kafka. A new generation is
+    // a fresh lab; a reconnect opens the same lab again (the socket service reports `Opened`, and the
+    // session's first frame is `hello` with its namespace).
+    {
+        let (store, socket) = (store.clone(), socket.clone());
+        use_effect_with((store.connect_gen, store.reconnects), move |(gen, _)| {
+            let report = {
+                let store = store.clone();
+                move |e| store.dispatch(Msg::Bridge(e, wall_ms()))
+            };
+            *socket.borrow_mut() = bridge_url(*gen).and_then(|url| match BridgeSocket::connect(&url, report) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    store.dispatch(Msg::SendFailed(e));
+                    None
+                }
+            });
+            move || drop(socket.borrow_mut().take())
+        });
+    }
+
+    // The outbox: after every change, what the session queued for the bridge is sent (only on an
+    // open connection; while reconnecting it waits in the session).
+    {
+        let (store, socket) = (store.clone(), socket.clone());
+        use_effect_with(store.rev, move |_| {
+            if store.link == Link::Live {
+                if let Some(ws) = socket.borrow().as_ref() {
+                    let frames = store.session.borrow_mut().take_frames();
+                    if let Some(e) = frames.iter().find_map(|f| ws.send(f).err()) {
+                        store.dispatch(Msg::SendFailed(e));
+                    }
+                }
+            }
+        });
+    }
+
+    // Reconnecting: the next attempt at its time.
     {
         let store = store.clone();
-        use_effect_with(store.connect_gen, move |gen| {
-            let socket = bridge_url(*gen).and_then(|url| web_sys::WebSocket::new(&url).ok());
-            let mut closures = None;
-            if let Some(ws) = &socket {
-                let s1 = store.clone();
-                let on_message = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-                    if let Some(text) = e.data().as_string() {
-                        s1.dispatch(Msg::Frame(text));
-                    }
-                });
-                let s2 = store.clone();
-                let on_close = Closure::<dyn Fn(web_sys::CloseEvent)>::new(move |e: web_sys::CloseEvent| {
-                    let why = if e.reason().is_empty() { format!("closed with code {}", e.code()) } else { e.reason() };
-                    s2.dispatch(Msg::Closed(why));
-                });
-                ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-                ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-                closures = Some((on_message, on_close));
-                store.dispatch(Msg::Socket(std::rc::Rc::new(ws.clone())));
-            }
-            move || {
-                if let Some(ws) = socket {
-                    ws.set_onmessage(None);
-                    ws.set_onclose(None);
-                    let _ = ws.close();
+        use_effect_with(store.link.clone(), move |link| {
+            let timer = match link {
+                Link::Reconnecting { at_ms, .. } => {
+                    let wait = (at_ms - wall_ms()).clamp(0, u32::MAX as i64) as u32;
+                    Some(Timeout::new(wait, move || store.dispatch(Msg::Retry)))
                 }
-                drop(closures);
-            }
+                _ => None,
+            };
+            move || drop(timer)
         });
     }
 
     // Live: the wall clock drives batches, facts and the walkthrough's steps.
     {
         let store = store.clone();
-        let live = store.link == Link::Live || matches!(store.link, Link::Lost(_));
-        use_effect_with(live, move |live| {
-            let timer = live.then(|| Interval::new(LIVE_TICK_MS, move || store.dispatch(Msg::LiveTick)));
+        use_effect_with(store.is_live(), move |live| {
+            let timer = live.then(|| Interval::new(LIVE_TICK_MS, move || store.dispatch(Msg::LiveTick(wall_ms()))));
             move || drop(timer)
         });
     }
@@ -116,6 +135,9 @@ pub fn App() -> Html {
     }
 
     let class = classes!("app", store.presenter.then_some("presenter"));
+    // The trace-derived panels take props, not the store: a tick that only moves the clock leaves them be.
+    let (session, trace_key, dispatch) = (store.session.clone(), store.trace_key(), store.dispatcher());
+    let tool_lines = store.session.borrow().tool_lines.clone();
     html! {
         <ContextProvider<Store> context={store.clone()}>
             <div {class}>
@@ -128,18 +150,18 @@ pub fn App() -> Html {
                         <Walkthrough />
                         <Controls />
                         <Produce />
-                        <ToolOutput />
+                        <ToolOutput lines={tool_lines} />
                     </section>
                     <section class="col col-mid" aria-label="Offsets and batches">
-                        <ErrorPanel current=true />
+                        <ErrorPanel current=true session={session.clone()} trace_key={trace_key.clone()} />
                         <Partitions />
-                        <Batches />
-                        <ErrorPanel current=false />
+                        <Batches session={session.clone()} trace_key={trace_key.clone()} selected={store.selected_batch} {dispatch} />
+                        <ErrorPanel current=false session={session.clone()} trace_key={trace_key.clone()} />
                     </section>
                     <section class="col col-right" aria-label="Group, checkpoints and output">
                         <Group />
                         <Checkpoints />
-                        <JobOutput />
+                        <JobOutput {session} {trace_key} />
                         <Inspector />
                     </section>
                 </main>

@@ -1,6 +1,7 @@
 //! Offset Lab's page: the session (engine + in-memory Kafka), share links and derived views are
 //! plain Rust (tested natively); the Yew app over them is built for the browser only.
 
+pub mod bridge_socket;
 pub mod explain;
 pub mod inspect;
 pub mod kafka;
@@ -8,6 +9,7 @@ pub mod lessons;
 pub mod link;
 pub mod live;
 pub mod session;
+pub mod state;
 pub mod views;
 pub mod walkthrough;
 
@@ -15,8 +17,6 @@ pub mod walkthrough;
 mod app;
 #[cfg(target_arch = "wasm32")]
 mod components;
-#[cfg(target_arch = "wasm32")]
-pub mod state;
 
 #[cfg(target_arch = "wasm32")]
 pub use app::App;

@@ -237,9 +237,32 @@ impl LiveKafka {
         self.round = None;
     }
 
-    /// One frame from the bridge. Returns an error for a frame that is not the protocol's.
+    /// The websocket is open again: `hello` resumes this namespace before anything else is sent, and
+    /// the group's `__consumer_offsets` watch is renewed. What was queued for the lost connection was
+    /// failed by [`LiveKafka::disconnected`] and is dropped.
+    pub fn reconnected(&mut self) {
+        self.connected = true;
+        self.outbox.clear();
+        let namespace = (!self.ns.is_empty()).then(|| self.ns.clone());
+        self.send(Op::Hello { namespace, binary_records: false }, Pending::Other);
+        let g = self.wire(&self.group);
+        self.send(Op::WatchOffsetsTopic { group: g, on: true }, Pending::Other);
+    }
+
+    /// Whether [`LiveKafka::take_frames`] has something to send.
+    pub fn has_frames(&self) -> bool {
+        !self.outbox.is_empty() || (self.connected && !self.ordered_busy && !self.ordered.is_empty())
+    }
+
+    /// One frame from the bridge, as text (tests); the page reads frames in `bridge_socket`.
     pub fn handle_frame(&mut self, text: &str) -> Result<(), String> {
         let r: Response = serde_json::from_str(text).map_err(|e| format!("the bridge sent a frame this page cannot read: {e}"))?;
+        self.handle_response(r);
+        Ok(())
+    }
+
+    /// One reply or push from the bridge.
+    pub fn handle_response(&mut self, r: Response) {
         let pending = r.id.and_then(|id| self.inflight.remove(&id));
         match (pending, r.reply) {
             (_, Reply::KafkaStatus { kafka }) => self.kafka = kafka,
@@ -287,7 +310,6 @@ impl LiveKafka {
             (_, Reply::Error { code, message }) => self.notes.push(format!("bridge: {code:?}: {message}")),
             _ => {}
         }
-        Ok(())
     }
 
     fn ordered_reply(&mut self, what: &str, reply: Reply) {
@@ -747,5 +769,12 @@ mod tests {
         assert!(matches!(k.serve_id(3, &req), Some(KafkaReply::Failed { .. })));
         assert!(matches!(k.serve_id(4, &req), Some(KafkaReply::Failed { .. })));
         assert!(k.handle_frame("{not json").is_err());
+        // Back: the namespace is resumed first, the watch renewed, and requests go out again.
+        k.reconnected();
+        let out = sent(&mut k);
+        assert!(matches!(&out[0].op, Op::Hello { namespace: Some(ns), binary_records: false } if ns == "lab-0123456789ab-"), "{out:?}");
+        assert!(matches!(&out[1].op, Op::WatchOffsetsTopic { group, on: true } if group == "lab-0123456789ab-g"), "{out:?}");
+        assert_eq!(k.serve_id(5, &req), None);
+        assert!(matches!(&sent(&mut k)[..], [Request { op: Op::Engine { .. }, .. }]));
     }
 }

@@ -210,15 +210,34 @@ impl Session {
         }
     }
 
-    /// Live: a frame from the bridge; the engine gets any reply it waited for.
-    pub fn handle_frame(&mut self, text: &str, now_ms: i64) -> Result<(), String> {
-        let k = self.run.kafka.live_mut().ok_or("no bridge connection in the simulation")?;
+    /// Whether [`Session::take_frames`] has something to send.
+    pub fn has_frames(&self) -> bool {
+        self.storage_out.as_ref().is_some_and(|s| !s.borrow().is_empty()) || self.run.kafka.live().is_some_and(LiveKafka::has_frames)
+    }
+
+    /// Live: a frame from the bridge (read and validated by the socket service); the engine gets any
+    /// reply it waited for.
+    pub fn handle_response(&mut self, response: protocol::Response, now_ms: i64) {
+        let Some(k) = self.run.kafka.live_mut() else { return };
         k.advance(Time(now_ms));
-        let r = k.handle_frame(text);
+        k.handle_response(response);
         let notes = std::mem::take(&mut k.notes);
         self.tool_lines.extend(notes);
         self.advance_to(Time(now_ms));
-        r
+    }
+
+    /// Live: the bridge connection closed; what waits for it fails.
+    pub fn disconnected(&mut self, why: &str) {
+        if let Some(k) = self.run.kafka.live_mut() {
+            k.disconnected(why);
+        }
+    }
+
+    /// Live: the bridge connection is open again (the namespace is resumed).
+    pub fn reconnected(&mut self) {
+        if let Some(k) = self.run.kafka.live_mut() {
+            k.reconnected();
+        }
     }
 
     /// Live: the wall clock moved on: facts are refreshed, batches fire, due lesson steps run.

@@ -1,9 +1,8 @@
 //! The batch timeline in Spark UI's words (time, status, numRecords, re-run) and the selected
 //! batch's details: every partition's OffsetRange, empty and negative ones too.
 
-use super::use_store;
 use crate::explain::{explain, failed_row};
-use crate::state::Msg;
+use crate::state::{AppState, Msg, SessionRef, TraceKey};
 use crate::views::{batches, error_is_current, last_error, restart_time, BatchRow, BatchStatus};
 use engine::time::clock;
 use yew::prelude::*;
@@ -11,10 +10,18 @@ use yew::prelude::*;
 /// Rows shown in the timeline (newest first); older ones are dropped.
 const SHOWN: usize = 40;
 
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub session: SessionRef,
+    /// The timeline changes only with it.
+    pub trace_key: TraceKey,
+    pub selected: Option<usize>,
+    pub dispatch: UseReducerDispatcher<AppState>,
+}
+
 #[component]
-pub fn Batches() -> Html {
-    let store = use_store();
-    let s = store.session.borrow();
+pub fn Batches(props: &Props) -> Html {
+    let s = props.session.borrow();
     let mut rows = batches(&s.run.trace);
     // A compute that threw never became a batch; show the ranges it had, marked as such.
     if error_is_current(&s.run.trace) {
@@ -25,7 +32,7 @@ pub fn Batches() -> Html {
             }
         }
     }
-    let selected = store.selected_batch.filter(|i| *i < rows.len()).or(rows.len().checked_sub(1));
+    let selected = props.selected.filter(|i| *i < rows.len()).or(rows.len().checked_sub(1));
     let first = rows.len().saturating_sub(SHOWN);
     html! {
         <section class="panel batches" aria-labelledby="batches-h">
@@ -36,7 +43,7 @@ pub fn Batches() -> Html {
                         <thead><tr><th>{ "batch time" }</th><th>{ "status" }</th><th>{ "numRecords" }</th><th>{ "" }</th></tr></thead>
                         <tbody>
                         { for rows.iter().enumerate().skip(first).rev().map(|(i, r)| {
-                            let st = store.clone();
+                            let st = props.dispatch.clone();
                             let onclick = Callback::from(move |_: MouseEvent| st.dispatch(Msg::SelectBatch(Some(i))));
                             let sel = selected == Some(i);
                             html! { <tr class={classes!(status_class(r), sel.then_some("sel"), (r.num_records < 0).then_some("neg"))} aria-selected={sel.to_string()}>

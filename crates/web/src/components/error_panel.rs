@@ -1,7 +1,7 @@
 //! The newest exception: exactly as Spark prints it, why it happened here (with the numbers), the ways out.
 
-use super::use_store;
 use crate::explain::explain;
+use crate::state::{SessionRef, TraceKey};
 use crate::views::{error_is_current, last_error};
 use engine::time::clock;
 use yew::prelude::*;
@@ -10,12 +10,14 @@ use yew::prelude::*;
 pub struct Props {
     /// Render only a current error (the job died: top of the page) or only a past one (below).
     pub current: bool,
+    pub session: SessionRef,
+    /// The panel changes only with it.
+    pub trace_key: TraceKey,
 }
 
 #[component]
 pub fn ErrorPanel(props: &Props) -> Html {
-    let store = use_store();
-    let s = store.session.borrow();
+    let s = props.session.borrow();
     let Some((class, message, phase, at)) = last_error(&s.run.trace) else { return html! {} };
     let current = error_is_current(&s.run.trace);
     if current != props.current {

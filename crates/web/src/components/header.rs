@@ -1,7 +1,7 @@
 //! The top bar: title, SIMULATION or LIVE (and Kafka's health), the clock, time controls, presenter mode, share.
 
 use super::use_store;
-use crate::state::{share_fragment, Link, Msg};
+use crate::state::{countdown_secs, share_fragment, shown_clock, Link, Msg};
 use engine::time::clock;
 use yew::prelude::*;
 
@@ -11,7 +11,7 @@ pub fn Header() -> Html {
     let (now, running, live) = {
         let s = store.session.borrow();
         let live = s.run.kafka.live().map(|k| (k.ns.clone(), k.kafka.clone(), k.waiting()));
-        (clock(s.now), s.run.engine.is_running(), live)
+        (clock(shown_clock(&s)), s.run.engine.is_running(), live)
     };
     let d = |m: fn(&crate::state::Store) -> Msg| {
         let s = store.clone();
@@ -54,8 +54,11 @@ pub fn Header() -> Html {
                         { format!("LIVE · Apache Kafka at {} via the bridge", kafka.bootstrap) }</span> },
                 (Some((_, kafka, _)), Link::Live) => html! {
                     <span class="badge down" role="alert" data-testid="mode">{ format!("LIVE · Kafka at {} is down: {}", kafka.bootstrap, kafka.detail.clone().unwrap_or_default()) }</span> },
-                (Some(_), Link::Lost(why)) => html! {
-                    <span class="badge down" role="alert" data-testid="mode">{ format!("LIVE · the bridge went away ({why}); reload the page to reconnect") }</span> },
+                (Some(_), Link::Reconnecting { why, at_ms, .. }) => {
+                    let secs = countdown_secs(*at_ms, store.session.borrow().now.ms());
+                    let when = if secs > 0 { format!("reconnecting in {secs} s") } else { "reconnecting…".to_string() };
+                    html! { <span class="badge down" role="alert" data-testid="mode">{ format!("LIVE · the bridge went away ({why}); {when}") }</span> }
+                }
                 _ => html! {
                     <span class="badge sim" data-testid="mode" title="No Kafka is involved: the page runs Offset Lab's in-memory Kafka model">{ "SIMULATION · in-memory Kafka model" }</span> },
             } }

@@ -1,14 +1,20 @@
 //! The job's output: print() lines of the newest batches and the updateStateByKey state.
 
-use super::use_store;
+use crate::state::{SessionRef, TraceKey};
 use crate::views::batches;
 use engine::time::clock;
 use yew::prelude::*;
 
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub session: SessionRef,
+    /// The output changes only with it.
+    pub trace_key: TraceKey,
+}
+
 #[component]
-pub fn JobOutput() -> Html {
-    let store = use_store();
-    let s = store.session.borrow();
+pub fn JobOutput(props: &Props) -> Html {
+    let s = props.session.borrow();
     let rows = batches(&s.run.trace);
     let printed: Vec<_> = rows.iter().filter(|r| !r.output.is_empty()).rev().take(3).collect();
     let state = s.run.engine.state().cloned();

@@ -1,12 +1,15 @@
 //! What the last tool printed (reset-offsets, delete-records, topic commands) or why it refused.
 
-use super::use_store;
 use yew::prelude::*;
 
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub lines: Vec<String>,
+}
+
 #[component]
-pub fn ToolOutput() -> Html {
-    let store = use_store();
-    let lines = store.session.borrow().tool_lines.clone();
+pub fn ToolOutput(props: &Props) -> Html {
+    let lines = &props.lines;
     if lines.is_empty() {
         return html! {};
     }

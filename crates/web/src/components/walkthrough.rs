@@ -10,7 +10,7 @@ use yew::prelude::*;
 pub fn Walkthrough() -> Html {
     let store = use_store();
     let lesson = store.session.borrow().lesson_def();
-    let chapters = lesson.chapters;
+    let chapters = lesson.chapters();
     let (done, failures) = {
         let s = store.session.borrow();
         (chapter_done(&s), s.run.failures.clone())
@@ -36,7 +36,7 @@ pub fn Walkthrough() -> Html {
     };
     let checks = |k: usize| {
         let c = &chapters[k];
-        lesson.scenario().steps[c.steps.0..c.steps.1].iter().filter(|s| matches!(s.action, Action::Expect(_))).count()
+        lesson.scenario().steps[c.steps.clone()].iter().filter(|s| matches!(s.action, Action::Expect(_))).count()
     };
     html! {
         <section class="panel walkthrough" aria-labelledby="walk-h">
@@ -52,7 +52,7 @@ pub fn Walkthrough() -> Html {
             if let Some(k) = shown.filter(|_| on_lesson) {
                 <div class="chapter" data-testid="chapter">
                     <h3>{ format!("{} / {} · {}", k + 1, chapters.len(), chapters[k].title) }</h3>
-                    <p class="narration" data-testid="narration">{ chapters[k].narration }</p>
+                    <p class="narration" data-testid="narration">{ &chapters[k].narration }</p>
                     if checks(k) > 0 && running.is_none() {
                         <p class="checks" data-testid="checks">{ if failures.is_empty() { format!("✓ {} check(s) of this chapter hold", checks(k)) } else { format!("✗ {} check(s) failed", failures.len()) } }</p>
                         <ul class="failures">{ for failures.iter().map(|f| html! { <li>{ f }</li> }) }</ul>
@@ -79,7 +79,7 @@ pub fn Walkthrough() -> Html {
                 { for chapters.iter().enumerate().map(|(i, c)| {
                     let here = on_lesson && done == Some(i);
                     html! { <li class={classes!(here.then_some("here"))}>
-                        <button class="link" onclick={go(i)} aria-current={here.then_some("step")}>{ c.title }</button>
+                        <button class="link" onclick={go(i)} aria-current={here.then_some("step")}>{ &c.title }</button>
                     </li> }
                 }) }
             </ol>
