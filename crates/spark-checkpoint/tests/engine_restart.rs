@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use engine::checkpoint::{self, Checkpoint as EngineCheckpoint};
+use engine::checkpoint::Checkpoint as EngineCheckpoint;
 use engine::config::Strategy;
 use engine::storage::{self, MemoryStorage};
 use engine::time::Time;
@@ -30,12 +30,6 @@ struct Outcome {
 /// The scenarios whose prediction can only say "may fail" where the engine fails: the facts give the group's
 /// state (Stable), not whether its members are alive; the scenario's Kafka still has the console consumer.
 const MAY_FAIL: &[&str] = &["revoked"];
-
-/// Where today's re-stated rules and the engine part: a restored batch whose `updateStateByKey` RDD was
-/// checkpointed to a file reads no Kafka records on restart (its state comes from the file and the job's
-/// `foreachRDD` only commits), so retention past its ranges breaks nothing; the prediction assumes every
-/// restored range is read by a task.
-const PREDICT_DIFFERS: &[&str] = &["rate-limit (records deleted up to the log end)"];
 
 fn spark_range(r: &engine::offsets::OffsetRange) -> OffsetRange {
     OffsetRange { topic: r.topic.clone(), partition: r.partition, from_offset: r.from_offset, until_offset: r.until_offset }
@@ -186,10 +180,11 @@ fn engine_restart(cp: &EngineCheckpoint, files: BTreeMap<String, Vec<u8>>, mut k
                     error = Some(format!("{class}: {message}"));
                     break;
                 }
-                TraceEvent::BatchCompleted { batch } if first.as_ref().is_some_and(|(t, _)| *t == batch) => break,
                 TraceEvent::ContextStopped { .. } => break,
                 _ => {}
             },
+            // The first batch's jobs are done (a failed job's error follows its batch's completion) once the engine waits for the next.
+            Output::Timeout(_) if first.is_some() => break,
             Output::Timeout(t) => {
                 kafka.advance(t);
                 e.handle_timeout(t).expect("forward");
@@ -264,7 +259,6 @@ fn the_prediction_from_every_scenarios_newest_checkpoint_is_what_the_engines_res
         // A restart follows a stop: the old driver's consumer has left the group.
         run.stop_if_running();
         let Some((name, cp)) = run.newest_checkpoint() else { continue };
-        assert_eq!(checkpoint::reader_order(&[name.clone()]), [name.clone()]);
         let mut files = BTreeMap::new();
         files.insert(format!("{}/{name}", cp.checkpoint_dir), cp.to_bytes());
         for f in &cp.state_files {
@@ -279,7 +273,5 @@ fn the_prediction_from_every_scenarios_newest_checkpoint_is_what_the_engines_res
         }
     }
     assert!(agree.len() + disagree.len() >= 36, "only {} comparisons: {agree:?}", agree.len() + disagree.len());
-    let known: Vec<&String> = disagree.iter().filter(|d| PREDICT_DIFFERS.iter().any(|k| d.starts_with(&format!("{k}:")))).collect();
-    assert_eq!(known.len(), PREDICT_DIFFERS.len(), "the known differences changed:\n{}", disagree.join("\n"));
-    assert_eq!(disagree.len(), known.len(), "{} of {} disagree:\n{}", disagree.len(), agree.len() + disagree.len(), disagree.join("\n"));
+    assert!(disagree.is_empty(), "{} of {} disagree:\n{}", disagree.len(), agree.len() + disagree.len(), disagree.join("\n"));
 }
