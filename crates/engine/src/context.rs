@@ -127,6 +127,8 @@ pub struct Engine {
     auto_commits: BTreeSet<u64>,
     memo: Memo,
     out: VecDeque<Output>,
+    /// The batch time and offset ranges of the latest `compute`, kept when `StreamInputInfo`'s check threw.
+    last_compute: Option<(Time, Vec<offsets::OffsetRange>)>,
 }
 
 impl Default for Engine {
@@ -146,6 +148,7 @@ impl Engine {
             auto_commits: BTreeSet::new(),
             memo: Memo::default(),
             out: VecDeque::new(),
+            last_compute: None,
         }
     }
 
@@ -263,6 +266,12 @@ impl Engine {
     /// The stream's `currentOffsets`, if a context runs.
     pub fn current_offsets(&self) -> Option<&offsets::Offsets> {
         self.app.as_ref().map(|a| &a.stream.current_offsets)
+    }
+
+    /// The batch time and ranges of the latest `compute`, also when it threw `numRecords must not be
+    /// negative` (no trace event carries them then): what the checkpoint inspector shows next to the exception.
+    pub fn last_compute(&self) -> Option<&(Time, Vec<offsets::OffsetRange>)> {
+        self.last_compute.as_ref()
     }
 
     /// The newest `updateStateByKey` state in memory.
@@ -576,7 +585,11 @@ impl Engine {
             self.send_commit(group, member, offsets, true);
         }
         let app = self.app.as_mut().expect("app");
-        let computed = gathered.result.and_then(|inputs| app.stream.apply_compute(&app.job, inputs));
+        let ranges = gathered.result.map(|inputs| app.stream.offset_ranges(&app.job, inputs));
+        if let Ok(r) = &ranges {
+            self.last_compute = Some((time, r.clone()));
+        }
+        let computed = ranges.and_then(|r| app.stream.apply_ranges(r));
         match computed {
             Ok(c) => {
                 app.stream.generated.insert(time, GeneratedRdd { ranges: c.ranges.clone(), restored: false });

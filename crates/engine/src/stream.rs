@@ -125,8 +125,8 @@ impl DirectKafkaInputDStream {
         Ok(Gathered { consumer: Some(consumer), result: Ok(ComputeInputs { new_positions, latest }) })
     }
 
-    /// The rest of `compute`: clamp, ranges, the `StreamInputInfo` check, `currentOffsets`, `commitAll`.
-    pub fn apply_compute(&mut self, job: &JobConfig, inputs: ComputeInputs) -> Result<Computed, SparkError> {
+    /// The next part of `compute`: new partitions, the clamp, and the `KafkaRDD`'s offset ranges.
+    pub fn offset_ranges(&mut self, job: &JobConfig, inputs: ComputeInputs) -> Vec<OffsetRange> {
         // latestOffsets() adds new partitions before anything can throw.
         self.current_offsets.extend(inputs.new_positions);
         if let Some(consumer) = &mut self.consumer {
@@ -134,13 +134,17 @@ impl DirectKafkaInputDStream {
             consumer.positions = inputs.latest.clone();
         }
         let until = self.clamp(job, &inputs.latest);
-        let ranges: Vec<OffsetRange> = until.iter().map(|(tp, &u)| OffsetRange::new(tp, self.current_offsets[tp], u)).collect();
+        until.iter().map(|(tp, &u)| OffsetRange::new(tp, self.current_offsets[tp], u)).collect()
+    }
+
+    /// The rest of `compute`: the `StreamInputInfo` check, `currentOffsets` = the untils, `commitAll`.
+    pub fn apply_ranges(&mut self, ranges: Vec<OffsetRange>) -> Result<Computed, SparkError> {
         // StreamInputInfo(id, rdd.count) where KafkaRDD.count = Σ (until − from).
         let num_records: i64 = ranges.iter().map(OffsetRange::count).sum();
         if num_records < 0 {
             return Err(messages::num_records_negative());
         }
-        self.current_offsets = until;
+        self.current_offsets = ranges.iter().map(|r| (r.topic_partition(), r.until_offset)).collect();
         let commit = self.commit_all();
         Ok(Computed { ranges, num_records, commit })
     }
