@@ -503,6 +503,7 @@ impl Kafka {
     /// `kafka-consumer-groups --describe`.
     pub async fn describe_group(&self, group: &str) -> Result<GroupDescription> {
         let (state, protocol_type, protocol, members) = self.describe_group_raw(group).await?;
+        let state = state.parse().map_err(|e| OpError::new(ErrorCode::Kafka, format!("DescribeGroups {group}: {e}")))?;
         let committed = self.committed(group).await?;
         let mut rows: BTreeMap<Tp, Option<String>> = committed.keys().map(|tp| (tp.clone(), None)).collect();
         for m in &members {

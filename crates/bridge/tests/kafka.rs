@@ -483,7 +483,7 @@ async fn reset_offsets_matches_the_real_tools_dry_run() {
     assert!(matches!(r, Reply::ResetOffsets { plan: ResetPlan { executed: true, .. } }), "{r:?}");
     match c.ok(Op::DescribeGroup { group: g.clone() }).await {
         Reply::Group { group } => {
-            assert_eq!(group.state, "Empty");
+            assert_eq!(group.state, protocol::GroupState::Empty);
             type Described = (i32, Option<i64>, Option<i64>, Option<i64>);
             let rows: Vec<Described> = group.offsets.iter().map(|o| (o.partition, o.committed, o.log_end, o.lag)).collect();
             assert_eq!(rows, vec![(0, Some(3), Some(4), Some(1)), (1, Some(1), Some(5), Some(4)), (2, Some(0), Some(6), Some(6))]);
@@ -562,7 +562,7 @@ async fn engine_membership_keeps_the_group_stable_and_reset_is_refused_like_the_
     }
     match c.ok(Op::DescribeGroup { group: g.clone() }).await {
         Reply::Group { group } => {
-            assert_eq!(group.state, "Stable");
+            assert_eq!(group.state, protocol::GroupState::Stable);
             assert_eq!(group.members.len(), 1);
             assert_eq!(group.members[0].member_id, member);
             assert_eq!(group.offsets.iter().find(|o| o.partition == 1).unwrap().committed, Some(2));

@@ -6,6 +6,7 @@
 //! pushes have none.
 
 use serde::{Deserialize, Serialize};
+pub use kafka_model::GroupState;
 
 pub mod binary;
 pub use binary::{decode_records, encode_records, DecodeError};
@@ -356,8 +357,9 @@ pub struct GroupListing {
 #[serde(rename_all = "camelCase")]
 pub struct GroupDescription {
     pub group: String,
-    /// `Empty`, `Stable`, `PreparingRebalance`, `CompletingRebalance` or `Dead` (does not exist).
-    pub state: String,
+    /// Spelled as Kafka does: `"Empty"`, `"Stable"`, `"PreparingRebalance"`, `"CompletingRebalance"` or
+    /// `"Dead"` (does not exist).
+    pub state: GroupState,
     pub protocol_type: String,
     pub protocol: String,
     pub members: Vec<Member>,
@@ -572,6 +574,23 @@ pub const OP_NAMES: &[&str] = &[
 mod tests {
     use super::*;
     use engine::offsets::TopicPartition;
+
+    #[test]
+    fn a_group_description_carries_the_state_in_kafkas_spelling() {
+        let g = GroupDescription {
+            group: "g".into(),
+            state: GroupState::CompletingRebalance,
+            protocol_type: "consumer".into(),
+            protocol: "range".into(),
+            members: vec![],
+            offsets: vec![],
+        };
+        let json = serde_json::to_string(&g).unwrap();
+        assert!(json.contains(r#""state":"CompletingRebalance""#), "{json}");
+        assert_eq!(serde_json::from_str::<GroupDescription>(&json).unwrap(), g);
+        let other = json.replace("CompletingRebalance", "Assigning");
+        assert!(serde_json::from_str::<GroupDescription>(&other).unwrap_err().to_string().contains("Assigning"));
+    }
 
     #[test]
     fn requests_round_trip_through_json_with_their_wire_names() {

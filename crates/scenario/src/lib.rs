@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod bench;
+pub mod expect;
 pub mod dir_storage;
 pub mod format;
 #[cfg(feature = "real-kafka")]

@@ -39,7 +39,7 @@ impl RealKafka {
         }
         if let Some(g) = group {
             let started = std::time::Instant::now();
-            while !matches!(k.group_state(g).as_str(), "Empty" | "Dead") && started.elapsed() < Duration::from_secs(60) {
+            while !matches!(k.group_state(g), Ok(GroupState::Empty | GroupState::Dead)) && started.elapsed() < Duration::from_secs(60) {
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
@@ -62,9 +62,12 @@ impl RealKafka {
 }
 
 impl KafkaBackend for RealKafka {
-    fn serve(&mut self, req: &KafkaRequest) -> Option<KafkaReply> {
+    /// Answered now: the runner waits for the broker.
+    fn request(&mut self, _id: u64, req: &KafkaRequest) -> Option<KafkaReply> {
         Some(self.rt.block_on(self.kafka.engine(req)))
     }
+
+    fn cancel(&mut self, _id: u64) {}
 
     fn advance(&mut self, now: Time) {
         let offset = *self.offset_ms.get_or_insert_with(|| now.ms() - wall_ms());
@@ -110,6 +113,8 @@ impl KafkaBackend for RealKafka {
     /// commits with generation −1, as `Admin.alterConsumerGroupOffsets` does.
     fn reset_offsets(&mut self, args: &str) -> Result<Vec<String>, String> {
         let parsed = reset::parse_args(args)?;
+        // The planner reads the state from the facts; one the broker would not tell is an error here.
+        self.group_state(&parsed.group)?;
         let plan = reset::plan(&parsed, &self.facts())?;
         if plan.execute {
             let offsets: Vec<protocol::PartitionOffset> = plan
@@ -125,8 +130,8 @@ impl KafkaBackend for RealKafka {
         Ok(plan.lines)
     }
 
-    fn group_state(&self, group: &str) -> String {
-        self.rt.block_on(self.kafka.describe_group(group)).map(|d| d.state).unwrap_or_else(|e| format!("unknown ({})", e.message))
+    fn group_state(&self, group: &str) -> Result<GroupState, String> {
+        self.rt.block_on(self.kafka.describe_group(group)).map(|d| d.state).map_err(|e| e.message)
     }
 
     fn committed(&self, group: &str) -> Offsets {
@@ -152,13 +157,9 @@ struct Facts<'a> {
 }
 
 impl ResetView for Facts<'_> {
+    /// Read before planning (`reset_offsets`); should the broker fail now, Stable refuses the reset.
     fn group_state(&self, group: &str) -> GroupState {
-        match self.k.group_state(group).as_str() {
-            "Empty" => GroupState::Empty,
-            "Dead" => GroupState::Dead,
-            // Any other state (Stable, PreparingRebalance, …) refuses the reset; the message names Stable.
-            _ => GroupState::Stable,
-        }
+        self.k.group_state(group).unwrap_or(GroupState::Stable)
     }
     fn committed(&self, group: &str) -> Offsets {
         self.k.committed(group)
