@@ -5,8 +5,8 @@
 //! debugging. Requests carry the protocol version `v` and a client-chosen `id`; replies echo the `id`,
 //! pushes have none.
 
-use serde::{Deserialize, Serialize};
 pub use kafka_model::GroupState;
+use serde::{Deserialize, Serialize};
 
 pub mod binary;
 pub use binary::{decode_records, encode_records, DecodeError};

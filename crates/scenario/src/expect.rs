@@ -56,7 +56,7 @@ impl Observed {
 
 impl<K: KafkaBackend> Run<'_, K> {
     /// The group's state as the table and `expect` print it.
-    fn group_state_text(&self, group: &str) -> String {
+    pub fn group_state_text(&self, group: &str) -> String {
         self.kafka.group_state(group).map_or_else(|e| format!("unknown ({e})"), |s| s.to_string())
     }
 

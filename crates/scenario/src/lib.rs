@@ -3,8 +3,8 @@
 
 pub mod backend;
 pub mod bench;
-pub mod expect;
 pub mod dir_storage;
+pub mod expect;
 pub mod format;
 #[cfg(feature = "real-kafka")]
 pub mod real;

@@ -1,6 +1,7 @@
 //! Offset Lab's page: the session (engine + in-memory Kafka), share links and derived views are
 //! plain Rust (tested natively); the Yew app over them is built for the browser only.
 
+pub mod bridge_storage;
 pub mod explain;
 pub mod inspect;
 pub mod kafka;

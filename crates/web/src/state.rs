@@ -166,9 +166,7 @@ impl Reducible for AppState {
             Msg::Closed(why) => {
                 next.ws = None;
                 if live {
-                    if let Some(k) = next.session.borrow_mut().run.kafka.live_mut() {
-                        k.disconnected(&why);
-                    }
+                    next.session.borrow_mut().disconnected(&why);
                     next.link = Link::Lost(why);
                 } else {
                     next.link = Link::Offline;
