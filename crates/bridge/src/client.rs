@@ -4,7 +4,7 @@
 //! One broker is assumed (the project's own single-node Kafka): it is every partition's leader and every
 //! group's coordinator, so no FindCoordinator round trip is made.
 
-use crate::partitioner::{parse_line, partition_for_key};
+use crate::partitioner::partition_for_key;
 use crate::reset::{self, Facts, Outcome, Tp};
 use crate::wire::{self, Conn, WireError};
 use engine::kafka::{KafkaError, KafkaReply, KafkaRequest, OffsetSpec, Record as EngineRecord};
@@ -298,15 +298,9 @@ impl Kafka {
 
     // ---- records ----
 
-    /// Produces lines like `kafka-console-producer`: keyed records by murmur2, unkeyed ones round-robin
+    /// Produces records like the Java client: keyed records by murmur2, unkeyed ones round-robin
     /// per call (the Java client's sticky partitioner is not reproducible either).
-    pub async fn produce(
-        &self,
-        topic: &str,
-        lines: &[String],
-        separator: Option<&str>,
-        partition: Option<i32>,
-    ) -> Result<Vec<ProducedRecord>> {
+    pub async fn produce(&self, topic: &str, records: &[NewRecord], partition: Option<i32>) -> Result<Vec<ProducedRecord>> {
         let n = self.partitions(topic).await?;
         if let Some(p) = partition {
             if !(0..n).contains(&p) {
@@ -315,8 +309,7 @@ impl Kafka {
         }
         let sticky = self.round_robin.fetch_add(1, std::sync::atomic::Ordering::Relaxed).rem_euclid(n);
         let mut by_partition: BTreeMap<i32, Vec<(usize, Option<String>, String)>> = BTreeMap::new();
-        for (i, line) in lines.iter().enumerate() {
-            let (key, value) = parse_line(line, separator, i + 1).map_err(OpError::invalid)?;
+        for (i, NewRecord { key, value }) in records.iter().cloned().enumerate() {
             let p = match (partition, &key) {
                 (Some(p), _) => p,
                 (None, Some(k)) => partition_for_key(k.as_bytes(), n),

@@ -62,15 +62,12 @@ pub enum Op {
         partition: i32,
         before_offset: i64,
     },
-    /// Produce lines like `kafka-console-producer`. With `separator` (`":::"` for `--property parse.key=true
-    /// --property key.separator=:::`) each line is `key:::value` and a line without it is an error, in
-    /// the tool's words; without one, each line is a value with a null key. Keyed records are partitioned
-    /// like the Java client (murmur2) unless `partition` is given.
+    /// Produce records, each a key (null when absent) and a value, as the client split them (the
+    /// console producer's `key:::value` lines are split where they are typed). Keyed records are
+    /// partitioned like the Java client (murmur2) unless `partition` is given.
     Produce {
         topic: String,
-        lines: Vec<String>,
-        #[serde(default)]
-        separator: Option<String>,
+        records: Vec<NewRecord>,
         #[serde(default)]
         partition: Option<i32>,
     },
@@ -315,6 +312,20 @@ pub struct PartitionOffset {
 pub struct PartitionOffsetOpt {
     pub partition: i32,
     pub offset: Option<i64>,
+}
+
+/// A record to produce.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewRecord {
+    #[serde(default)]
+    pub key: Option<String>,
+    pub value: String,
+}
+
+impl NewRecord {
+    pub fn new(key: Option<&str>, value: &str) -> NewRecord {
+        NewRecord { key: key.map(str::to_string), value: value.to_string() }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -599,7 +610,7 @@ mod tests {
             Op::ListTopics,
             Op::CreateTopic { topic: "t".into(), partitions: 3 },
             Op::DeleteRecords { topic: "t".into(), partition: 0, before_offset: 2 },
-            Op::Produce { topic: "t".into(), lines: vec!["k:::v".into()], separator: None, partition: None },
+            Op::Produce { topic: "t".into(), records: vec![NewRecord::new(Some("k"), "v"), NewRecord::new(None, "w")], partition: None },
             Op::Fetch { topic: "t".into(), partition: 1, offset: 0, max_records: 10 },
             Op::ListOffsets { topic: "t".into(), spec: OffsetQuery::Timestamp { ms: 5 } },
             Op::ResetOffsets {

@@ -82,11 +82,8 @@ impl KafkaBackend for RealKafka {
     }
 
     fn produce(&mut self, topic: &str, partition: Option<i32>, key: Option<&str>, value: &str) -> Result<(), String> {
-        let (line, sep) = match key {
-            Some(k) => (format!("{k}:::{value}"), Some(":::")),
-            None => (value.to_string(), None),
-        };
-        self.rt.block_on(self.kafka.produce(topic, &[line], sep, partition)).map(|_| ()).map_err(|e| e.message)
+        let record = protocol::NewRecord::new(key, value);
+        self.rt.block_on(self.kafka.produce(topic, &[record], partition)).map(|_| ()).map_err(|e| e.message)
     }
 
     fn create_topic(&mut self, topic: &str, partitions: i32) -> Result<(), String> {

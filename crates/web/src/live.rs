@@ -17,7 +17,9 @@ use engine::offsets::{Offsets, TopicPartition};
 use engine::time::Time;
 use kafka_model::reset::{self, ResetView};
 use kafka_model::GroupState;
-use protocol::{GroupDescription, KafkaState, OffsetsTopicRecord, Op, PartitionOffset, PartitionRange, Reply, Request, Response};
+use protocol::{
+    GroupDescription, KafkaState, NewRecord, OffsetsTopicRecord, Op, PartitionOffset, PartitionRange, Reply, Request, Response,
+};
 use scenario::backend::KafkaBackend;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -165,13 +167,11 @@ impl LiveKafka {
     /// Queues a tool request behind the others; consecutive produce requests to the same
     /// place merge into one frame (the 10 000-record button is ten frames, not 10 000).
     pub fn push_ordered(&mut self, op: Op) {
-        if let (
-            Some(Op::Produce { topic, lines, separator, partition }),
-            Op::Produce { topic: t2, lines: l2, separator: s2, partition: p2 },
-        ) = (self.ordered.back_mut(), &op)
+        if let (Some(Op::Produce { topic, records, partition }), Op::Produce { topic: t2, records: r2, partition: p2 }) =
+            (self.ordered.back_mut(), &op)
         {
-            if topic == t2 && separator == s2 && partition == p2 && lines.len() + l2.len() <= PRODUCE_CHUNK {
-                lines.extend(l2.iter().cloned());
+            if topic == t2 && partition == p2 && records.len() + r2.len() <= PRODUCE_CHUNK {
+                records.extend(r2.iter().cloned());
                 return;
             }
         }
@@ -406,7 +406,7 @@ impl LiveKafka {
 
 fn describe_op(op: &Op) -> String {
     match op {
-        Op::Produce { lines, .. } => format!("produce ({} records)", lines.len()),
+        Op::Produce { records, .. } => format!("produce ({} records)", records.len()),
         Op::CreateTopic { topic, .. } => format!("create topic {topic}"),
         Op::DeleteTopic { topic } => format!("delete topic {topic}"),
         Op::DeleteRecords { topic, partition, .. } => format!("delete records of {topic}-{partition}"),
@@ -448,12 +448,8 @@ impl KafkaBackend for LiveKafka {
     }
 
     fn produce(&mut self, topic: &str, partition: Option<i32>, key: Option<&str>, value: &str) -> Result<(), String> {
-        let (line, separator) = match key {
-            Some(k) => (format!("{k}{}{value}", protocol::DEFAULT_KEY_SEPARATOR), Some(protocol::DEFAULT_KEY_SEPARATOR.to_string())),
-            None => (value.to_string(), None),
-        };
         let topic = self.wire(topic);
-        self.push_ordered(Op::Produce { topic, lines: vec![line], separator, partition });
+        self.push_ordered(Op::Produce { topic, records: vec![NewRecord::new(key, value)], partition });
         Ok(())
     }
 
@@ -635,10 +631,8 @@ mod tests {
         assert!(matches!(&second[..], [Request { op: Op::CreateTopic { partitions: 3, .. }, .. }]), "{second:?}");
         answer(&mut k, second[0].id, Reply::TopicCreated { topic: "lab-0123456789ab-words".into(), partitions: 3 });
         let third = sent(&mut k);
-        let [Request { op: Op::Produce { lines, partition: Some(0), separator: None, .. }, id, .. }] = &third[..] else {
-            panic!("{third:?}")
-        };
-        assert_eq!(lines, &["a", "b", "c"]);
+        let [Request { op: Op::Produce { records, partition: Some(0), .. }, id, .. }] = &third[..] else { panic!("{third:?}") };
+        assert_eq!(records, &["a", "b", "c"].map(|v| NewRecord::new(None, v)));
         let records = vec![ProducedRecord { partition: 0, offset: 0, key: None, value: "a".into() }];
         answer(&mut k, *id, Reply::Produced { topic: "lab-0123456789ab-words".into(), records });
         assert_eq!(k.record(&TopicPartition::new("words", 0), 0).map(|r| r.value.as_str()), Some("a"));

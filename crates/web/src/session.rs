@@ -10,6 +10,7 @@ use crate::live::LiveKafka;
 use engine::config::{JobConfig, Strategy};
 use engine::offsets::{Offsets, TopicPartition};
 use engine::time::{Duration, Time};
+use kafka_model::partitioner::parse_line;
 use kafka_model::KafkaModel;
 use scenario::backend::KafkaBackend;
 use scenario::format::{Action, Scenario, Step};
@@ -371,13 +372,18 @@ impl Session {
             Act::Stop { graceful } => vec![Action::Stop { graceful: *graceful }],
             Act::Kill => vec![Action::Kill],
             Act::Produce { partition, lines } => {
+                // Split here, as the console producer splits what is typed; a line without the
+                // separator is a value without a key (the model then asks for a key or a partition).
                 let records = lines
                     .iter()
                     .filter(|l| !l.trim().is_empty())
-                    .map(|l| match (partition, l.split_once(":::")) {
-                        (Some(p), _) => (Some(*p), None, l.clone()),
-                        (None, Some((k, v))) => (None, Some(k.to_string()), v.to_string()),
-                        (None, None) => (None, None, l.clone()),
+                    .enumerate()
+                    .map(|(i, l)| match partition {
+                        Some(p) => (Some(*p), None, l.clone()),
+                        None => {
+                            let (k, v) = parse_line(l, Some(protocol::DEFAULT_KEY_SEPARATOR), i + 1).unwrap_or((None, l.clone()));
+                            (None, k, v)
+                        }
                     })
                     .collect();
                 vec![Action::Produce { topic: TOPIC.into(), records }]
