@@ -86,8 +86,9 @@ async fn main() {
         // Through the bridge.
         let start = Instant::now();
         for b in 0..n.div_ceil(BATCH) {
-            let lines: Vec<String> = (b * BATCH..((b + 1) * BATCH).min(n)).map(|i| format!("k{i}:::{value}")).collect();
-            call(&mut ws, next(), Op::Produce { topic: t_ws.clone(), lines, separator: Some(":::".into()), partition: Some(0) }).await;
+            let records: Vec<NewRecord> =
+                (b * BATCH..((b + 1) * BATCH).min(n)).map(|i| NewRecord::new(Some(&format!("k{i}")), &value)).collect();
+            call(&mut ws, next(), Op::Produce { topic: t_ws.clone(), records, partition: Some(0) }).await;
         }
         figures.0 = n as f64 / start.elapsed().as_secs_f64();
         let start = Instant::now();
@@ -150,12 +151,9 @@ async fn main() {
         let start = Instant::now();
         let pid = next();
         ws.send(Message::Text(
-            Request::new(
-                pid,
-                Op::Produce { topic: t_ws.clone(), lines: vec!["k:::v".into()], separator: Some(":::".into()), partition: Some(0) },
-            )
-            .to_json()
-            .into(),
+            Request::new(pid, Op::Produce { topic: t_ws.clone(), records: vec![NewRecord::new(Some("k"), "v")], partition: Some(0) })
+                .to_json()
+                .into(),
         ))
         .await
         .unwrap();

@@ -349,9 +349,9 @@ pub async fn dispatch_with(kafka: &Kafka, checkpoint_root: &std::path::Path, ns:
             let log_start = k.delete_records(&topic, partition, before_offset).await?;
             Reply::RecordsDeleted { topic, partition, log_start }
         }
-        Op::Produce { topic, lines, separator, partition } => {
+        Op::Produce { topic, records, partition } => {
             ns.check("topic", &topic).map_err(ns_err)?;
-            let records = k.produce(&topic, &lines, separator.as_deref(), partition).await?;
+            let records = k.produce(&topic, &records, partition).await?;
             Reply::Produced { topic, records }
         }
         Op::Fetch { topic, partition, offset, max_records } => {

@@ -111,6 +111,18 @@ impl Client {
     }
 }
 
+/// Console-producer lines split as the tool splits them (`key:::value`).
+fn keyed(lines: &[&str]) -> Vec<NewRecord> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let (k, v) = kafka_model::partitioner::parse_line(l, Some(":::"), i + 1).unwrap();
+            NewRecord { key: k, value: v }
+        })
+        .collect()
+}
+
 #[derive(Debug)]
 enum Either {
     Text(Response),
@@ -124,8 +136,8 @@ async fn topics_produce_fetch_watch_and_delete_records() {
     let mut c = Client::connect(&addr).await;
     let t = c.name("words");
     assert_eq!(c.ok(Op::CreateTopic { topic: t.clone(), partitions: 3 }).await, Reply::TopicCreated { topic: t.clone(), partitions: 3 });
-    let lines: Vec<String> = ["a:::1", "b:::2", "c:::3", "a:::4", "d:::5", "e:::6"].iter().map(|x| x.to_string()).collect();
-    let produced = match c.ok(Op::Produce { topic: t.clone(), lines, separator: Some(":::".into()), partition: None }).await {
+    let records = keyed(&["a:::1", "b:::2", "c:::3", "a:::4", "d:::5", "e:::6"]);
+    let produced = match c.ok(Op::Produce { topic: t.clone(), records, partition: None }).await {
         Reply::Produced { records, .. } => records,
         r => panic!("{r:?}"),
     };
@@ -156,7 +168,7 @@ async fn topics_produce_fetch_watch_and_delete_records() {
     }
     let mut pushed = None;
     let target = described.clone();
-    c.ok(Op::Produce { topic: t.clone(), lines: vec!["a:::7".into()], separator: Some(":::".into()), partition: None }).await;
+    c.ok(Op::Produce { topic: t.clone(), records: keyed(&["a:::7"]), partition: None }).await;
     while pushed.is_none() {
         if let Either::Text(Response { id: None, reply: Reply::LogEnd { topic, partitions }, .. }) = c.frame().await {
             assert_eq!(topic, t);
@@ -219,8 +231,8 @@ async fn reset_fixture(c: &mut Client) -> (String, String) {
     let g = c.name("g");
     c.ok(Op::CreateTopic { topic: t.clone(), partitions: 3 }).await;
     for p in 0..3 {
-        let lines: Vec<String> = (0..(4 + p)).map(|i| format!("v{i}")).collect();
-        c.ok(Op::Produce { topic: t.clone(), lines, separator: None, partition: Some(p) }).await;
+        let records = (0..(4 + p)).map(|i| NewRecord::new(None, &format!("v{i}"))).collect();
+        c.ok(Op::Produce { topic: t.clone(), records, partition: Some(p) }).await;
     }
     c.ok(Op::DeleteRecords { topic: t.clone(), partition: 0, before_offset: 2 }).await;
     let offsets =
@@ -265,19 +277,9 @@ async fn namespaces_frames_and_origins_are_enforced() {
     b.ws.send(Message::Binary(vec![1, 2, 3].into())).await.unwrap();
     assert!(matches!(b.frame().await, Either::Text(Response { reply: Reply::Error { code: ErrorCode::BadFrame, .. }, .. })));
     assert!(matches!(b.ok(Op::Watch { topic: b.name("t"), on: false }).await, Reply::Topics { .. }));
-    // Produce lines without the separator fail like the console producer.
-    match a
-        .call(Op::Produce {
-            topic: ta.clone(),
-            lines: vec!["k:::v".into(), "novalue".into()],
-            separator: Some(":::".into()),
-            partition: None,
-        })
-        .await
-    {
-        Reply::Error { code: ErrorCode::InvalidArgument, message } => {
-            assert_eq!(message, "No key separator found on line number 2: 'novalue'")
-        }
+    // A produce to a partition the topic does not have is refused, naming both.
+    match a.call(Op::Produce { topic: ta.clone(), records: keyed(&["k:::v"]), partition: Some(7) }).await {
+        Reply::Error { code: ErrorCode::InvalidArgument, message } => assert!(message.contains("partition 7"), "{message}"),
         r => panic!("{r:?}"),
     }
     // A foreign Origin is refused at the upgrade.
@@ -370,8 +372,7 @@ async fn kafka_stopped_and_restarted_mid_session() {
     }
     let t = c.name("durable");
     c.ok(Op::CreateTopic { topic: t.clone(), partitions: 1 }).await;
-    let lines: Vec<String> = vec!["k:::1".into(), "k:::2".into(), "k:::3".into()];
-    c.ok(Op::Produce { topic: t.clone(), lines, separator: Some(":::".into()), partition: None }).await;
+    c.ok(Op::Produce { topic: t.clone(), records: keyed(&["k:::1", "k:::2", "k:::3"]), partition: None }).await;
 
     own_kafka_async(own.port, "stop").await;
     c.await_status(false).await;
@@ -387,7 +388,7 @@ async fn kafka_stopped_and_restarted_mid_session() {
         Reply::Records { batch } => assert_eq!(batch.records.iter().map(|r| r.value.as_str()).collect::<Vec<_>>(), vec!["1", "2", "3"]),
         r => panic!("{r:?}"),
     }
-    match c.ok(Op::Produce { topic: t.clone(), lines: vec!["k:::4".into()], separator: Some(":::".into()), partition: None }).await {
+    match c.ok(Op::Produce { topic: t.clone(), records: keyed(&["k:::4"]), partition: None }).await {
         Reply::Produced { records, .. } => assert_eq!(records[0].offset, 3),
         r => panic!("{r:?}"),
     }

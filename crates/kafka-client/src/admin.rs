@@ -125,7 +125,7 @@ impl Kafka {
             match fact {
                 Fact::State(g) => {
                     let (state, ..) = self.describe_group_raw(&g).await?;
-                    facts.states.insert(g, group_state(&state));
+                    facts.states.insert(g, state);
                 }
                 Fact::Committed(g) => {
                     let committed = self.committed(&g).await?.into_iter().map(|((t, p), o)| (TopicPartition::new(t, p), o)).collect();
@@ -163,16 +163,6 @@ impl Kafka {
             }
         }
         Ok(())
-    }
-}
-
-/// A state as DescribeGroups names it, for the planner: anything but Empty and Dead (Stable,
-/// PreparingRebalance, CompletingRebalance) refuses the reset.
-fn group_state(state: &str) -> GroupState {
-    match state {
-        "Empty" => GroupState::Empty,
-        "Dead" => GroupState::Dead,
-        _ => GroupState::Stable,
     }
 }
 

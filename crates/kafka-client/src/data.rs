@@ -2,11 +2,11 @@
 //! partitions), fetch, and ListOffsets (earliest, latest, by timestamp).
 
 use crate::{rs_error, wire, Kafka, OpError, Result, V_LIST_OFFSETS};
-use kafka_model::partitioner::{parse_line, partition_for_key};
+use kafka_model::partitioner::partition_for_key;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
-use protocol::{ErrorCode, PartitionRange, ProducedRecord, Record, RecordBatch, TopicSummary};
+use protocol::{ErrorCode, NewRecord, PartitionRange, ProducedRecord, Record, RecordBatch, TopicSummary};
 use rskafka::client::partition::{Compression, OffsetAt};
 use std::collections::BTreeMap;
 
@@ -48,15 +48,9 @@ impl Kafka {
         Ok(out)
     }
 
-    /// Produces lines like `kafka-console-producer`: keyed records by murmur2, unkeyed ones round-robin
+    /// Produces records like the Java client: keyed records by murmur2, unkeyed ones round-robin
     /// per call (the Java client's sticky partitioner is not reproducible either).
-    pub async fn produce(
-        &self,
-        topic: &str,
-        lines: &[String],
-        separator: Option<&str>,
-        partition: Option<i32>,
-    ) -> Result<Vec<ProducedRecord>> {
+    pub async fn produce(&self, topic: &str, records: &[NewRecord], partition: Option<i32>) -> Result<Vec<ProducedRecord>> {
         let n = self.partitions(topic).await?;
         if let Some(p) = partition {
             if !(0..n).contains(&p) {
@@ -65,8 +59,7 @@ impl Kafka {
         }
         let sticky = self.round_robin.fetch_add(1, std::sync::atomic::Ordering::Relaxed).rem_euclid(n);
         let mut by_partition: BTreeMap<i32, Vec<(usize, Option<String>, String)>> = BTreeMap::new();
-        for (i, line) in lines.iter().enumerate() {
-            let (key, value) = parse_line(line, separator, i + 1).map_err(OpError::invalid)?;
+        for (i, NewRecord { key, value }) in records.iter().cloned().enumerate() {
             let p = match (partition, &key) {
                 (Some(p), _) => p,
                 (None, Some(k)) => partition_for_key(k.as_bytes(), n),

@@ -7,7 +7,7 @@ use crate::{offsets_topic, rs_error, wire, Kafka, OpError, Result};
 use crate::{V_DESCRIBE_GROUPS, V_HEARTBEAT, V_JOIN_GROUP, V_LEAVE_GROUP, V_METADATA, V_OFFSET_COMMIT, V_OFFSET_FETCH, V_SYNC_GROUP};
 use engine::kafka::{KafkaError, KafkaReply};
 use engine::offsets::TopicPartition;
-use kafka_model::OffsetsTopicRecord;
+use kafka_model::{GroupState, OffsetsTopicRecord};
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::leave_group_request::MemberIdentity;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
@@ -29,17 +29,17 @@ pub(crate) struct Membership {
 
 impl Kafka {
     /// DescribeGroups: state, protocol and members (`Dead` for a group that does not exist).
-    pub(crate) async fn describe_group_raw(&self, group: &str) -> Result<(String, String, String, Vec<Member>)> {
+    pub(crate) async fn describe_group_raw(&self, group: &str) -> Result<(GroupState, String, String, Vec<Member>)> {
         self.retry_coordinator(group, || self.describe_group_once(group)).await
     }
 
-    async fn describe_group_once(&self, group: &str) -> Result<(String, String, String, Vec<Member>)> {
+    async fn describe_group_once(&self, group: &str) -> Result<(GroupState, String, String, Vec<Member>)> {
         let req = DescribeGroupsRequest::default().with_groups(vec![GroupId(StrBytes::from_string(group.to_string()))]);
         let resp: DescribeGroupsResponse = self.call(ApiKey::DescribeGroups, V_DESCRIBE_GROUPS, &req).await?;
         let g = resp.groups.into_iter().next().ok_or_else(|| OpError::new(ErrorCode::Kafka, "DescribeGroups: empty response"))?;
         match wire::error_name(g.error_code).as_deref() {
             None => {}
-            Some("GROUP_ID_NOT_FOUND") => return Ok(("Dead".into(), String::new(), String::new(), vec![])),
+            Some("GROUP_ID_NOT_FOUND") => return Ok((GroupState::Dead, String::new(), String::new(), vec![])),
             Some(e) => return Err(OpError::new(ErrorCode::Kafka, format!("DescribeGroups {group}: {e}"))),
         }
         let members = g
@@ -55,7 +55,8 @@ impl Kafka {
                     .collect(),
             })
             .collect();
-        Ok((g.group_state.to_string(), g.protocol_type.to_string(), g.protocol_data.to_string(), members))
+        let state = g.group_state.parse().map_err(|e| OpError::new(ErrorCode::Kafka, format!("DescribeGroups {group}: {e}")))?;
+        Ok((state, g.protocol_type.to_string(), g.protocol_data.to_string(), members))
     }
 
     /// OffsetFetch of every committed offset of the group.

@@ -27,6 +27,9 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use wire::{Conn, WireError};
 
+/// The record type `produce` takes: a key and a value, split where they were typed.
+pub use protocol::NewRecord;
+
 /// An operation's failure, as the page will see it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OpError {

@@ -6,8 +6,9 @@
 
 use engine::kafka::{KafkaError, KafkaReply, KafkaRequest};
 use engine::offsets::TopicPartition;
-use kafka_client::Kafka;
+use kafka_client::{Kafka, NewRecord};
 use kafka_model::partitioner::partition_for_key;
+use kafka_model::GroupState;
 use protocol::{GroupDescription, PartitionOffset, PartitionRange};
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -139,8 +140,8 @@ async fn reset_fixture(k: &Kafka, prefix: &str) -> (String, String) {
     let (t, g) = (format!("{prefix}-reset"), format!("{prefix}-g"));
     k.create_topic(&t, 3).await.unwrap();
     for p in 0..3 {
-        let lines: Vec<String> = (0..(4 + p)).map(|i| format!("v{i}")).collect();
-        k.produce(&t, &lines, None, Some(p)).await.unwrap();
+        let records: Vec<NewRecord> = (0..(4 + p)).map(|i| NewRecord::new(None, &format!("v{i}"))).collect();
+        k.produce(&t, &records, Some(p)).await.unwrap();
     }
     assert_eq!(k.delete_records(&t, 0, 2).await.unwrap(), 2);
     let offsets =
@@ -181,7 +182,7 @@ async fn keys_land_where_the_console_producer_puts_them() {
     }
     assert_eq!(seen, 40);
     // Ours land where the console producer's do.
-    let produced = k.produce(&t, &keys.iter().map(|k| format!("{k}:::w")).collect::<Vec<_>>(), Some(":::"), None).await.unwrap();
+    let produced = k.produce(&t, &keys.iter().map(|k| NewRecord::new(Some(k), "w")).collect::<Vec<_>>(), None).await.unwrap();
     for r in &produced {
         assert_eq!(r.partition, partition_for_key(r.key.as_ref().unwrap().as_bytes(), 5), "{r:?}");
     }
@@ -193,8 +194,8 @@ async fn list_offsets_follow_delete_records_and_timestamps() {
     let k = Kafka::new(env("OFFSET_LAB_KAFKA_BOOTSTRAP"));
     let t = fresh("offsets");
     k.create_topic(&t, 2).await.unwrap();
-    let lines: Vec<String> = ["a", "b", "c", "d"].iter().map(|x| x.to_string()).collect();
-    k.produce(&t, &lines, None, Some(1)).await.unwrap();
+    let records: Vec<NewRecord> = ["a", "b", "c", "d"].iter().map(|v| NewRecord::new(None, v)).collect();
+    k.produce(&t, &records, Some(1)).await.unwrap();
     assert_eq!(k.delete_records(&t, 1, 1).await.unwrap(), 1);
     let tps: Vec<(String, i32)> = (0..2).map(|p| (t.clone(), p)).collect();
     let earliest = k.list_offsets_raw(&tps, -2).await.unwrap();
@@ -267,7 +268,7 @@ async fn reset_offsets_matches_the_real_tools_dry_run() {
     let plan = k.reset_offsets(&format!("--group {g} --reset-offsets --topic {t}:2 --to-earliest --execute"), now_ms).await.unwrap();
     assert!(plan.execute);
     let group = k.describe_group(&g).await.unwrap();
-    assert_eq!(group.state, "Empty");
+    assert_eq!(group.state, GroupState::Empty);
     type Described = (i32, Option<i64>, Option<i64>, Option<i64>);
     let rows: Vec<Described> = group.offsets.iter().map(|o| (o.partition, o.committed, o.log_end, o.lag)).collect();
     assert_eq!(rows, vec![(0, Some(3), Some(4), Some(1)), (1, Some(1), Some(5), Some(4)), (2, Some(0), Some(6), Some(6))]);
@@ -318,7 +319,7 @@ async fn engine_membership_keeps_the_group_stable_and_reset_is_refused_like_the_
     let described = k.describe_group(&g).await.unwrap();
     let (_, out, err) = kafka_tool_async(CGC, s(&["--bootstrap-server", &bootstrap, "--describe", "--group", &g])).await;
     assert_eq!(describe_rows(&described), tool_describe_rows(&g, &out), "tool:\n{out}\n{err}");
-    assert_eq!(described.state, "Stable");
+    assert_eq!(described.state, GroupState::Stable);
     assert_eq!(described.members.len(), 1);
     assert_eq!(described.members[0].member_id, member);
     assert!(described.offsets.iter().all(|o| o.member_id.as_deref() == Some(member.as_str())));

@@ -2,7 +2,7 @@
 
 use engine::offsets::{Offsets, TopicPartition};
 use engine::time::Time;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default)]
@@ -42,20 +42,46 @@ impl Member {
     }
 }
 
-/// The states `kafka-consumer-groups --describe --state` prints (rebalances complete instantly here).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+/// A classic group's state as Kafka names it (`kafka-consumer-groups --describe --state`, DescribeGroups).
+/// The model's rebalances complete at once, so it is only ever Empty, Stable or Dead; a real broker
+/// reports the two rebalance states too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum GroupState {
     Empty,
     Stable,
+    PreparingRebalance,
+    CompletingRebalance,
+    /// The group does not exist (or no longer does).
     Dead,
+}
+
+impl GroupState {
+    pub const ALL: [GroupState; 5] =
+        [GroupState::Empty, GroupState::Stable, GroupState::PreparingRebalance, GroupState::CompletingRebalance, GroupState::Dead];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupState::Empty => "Empty",
+            GroupState::Stable => "Stable",
+            GroupState::PreparingRebalance => "PreparingRebalance",
+            GroupState::CompletingRebalance => "CompletingRebalance",
+            GroupState::Dead => "Dead",
+        }
+    }
 }
 
 impl std::fmt::Display for GroupState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            GroupState::Empty => "Empty",
-            GroupState::Stable => "Stable",
-            GroupState::Dead => "Dead",
+        f.write_str(self.as_str())
+    }
+}
+
+/// Kafka's spelling, as DescribeGroups returns it.
+impl std::str::FromStr for GroupState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<GroupState, String> {
+        GroupState::ALL.into_iter().find(|g| g.as_str() == s).ok_or_else(|| {
+            format!("group state `{s}` is not a classic group's (Empty, Stable, PreparingRebalance, CompletingRebalance, Dead)")
         })
     }
 }

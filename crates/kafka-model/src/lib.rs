@@ -51,6 +51,9 @@ pub struct KafkaModel {
     /// Everything written to `__consumer_offsets`, in order.
     pub offsets_topic: Vec<OffsetsTopicRecord>,
     next_member: u64,
+    /// Requests the coordinator holds (a JoinGroup waiting for a rebalance, Kafka's `DelayedJoin`),
+    /// by the caller's id, in arrival order.
+    held: Vec<(u64, KafkaRequest)>,
 }
 
 impl KafkaModel {
@@ -189,8 +192,38 @@ impl KafkaModel {
         self.groups.get(group).map(|g| g.committed.clone()).unwrap_or_default()
     }
 
+    /// Request `id` (the caller's id for it): the reply now, or `None` while the coordinator holds it
+    /// (a JoinGroup waits until every other member has rejoined or timed out). A held request's
+    /// reply comes, once, from [`Self::completed`].
+    pub fn request(&mut self, id: u64, req: &KafkaRequest) -> Option<KafkaReply> {
+        let reply = self.serve(req);
+        if reply.is_none() {
+            self.held.push((id, req.clone()));
+        }
+        reply
+    }
+
+    /// The held requests that can complete now, in arrival order, each handed out once; the
+    /// coordinator tries them again whenever it is asked (its clock or its members may have moved).
+    pub fn completed(&mut self) -> Vec<(u64, KafkaReply)> {
+        let mut done = Vec::new();
+        for (id, req) in std::mem::take(&mut self.held) {
+            match self.serve(&req) {
+                Some(reply) => done.push((id, reply)),
+                None => self.held.push((id, req)),
+            }
+        }
+        done
+    }
+
+    /// Forgets held request `id`: the client that sent it stopped.
+    pub fn cancel(&mut self, id: u64) {
+        self.held.retain(|(i, _)| *i != id);
+    }
+
     /// Answers one of the engine's requests, or `None` while it cannot be answered yet (a JoinGroup
-    /// waits until every other member has rejoined or timed out): ask again after [`Self::advance`].
+    /// waits until every other member has rejoined or timed out): [`Self::request`] holds such a
+    /// request and completes it later.
     pub fn serve(&mut self, req: &KafkaRequest) -> Option<KafkaReply> {
         Some(match req {
             KafkaRequest::GroupPoll { group, member_id, client_id, topics, session_timeout_ms } => {

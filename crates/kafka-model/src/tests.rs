@@ -152,6 +152,46 @@ fn a_join_waits_for_the_other_members_to_rejoin_or_time_out() {
 }
 
 #[test]
+fn a_held_join_completes_once_when_the_member_it_waits_for_times_out() {
+    let mut k = KafkaModel::new();
+    k.create_topic("words", 3).unwrap();
+    poll(&mut k, None);
+    k.advance(Time(10_000));
+    assert_eq!(k.request(7, &join_request()), None);
+    assert_eq!(k.completed(), vec![]);
+    k.advance(Time(45_000));
+    let done = k.completed();
+    assert!(matches!(&done[..], [(7, KafkaReply::Assignment { partitions, .. })] if partitions.len() == 3), "{done:?}");
+    // Handed out once: nothing is held any more.
+    assert_eq!(k.completed(), vec![]);
+    // An answerable request is answered at once and never held.
+    assert!(k.request(8, &KafkaRequest::OffsetFetch { group: "g".into(), partitions: vec![] }).is_some());
+    assert_eq!(k.completed(), vec![]);
+}
+
+#[test]
+fn a_cancelled_held_join_never_completes() {
+    let mut k = KafkaModel::new();
+    k.create_topic("words", 3).unwrap();
+    poll(&mut k, None);
+    k.advance(Time(10_000));
+    assert_eq!(k.request(3, &join_request()), None);
+    k.cancel(3);
+    k.advance(Time(45_000));
+    assert_eq!(k.completed(), vec![]);
+}
+
+#[test]
+fn group_states_read_and_print_as_kafka_spells_them() {
+    for s in GroupState::ALL {
+        assert_eq!(s.to_string().parse::<GroupState>(), Ok(s));
+    }
+    assert_eq!("PreparingRebalance".parse::<GroupState>(), Ok(GroupState::PreparingRebalance));
+    let e = "Assigning".parse::<GroupState>().unwrap_err();
+    assert!(e.contains("`Assigning`") && e.contains("CompletingRebalance"), "{e}");
+}
+
+#[test]
 fn range_assignor_and_session_timeout() {
     let mut k = KafkaModel::new();
     k.create_topic("words", 3).unwrap();

@@ -5,6 +5,7 @@
 //! debugging. Requests carry the protocol version `v` and a client-chosen `id`; replies echo the `id`,
 //! pushes have none.
 
+pub use kafka_model::GroupState;
 use serde::{Deserialize, Serialize};
 
 pub mod binary;
@@ -62,15 +63,12 @@ pub enum Op {
         partition: i32,
         before_offset: i64,
     },
-    /// Produce lines like `kafka-console-producer`. With `separator` (`":::"` for `--property parse.key=true
-    /// --property key.separator=:::`) each line is `key:::value` and a line without it is an error, in
-    /// the tool's words; without one, each line is a value with a null key. Keyed records are partitioned
-    /// like the Java client (murmur2) unless `partition` is given.
+    /// Produce records, each a key (null when absent) and a value, as the client split them (the
+    /// console producer's `key:::value` lines are split where they are typed). Keyed records are
+    /// partitioned like the Java client (murmur2) unless `partition` is given.
     Produce {
         topic: String,
-        lines: Vec<String>,
-        #[serde(default)]
-        separator: Option<String>,
+        records: Vec<NewRecord>,
         #[serde(default)]
         partition: Option<i32>,
     },
@@ -226,6 +224,20 @@ pub struct PartitionOffset {
     pub offset: i64,
 }
 
+/// A record to produce.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewRecord {
+    #[serde(default)]
+    pub key: Option<String>,
+    pub value: String,
+}
+
+impl NewRecord {
+    pub fn new(key: Option<&str>, value: &str) -> NewRecord {
+        NewRecord { key: key.map(str::to_string), value: value.to_string() }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProducedRecord {
     pub partition: i32,
@@ -258,8 +270,9 @@ pub struct Record {
 #[serde(rename_all = "camelCase")]
 pub struct GroupDescription {
     pub group: String,
-    /// `Empty`, `Stable`, `PreparingRebalance`, `CompletingRebalance` or `Dead` (does not exist).
-    pub state: String,
+    /// Spelled as Kafka does: `"Empty"`, `"Stable"`, `"PreparingRebalance"`, `"CompletingRebalance"` or
+    /// `"Dead"` (does not exist).
+    pub state: GroupState,
     pub protocol_type: String,
     pub protocol: String,
     pub members: Vec<Member>,
@@ -407,12 +420,29 @@ mod tests {
     use engine::offsets::TopicPartition;
 
     #[test]
+    fn a_group_description_carries_the_state_in_kafkas_spelling() {
+        let g = GroupDescription {
+            group: "g".into(),
+            state: GroupState::CompletingRebalance,
+            protocol_type: "consumer".into(),
+            protocol: "range".into(),
+            members: vec![],
+            offsets: vec![],
+        };
+        let json = serde_json::to_string(&g).unwrap();
+        assert!(json.contains(r#""state":"CompletingRebalance""#), "{json}");
+        assert_eq!(serde_json::from_str::<GroupDescription>(&json).unwrap(), g);
+        let other = json.replace("CompletingRebalance", "Assigning");
+        assert!(serde_json::from_str::<GroupDescription>(&other).unwrap_err().to_string().contains("Assigning"));
+    }
+
+    #[test]
     fn requests_round_trip_through_json_with_their_wire_names() {
         let ops = vec![
             Op::Hello { namespace: Some("lab-0123abcd-".into()), binary_records: true },
             Op::CreateTopic { topic: "t".into(), partitions: 3 },
             Op::DeleteRecords { topic: "t".into(), partition: 0, before_offset: 2 },
-            Op::Produce { topic: "t".into(), lines: vec!["k:::v".into()], separator: None, partition: None },
+            Op::Produce { topic: "t".into(), records: vec![NewRecord::new(Some("k"), "v"), NewRecord::new(None, "w")], partition: None },
             Op::Fetch { topic: "t".into(), partition: 1, offset: 0, max_records: 10 },
             Op::DescribeTopic { topic: "t".into() },
             Op::CommitOffsets { group: "g".into(), offsets: vec![PartitionOffset { topic: "t".into(), partition: 0, offset: 4 }] },

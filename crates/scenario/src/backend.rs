@@ -5,19 +5,25 @@
 use engine::kafka::{KafkaReply, KafkaRequest};
 use engine::offsets::{Offsets, TopicPartition};
 use engine::time::Time;
-use kafka_model::KafkaModel;
+use kafka_model::{GroupState, KafkaModel};
 
+/// A Kafka answers each request exactly once: now, as the return value of [`KafkaBackend::request`],
+/// or later. Later comes either from [`KafkaBackend::completed`] (a Kafka that answers as its own
+/// time passes: the model's coordinator holding a JoinGroup) or, for an asynchronous Kafka (the
+/// page's bridge), through `Run::deliver` when the session receives the reply.
 pub trait KafkaBackend {
-    /// The engine's request; `None` while Kafka cannot answer yet (ask again after `advance`).
-    fn serve(&mut self, req: &KafkaRequest) -> Option<KafkaReply>;
-    /// The same, for the engine's request `id`: an asynchronous Kafka (the page's bridge) sends the
-    /// request once and answers the same id again when the reply is in.
-    fn serve_id(&mut self, _id: u64, req: &KafkaRequest) -> Option<KafkaReply> {
-        self.serve(req)
+    /// Request `id` (the engine's request id, or one the run gives a console consumer's request):
+    /// the reply now, or `None` when it comes later.
+    fn request(&mut self, id: u64, req: &KafkaRequest) -> Option<KafkaReply>;
+    /// Replies to earlier requests that Kafka's own progress has completed, each handed out once.
+    fn completed(&mut self) -> Vec<(u64, KafkaReply)> {
+        Vec::new()
     }
+    /// Nobody waits for request `id` any more (a console consumer stopped): it is never answered.
+    fn cancel(&mut self, id: u64);
     /// The scenario's clock has reached `now` (a real broker: wait for the wall clock).
     fn advance(&mut self, now: Time);
-    /// When a waiting request can next make progress, if Kafka knows.
+    /// When a request Kafka holds can next make progress, if Kafka knows.
     fn next_deadline(&self) -> Option<Time>;
     fn produce(&mut self, topic: &str, partition: Option<i32>, key: Option<&str>, value: &str) -> Result<(), String>;
     fn create_topic(&mut self, topic: &str, partitions: i32) -> Result<(), String>;
@@ -27,7 +33,8 @@ pub trait KafkaBackend {
     fn delete_records(&mut self, tp: &TopicPartition, before: i64) -> Result<i64, String>;
     /// `kafka-consumer-groups --reset-offsets <args>`: what the tool printed, or its error.
     fn reset_offsets(&mut self, args: &str) -> Result<Vec<String>, String>;
-    fn group_state(&self, group: &str) -> String;
+    /// The group's state, or why it could not be read.
+    fn group_state(&self, group: &str) -> Result<GroupState, String>;
     fn committed(&self, group: &str) -> Offsets;
     /// Log start and end of a partition that exists.
     fn log_range(&self, tp: &TopicPartition) -> Option<(i64, i64)>;
@@ -35,8 +42,14 @@ pub trait KafkaBackend {
 }
 
 impl KafkaBackend for KafkaModel {
-    fn serve(&mut self, req: &KafkaRequest) -> Option<KafkaReply> {
-        KafkaModel::serve(self, req)
+    fn request(&mut self, id: u64, req: &KafkaRequest) -> Option<KafkaReply> {
+        KafkaModel::request(self, id, req)
+    }
+    fn completed(&mut self) -> Vec<(u64, KafkaReply)> {
+        KafkaModel::completed(self)
+    }
+    fn cancel(&mut self, id: u64) {
+        KafkaModel::cancel(self, id)
     }
     fn advance(&mut self, now: Time) {
         KafkaModel::advance(self, now)
@@ -62,8 +75,8 @@ impl KafkaBackend for KafkaModel {
     fn reset_offsets(&mut self, args: &str) -> Result<Vec<String>, String> {
         KafkaModel::reset_offsets(self, args).map(|p| p.lines)
     }
-    fn group_state(&self, group: &str) -> String {
-        KafkaModel::group_state(self, group).to_string()
+    fn group_state(&self, group: &str) -> Result<GroupState, String> {
+        Ok(KafkaModel::group_state(self, group))
     }
     fn committed(&self, group: &str) -> Offsets {
         KafkaModel::committed(self, group)

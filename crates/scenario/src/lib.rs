@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod bench;
+pub mod expect;
 pub mod format;
 #[cfg(feature = "real-kafka")]
 pub mod real;

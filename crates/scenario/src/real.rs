@@ -5,7 +5,8 @@ use crate::backend::KafkaBackend;
 use engine::kafka::{KafkaReply, KafkaRequest};
 use engine::offsets::{Offsets, TopicPartition};
 use engine::time::Time;
-use kafka_client::Kafka;
+use kafka_client::{Kafka, NewRecord};
+use kafka_model::GroupState;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub struct RealKafka {
@@ -37,7 +38,7 @@ impl RealKafka {
         }
         if let Some(g) = group {
             let started = std::time::Instant::now();
-            while !matches!(k.group_state(g).as_str(), "Empty" | "Dead") && started.elapsed() < Duration::from_secs(60) {
+            while !matches!(k.group_state(g), Ok(GroupState::Empty | GroupState::Dead)) && started.elapsed() < Duration::from_secs(60) {
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
@@ -56,9 +57,12 @@ impl RealKafka {
 }
 
 impl KafkaBackend for RealKafka {
-    fn serve(&mut self, req: &KafkaRequest) -> Option<KafkaReply> {
+    /// Answered now: the runner waits for the broker.
+    fn request(&mut self, _id: u64, req: &KafkaRequest) -> Option<KafkaReply> {
         Some(self.rt.block_on(self.kafka.engine(req)))
     }
+
+    fn cancel(&mut self, _id: u64) {}
 
     fn advance(&mut self, now: Time) {
         let offset = *self.offset_ms.get_or_insert_with(|| now.ms() - wall_ms());
@@ -73,11 +77,8 @@ impl KafkaBackend for RealKafka {
     }
 
     fn produce(&mut self, topic: &str, partition: Option<i32>, key: Option<&str>, value: &str) -> Result<(), String> {
-        let (line, sep) = match key {
-            Some(k) => (format!("{k}:::{value}"), Some(":::")),
-            None => (value.to_string(), None),
-        };
-        self.rt.block_on(self.kafka.produce(topic, &[line], sep, partition)).map(|_| ()).map_err(|e| e.message)
+        let record = NewRecord::new(key, value);
+        self.rt.block_on(self.kafka.produce(topic, &[record], partition)).map(|_| ()).map_err(|e| e.message)
     }
 
     fn create_topic(&mut self, topic: &str, partitions: i32) -> Result<(), String> {
@@ -107,8 +108,8 @@ impl KafkaBackend for RealKafka {
         self.rt.block_on(self.kafka.reset_offsets(args, wall_ms())).map(|plan| plan.lines)
     }
 
-    fn group_state(&self, group: &str) -> String {
-        self.rt.block_on(self.kafka.describe_group(group)).map(|d| d.state).unwrap_or_else(|e| format!("unknown ({})", e.message))
+    fn group_state(&self, group: &str) -> Result<GroupState, String> {
+        self.rt.block_on(self.kafka.describe_group(group)).map(|d| d.state).map_err(|e| e.message)
     }
 
     fn committed(&self, group: &str) -> Offsets {

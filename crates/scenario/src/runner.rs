@@ -1,18 +1,24 @@
-//! Runs a scenario headless: the engine, the in-memory Kafka model and a checkpoint storage,
-//! wired together by a synchronous shell. Deterministic: same scenario, same trace.
+//! Runs a scenario: the engine, a Kafka (the in-memory model unless said otherwise) and a checkpoint
+//! storage, wired together by a synchronous driver. Every engine request is answered exactly once:
+//! at once, or later by its id (the model's held JoinGroups as its clock moves; an asynchronous
+//! Kafka's replies through [`Run::deliver`]). Deterministic on the model: same scenario, same trace.
 
 use crate::backend::KafkaBackend;
-use crate::format::{Action, Expect, Scenario, Step};
-use engine::checkpoint::{self, Checkpoint};
-use engine::kafka::KafkaRequest;
-use engine::offsets::{Offsets, TopicPartition};
+use crate::expect::Observed;
+use crate::format::{Action, Scenario, Step};
+use engine::kafka::{KafkaReply, KafkaRequest};
 use engine::storage::{self, Storage};
 use engine::time::{clock, Time};
-use engine::trace::{TraceEvent, TraceLine};
+use engine::trace::TraceLine;
 use engine::{Engine, Input, Output, Reply, Request};
 use kafka_model::KafkaModel;
-use std::collections::BTreeMap;
-use std::fmt::Debug;
+use std::collections::BTreeSet;
+
+pub use crate::expect::{describe, Status, StatusRow};
+
+/// Ids of the console consumers' requests start here, far above any the engine hands out (it counts
+/// from 1), so one id space serves both.
+pub const CONSUMER_REQUEST_IDS: u64 = 1 << 63;
 
 /// A line of the run's log: a step, or what happened.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,25 +42,13 @@ pub enum LogEntry {
     },
 }
 
-/// Where every partition stands: the topic's log, Spark's view, the checkpoint's and the group's.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Status {
-    pub at: Time,
-    pub rows: Vec<StatusRow>,
-    pub group: String,
-    pub group_state: String,
-    pub running: bool,
-    pub checkpoint_files: Vec<String>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct StatusRow {
-    pub partition: TopicPartition,
-    pub log_start: Option<i64>,
-    pub log_end: Option<i64>,
-    pub current: Option<i64>,
-    pub checkpointed: Option<i64>,
-    pub committed: Option<i64>,
+/// Another consumer in a group (`kafka-console-consumer --group …`): it polls all the time.
+struct Consumer {
+    group: String,
+    topics: Vec<String>,
+    member_id: Option<String>,
+    /// The id of its poll that Kafka has not answered yet.
+    polling: Option<u64>,
 }
 
 /// A scenario in progress: the engine, a Kafka (the in-memory model unless said otherwise) and a
@@ -68,14 +62,11 @@ pub struct Run<'s, K: KafkaBackend = KafkaModel> {
     pub log: Vec<LogEntry>,
     pub failures: Vec<String>,
     code_version: u32,
-    /// Requests Kafka cannot answer yet (a JoinGroup waiting for a rebalance).
-    deferred: Vec<(u64, Request)>,
-    /// Other consumers in the driver's group: (group, topics, member id once joined).
-    consumers: Vec<(String, Vec<String>, Option<String>)>,
-    tool_output: Vec<String>,
-    output_since_expect: Vec<String>,
-    last_error: Option<(String, String)>,
-    any_error: bool,
+    /// Requests handed to Kafka whose reply has not come yet.
+    awaiting: BTreeSet<u64>,
+    consumers: Vec<Consumer>,
+    next_consumer_request: u64,
+    pub(crate) observed: Observed,
 }
 
 impl<'s> Run<'s, KafkaModel> {
@@ -101,12 +92,10 @@ impl<'s, K: KafkaBackend> Run<'s, K> {
             log: Vec::new(),
             failures: Vec::new(),
             code_version: 1,
-            deferred: Vec::new(),
+            awaiting: BTreeSet::new(),
             consumers: Vec::new(),
-            tool_output: Vec::new(),
-            output_since_expect: Vec::new(),
-            last_error: None,
-            any_error: false,
+            next_consumer_request: CONSUMER_REQUEST_IDS,
+            observed: Observed::default(),
         })
     }
 
@@ -161,7 +150,7 @@ impl<'s, K: KafkaBackend> Run<'s, K> {
             }
             Action::ResetOffsets { args } => {
                 let lines = self.kafka.reset_offsets(args).unwrap_or_else(|e| kafka_model::reset::error_output(&e));
-                self.tool_output = lines.clone();
+                self.observed.tool_output = lines.clone();
                 self.tool(now, lines);
                 None
             }
@@ -178,16 +167,11 @@ impl<'s, K: KafkaBackend> Run<'s, K> {
                 None
             }
             Action::JoinGroup { group, topics } => {
-                self.consumers.push((group.clone(), topics.clone(), None));
+                self.consumers.push(Consumer { group: group.clone(), topics: topics.clone(), member_id: None, polling: None });
                 None
             }
             Action::LeaveGroup { group } => {
-                if let Some(i) = self.consumers.iter().position(|c| &c.0 == group) {
-                    let (group, _, member) = self.consumers.remove(i);
-                    if let Some(member_id) = member {
-                        let _ = self.kafka.serve(&KafkaRequest::LeaveGroup { group, member_id });
-                    }
-                }
+                self.leave_group(group);
                 None
             }
             Action::AddPartitions { topic, partitions } => {
@@ -219,14 +203,13 @@ impl<'s, K: KafkaBackend> Run<'s, K> {
         }
     }
 
-    /// Lets the job run until `t`: every batch due fires at its own time, and a waiting JoinGroup
+    /// Lets the job run until `t`: every batch due fires at its own time, and a JoinGroup Kafka holds
     /// completes when the member it waits for times out.
     pub fn advance_to(&mut self, t: Time) {
         loop {
             self.pump();
             let timer = self.engine.next_timeout();
-            let waiting = !self.deferred.is_empty() || self.consumers.iter().any(|c| c.2.is_none());
-            let kafka = if waiting { self.kafka.next_deadline() } else { None };
+            let kafka = if self.awaiting.is_empty() { None } else { self.kafka.next_deadline() };
             let Some(next) = [timer, kafka].into_iter().flatten().min().filter(|n| *n <= t) else { break };
             self.kafka.advance(next);
             self.engine.handle_timeout(next).expect("time moves forward");
@@ -236,10 +219,45 @@ impl<'s, K: KafkaBackend> Run<'s, K> {
         self.pump();
     }
 
+    /// The reply to request `id`, which Kafka answered later (its [`KafkaBackend::request`] returned
+    /// `None`): handed to the engine (or the console consumer that asked) once, and what follows from
+    /// it is run. A second reply for the same id, or one for an id never asked, is refused.
+    pub fn deliver(&mut self, id: u64, reply: KafkaReply) -> Result<(), String> {
+        self.take_reply(id, reply)?;
+        self.pump();
+        Ok(())
+    }
+
+    /// Requests whose reply has not come yet.
+    pub fn awaiting(&self) -> usize {
+        self.awaiting.len()
+    }
+
+    fn take_reply(&mut self, id: u64, reply: KafkaReply) -> Result<(), String> {
+        if !self.awaiting.remove(&id) {
+            return Err(format!("no request {id} is waiting for a reply (it was answered already, or never asked)"));
+        }
+        if id >= CONSUMER_REQUEST_IDS {
+            // None polling: the consumer stopped, or this answers its LeaveGroup.
+            if let Some(c) = self.consumers.iter_mut().find(|c| c.polling == Some(id)) {
+                c.polling = None;
+                if let KafkaReply::Assignment { member_id, .. } = reply {
+                    c.member_id = Some(member_id);
+                }
+            }
+        } else {
+            // Replies to a killed driver's requests are dropped by the engine, as the network would.
+            let _ = self.engine.handle_reply(id, Reply::Kafka(reply));
+        }
+        Ok(())
+    }
+
     /// Answers the engine's requests and records its events until it is idle.
     fn pump(&mut self) {
         self.poll_consumers();
-        self.retry_deferred();
+        for (id, reply) in self.kafka.completed() {
+            self.take_reply(id, reply).expect("Kafka completes only requests it was asked and has not answered");
+        }
         loop {
             match self.engine.poll_output() {
                 Output::Request { id, request } => self.answer(id, request),
@@ -251,9 +269,12 @@ impl<'s, K: KafkaBackend> Run<'s, K> {
 
     fn answer(&mut self, id: u64, request: Request) {
         let reply = match &request {
-            Request::Kafka(k) => match self.kafka.serve_id(id, k) {
+            Request::Kafka(k) => match self.kafka.request(id, k) {
                 Some(r) => Reply::Kafka(r),
-                None => return self.deferred.push((id, request)),
+                None => {
+                    self.awaiting.insert(id);
+                    return;
+                }
             },
             Request::Storage(s) => Reply::Storage(storage::serve(self.storage.as_mut(), s)),
         };
@@ -261,37 +282,54 @@ impl<'s, K: KafkaBackend> Run<'s, K> {
         let _ = self.engine.handle_reply(id, reply);
     }
 
-    /// The other consumers poll all the time: they join, then heartbeat.
+    /// Sends a console consumer's request; its reply, if it comes now.
+    fn consumer_request(&mut self, req: &KafkaRequest) -> (u64, Option<KafkaReply>) {
+        let id = self.next_consumer_request;
+        self.next_consumer_request += 1;
+        let reply = self.kafka.request(id, req);
+        if reply.is_none() {
+            self.awaiting.insert(id);
+        }
+        (id, reply)
+    }
+
+    /// The other consumers poll all the time: they join, then heartbeat; one poll at a time each.
     fn poll_consumers(&mut self) {
-        for (group, topics, member) in &mut self.consumers {
+        for i in 0..self.consumers.len() {
+            let c = &self.consumers[i];
+            if c.polling.is_some() {
+                continue;
+            }
             let req = KafkaRequest::GroupPoll {
-                group: group.clone(),
-                member_id: member.clone(),
+                group: c.group.clone(),
+                member_id: c.member_id.clone(),
                 client_id: "console-consumer".into(),
-                topics: topics.clone(),
+                topics: c.topics.clone(),
                 session_timeout_ms: engine::SESSION_TIMEOUT_MS,
             };
-            if let Some(engine::kafka::KafkaReply::Assignment { member_id, .. }) = self.kafka.serve(&req) {
-                *member = Some(member_id);
+            match self.consumer_request(&req) {
+                (_, Some(KafkaReply::Assignment { member_id, .. })) => self.consumers[i].member_id = Some(member_id),
+                (_, Some(_)) => {}
+                (id, None) => self.consumers[i].polling = Some(id),
             }
         }
     }
 
-    fn retry_deferred(&mut self) {
-        for (id, request) in std::mem::take(&mut self.deferred) {
-            self.answer(id, request);
+    /// The console consumer of `group` stops: a poll Kafka holds is forgotten, and a member leaves.
+    fn leave_group(&mut self, group: &str) {
+        let Some(i) = self.consumers.iter().position(|c| c.group == group) else { return };
+        let c = self.consumers.remove(i);
+        if let Some(id) = c.polling {
+            self.kafka.cancel(id);
+            self.awaiting.remove(&id);
+        }
+        if let Some(member_id) = c.member_id {
+            self.consumer_request(&KafkaRequest::LeaveGroup { group: c.group, member_id });
         }
     }
 
     fn record(&mut self, line: TraceLine) {
-        match &line.event {
-            TraceEvent::Output { lines, .. } => self.output_since_expect.extend(lines.iter().cloned()),
-            TraceEvent::Error { class, message, .. } => {
-                self.last_error = Some((class.clone(), message.clone()));
-                self.any_error = true;
-            }
-            _ => {}
-        }
+        self.observed.record(&line);
         self.log.push(LogEntry::Trace(line.clone()));
         self.trace.push(line);
     }
@@ -302,213 +340,166 @@ impl<'s, K: KafkaBackend> Run<'s, K> {
         }
     }
 
-    fn fail(&mut self, index: usize, step: &Step, message: String) {
+    pub(crate) fn fail(&mut self, index: usize, step: &Step, message: String) {
         let full = format!("{}:{}: step {} at {}: {message}", self.scenario.name, step.line, index + 1, clock(step.at));
         self.log.push(LogEntry::Failure { index, message: full.clone() });
         self.failures.push(full);
     }
-
-    /// The newest checkpoint Spark's reader would pick, if any.
-    pub fn newest_checkpoint(&self) -> Option<(String, Checkpoint)> {
-        let dir = self.scenario.job.checkpoint_dir.as_ref()?;
-        let names = self.storage.list(dir).ok()?;
-        checkpoint::reader_order(&names).into_iter().find_map(|n| {
-            let bytes = self.storage.read(&format!("{dir}/{n}")).ok()?;
-            Checkpoint::from_bytes(&bytes).ok().map(|c| (n, c))
-        })
-    }
-
-    pub fn status(&self, at: Time) -> Status {
-        let job = &self.scenario.job;
-        let group = job.group_id().unwrap_or_default().to_string();
-        let committed = self.kafka.committed(&group);
-        let current = self.engine.current_offsets().cloned().unwrap_or_default();
-        let newest = self.newest_checkpoint();
-        let checkpointed: Offsets = newest.as_ref().map(|(_, c)| engine::offsets::from_list(&c.current_offsets)).unwrap_or_default();
-        let mut parts: Vec<TopicPartition> = Vec::new();
-        for topic in job.strategy.topics() {
-            for p in 0..self.kafka.partitions(&topic).unwrap_or(0) {
-                parts.push(TopicPartition::new(topic.clone(), p));
-            }
-        }
-        parts.extend(current.keys().cloned());
-        parts.extend(checkpointed.keys().cloned());
-        parts.extend(committed.keys().cloned());
-        parts.sort();
-        parts.dedup();
-        let rows = parts
-            .into_iter()
-            .map(|tp| {
-                let log = self.kafka.log_range(&tp);
-                StatusRow {
-                    log_start: log.map(|l| l.0),
-                    log_end: log.map(|l| l.1),
-                    current: current.get(&tp).copied(),
-                    checkpointed: checkpointed.get(&tp).copied(),
-                    committed: committed.get(&tp).copied(),
-                    partition: tp,
-                }
-            })
-            .collect();
-        let files =
-            job.checkpoint_dir.as_ref().and_then(|d| self.storage.list(d).ok()).map(|n| checkpoint::sort_files(&n)).unwrap_or_default();
-        Status { at, rows, group_state: self.kafka.group_state(&group), group, running: self.engine.is_running(), checkpoint_files: files }
-    }
-
-    fn check(&mut self, index: usize, step: &Step, e: &Expect) {
-        let group = self.scenario.job.group_id().unwrap_or_default().to_string();
-        let mut problems = Vec::new();
-        let mut eq = |what: &str, expected: &dyn Debug, actual: &dyn Debug| {
-            let (x, a) = (format!("{expected:?}"), format!("{actual:?}"));
-            if x != a {
-                problems.push(format!("{what}: expected {x}, got {a}"));
-            }
-        };
-        if let Some(x) = &e.current_offsets {
-            eq("currentOffsets", x, &self.engine.current_offsets().cloned().unwrap_or_default());
-        }
-        if let Some(x) = &e.committed {
-            let c = self.kafka.committed(&group);
-            let got: BTreeMap<_, _> = x.keys().map(|tp| (tp.clone(), c.get(tp).copied())).collect();
-            let want: BTreeMap<_, _> = x.iter().map(|(tp, o)| (tp.clone(), Some(*o))).collect();
-            eq("committed", &want, &got);
-        }
-        if let Some(x) = &e.no_committed {
-            let c = self.kafka.committed(&group);
-            let has: Vec<&TopicPartition> = x.iter().filter(|tp| c.contains_key(*tp)).collect();
-            eq("partitions with a committed offset", &Vec::<&TopicPartition>::new(), &has);
-        }
-        for (what, want, start) in [("log end", &e.log_end, false), ("log start", &e.log_start, true)] {
-            if let Some(x) = want {
-                let got: BTreeMap<_, _> =
-                    x.keys().map(|tp| (tp.clone(), self.kafka.log_range(tp).map(|l| if start { l.0 } else { l.1 }))).collect();
-                let want: BTreeMap<_, _> = x.iter().map(|(tp, o)| (tp.clone(), Some(*o))).collect();
-                eq(what, &want, &got);
-            }
-        }
-        if let Some(x) = &e.group_state {
-            eq("group state", x, &self.kafka.group_state(&group));
-        }
-        if let Some(x) = e.running {
-            eq("running", &x, &self.engine.is_running());
-        }
-        if let Some(x) = &e.error {
-            eq("last error", &Some(x.clone()), &self.last_error.as_ref().map(|e| e.1.clone()));
-        }
-        if let Some(x) = &e.error_class {
-            eq("last error class", &Some(x.clone()), &self.last_error.as_ref().map(|e| e.0.clone()));
-        }
-        if e.no_error == Some(true) {
-            eq("errors so far", &None::<(String, String)>, &self.any_error.then(|| self.last_error.clone()).flatten());
-        }
-        if let Some(x) = &e.state {
-            eq("updateStateByKey state", x, &self.engine.state().cloned().unwrap_or_default());
-        }
-        if let Some(x) = &e.last_ranges {
-            let last = self.trace.iter().rev().find_map(|l| match &l.event {
-                TraceEvent::BatchGenerated { ranges, .. } => Some(ranges.clone()),
-                _ => None,
-            });
-            let got: crate::format::Ranges =
-                last.unwrap_or_default().iter().map(|r| (r.topic_partition(), (r.from_offset, r.until_offset))).collect();
-            eq("ranges of the newest batch", x, &got);
-        }
-        if let Some(x) = &e.batch_ranges {
-            for (when, want) in x {
-                let Ok(ms) = crate::format::parse_clock(when) else {
-                    eq("batch time", &"a clock time like 12:00:05", when);
-                    continue;
-                };
-                let batch = Time(self.scenario.day_start.ms() + ms);
-                let got: Option<crate::format::Ranges> = self.trace.iter().rev().find_map(|l| match &l.event {
-                    TraceEvent::BatchGenerated { batch: b, ranges, .. } if *b == batch => {
-                        Some(ranges.iter().map(|r| (r.topic_partition(), (r.from_offset, r.until_offset))).collect())
-                    }
-                    _ => None,
-                });
-                eq(&format!("ranges of batch {when}"), &Some(want.clone()), &got);
-            }
-        }
-        if let Some(x) = &e.checkpoint_files {
-            let files = self.status(step.at).checkpoint_files;
-            let x: Vec<String> = x.iter().map(|f| self.expand_file_name(f)).collect();
-            eq("checkpoint files", &x, &files);
-        }
-        if let Some(x) = &e.newest_checkpoint {
-            match self.newest_checkpoint() {
-                None => eq("newest checkpoint", &"a readable checkpoint", &"none"),
-                Some((name, cp)) => {
-                    if let Some(f) = &x.file {
-                        eq("newest checkpoint file", &self.expand_file_name(f), &name);
-                    }
-                    if let Some(o) = &x.current_offsets {
-                        eq("checkpoint currentOffsets", o, &engine::offsets::from_list(&cp.current_offsets));
-                    }
-                    if let Some(q) = &x.commit_queue {
-                        let got: Vec<(TopicPartition, i64, i64)> =
-                            cp.commit_queue.iter().map(|r| (r.topic_partition(), r.from_offset, r.until_offset)).collect();
-                        eq("checkpoint commitQueue", q, &got);
-                    }
-                    if let Some(p) = &x.pending_times {
-                        let got: Vec<String> = cp.pending_times.iter().map(|t| clock(*t)).collect();
-                        eq("checkpoint pendingTimes", p, &got);
-                    }
-                }
-            }
-        }
-        if let Some(x) = &e.output_since_last_expect {
-            eq("print() output", x, &self.output_since_expect);
-        }
-        if let Some(x) = &e.tool_output {
-            eq("tool output", x, &self.tool_output);
-        }
-        self.output_since_expect.clear();
-        for p in problems {
-            self.fail(index, step, p);
-        }
-    }
-
-    /// Lets expectations name checkpoint files by clock time: `checkpoint-<12:00:25>.bk`.
-    fn expand_file_name(&self, f: &str) -> String {
-        match (f.find('<'), f.find('>')) {
-            (Some(a), Some(b)) if a < b => match crate::format::parse_clock(&f[a + 1..b]) {
-                Ok(ms) => format!("{}{}{}", &f[..a], self.scenario.day_start.ms() + ms, &f[b + 1..]),
-                Err(_) => f.to_string(),
-            },
-            _ => f.to_string(),
-        }
-    }
 }
 
-/// A step as a short phrase for logs.
-pub fn describe(a: &Action) -> String {
-    match a {
-        Action::Start { .. } => "start: StreamingContext.getOrCreate(…).start()".into(),
-        Action::Stop { graceful: true } => "stop (graceful)".into(),
-        Action::Stop { graceful: false } => "stop (not graceful)".into(),
-        Action::Kill => "kill -9 the driver".into(),
-        Action::Produce { topic, records } => {
-            let items: Vec<String> = records
-                .iter()
-                .map(|(p, k, v)| match (p, k) {
-                    (Some(p), _) => format!("{v}→p{p}"),
-                    (None, Some(k)) => format!("{k}:::{v}"),
-                    _ => v.clone(),
-                })
-                .collect();
-            format!("produce to {topic}: {}", items.join(", "))
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine::offsets::{Offsets, TopicPartition};
+    use engine::storage::MemoryStorage;
+    use kafka_model::GroupState;
+
+    /// A Kafka that answers nothing at once: the test delivers each reply, as the page's session
+    /// does when a frame arrives. The answers are the model's.
+    #[derive(Default)]
+    struct Later {
+        model: KafkaModel,
+        asked: Vec<(u64, KafkaRequest)>,
+    }
+
+    impl KafkaBackend for Later {
+        fn request(&mut self, id: u64, req: &KafkaRequest) -> Option<KafkaReply> {
+            self.asked.push((id, req.clone()));
+            None
         }
-        Action::CreateTopic { topic, partitions } => format!("kafka-topics --create --topic {topic} --partitions {partitions}"),
-        Action::DeleteTopic { topic } => format!("kafka-topics --delete --topic {topic}"),
-        Action::DeleteRecords { partition, before } => format!("kafka-delete-records: {partition} before offset {before}"),
-        Action::ResetOffsets { args } => format!("kafka-consumer-groups --reset-offsets {args}"),
-        Action::DeleteCheckpoint => "rm -r the checkpoint directory".into(),
-        Action::ChangeCode => "change the application's code (new classes)".into(),
-        Action::JoinGroup { group, topics } => {
-            format!("kafka-console-consumer --group {group} --topic {} (keeps running)", topics.join(","))
+        fn cancel(&mut self, id: u64) {
+            self.asked.retain(|(i, _)| *i != id);
         }
-        Action::LeaveGroup { group } => format!("the console consumer of group {group} stops"),
-        Action::AddPartitions { topic, partitions } => format!("kafka-topics --alter --topic {topic} --partitions {partitions}"),
-        Action::Expect(_) => "expect".into(),
+        fn advance(&mut self, now: Time) {
+            self.model.advance(now)
+        }
+        fn next_deadline(&self) -> Option<Time> {
+            None
+        }
+        fn produce(&mut self, topic: &str, partition: Option<i32>, key: Option<&str>, value: &str) -> Result<(), String> {
+            self.model.produce(topic, partition, key, value).map(|_| ())
+        }
+        fn create_topic(&mut self, topic: &str, partitions: i32) -> Result<(), String> {
+            self.model.create_topic(topic, partitions)
+        }
+        fn delete_topic(&mut self, topic: &str) -> Result<(), String> {
+            self.model.delete_topic(topic)
+        }
+        fn add_partitions(&mut self, topic: &str, total: i32) -> Result<(), String> {
+            self.model.add_partitions(topic, total)
+        }
+        fn delete_records(&mut self, tp: &TopicPartition, before: i64) -> Result<i64, String> {
+            self.model.delete_records(tp, before)
+        }
+        fn reset_offsets(&mut self, args: &str) -> Result<Vec<String>, String> {
+            self.model.reset_offsets(args).map(|p| p.lines)
+        }
+        fn group_state(&self, group: &str) -> Result<GroupState, String> {
+            Ok(self.model.group_state(group))
+        }
+        fn committed(&self, group: &str) -> Offsets {
+            self.model.committed(group)
+        }
+        fn log_range(&self, tp: &TopicPartition) -> Option<(i64, i64)> {
+            KafkaBackend::log_range(&self.model, tp)
+        }
+        fn partitions(&self, topic: &str) -> Option<i32> {
+            self.model.partitions(topic)
+        }
+    }
+
+    const SCENARIO: &str = r#"
+version = 1
+name = "later"
+[[topic]]
+name = "words"
+partitions = 2
+[job]
+topics = ["words"]
+group = "g"
+[[step]]
+at = "12:00:02"
+do = "start"
+[[step]]
+at = "12:00:03"
+do = "produce"
+topic = "words"
+lines = ["a:::x", "b:::y", "c:::z"]
+"#;
+
+    /// Delivers every reply the model gives until nothing is asked; how many were delivered.
+    fn deliver_all(run: &mut Run<'_, Later>) -> usize {
+        let mut n = 0;
+        while !run.kafka.asked.is_empty() {
+            let (id, req) = run.kafka.asked.remove(0);
+            let reply = run.kafka.model.serve(&req).expect("no rebalance in this scenario");
+            run.deliver(id, reply).unwrap();
+            n += 1;
+        }
+        n
+    }
+
+    #[test]
+    fn replies_delivered_later_give_the_trace_of_replies_given_at_once() {
+        let s = crate::format::parse("later.toml", SCENARIO).unwrap();
+        let mut now = Run::new(&s, Box::new(MemoryStorage::default())).unwrap();
+        let mut later = Run::with_kafka(&s, Box::new(MemoryStorage::default()), Later::default()).unwrap();
+        let mut delivered = 0;
+        for (i, step) in s.steps.iter().enumerate() {
+            now.step(i, step);
+            later.step(i, step);
+            delivered += deliver_all(&mut later);
+        }
+        // Time moves on only once every reply is in, batch by batch.
+        for t in (5..=20).step_by(5) {
+            let at = Time(s.day_start.ms() + 12 * 3_600_000 + t * 1000);
+            now.advance_to(at);
+            later.advance_to(at);
+            delivered += deliver_all(&mut later);
+        }
+        assert!(delivered > 10, "{delivered}");
+        assert_eq!(later.awaiting(), 0);
+        assert_eq!(later.trace, now.trace);
+        assert!(now.trace.iter().any(|l| matches!(l.event, engine::trace::TraceEvent::BatchGenerated { num_records: 3, .. })));
+    }
+
+    #[test]
+    fn a_reply_is_taken_once_and_one_nobody_asked_for_is_refused() {
+        let s = crate::format::parse("later.toml", SCENARIO).unwrap();
+        let mut run = Run::with_kafka(&s, Box::new(MemoryStorage::default()), Later::default()).unwrap();
+        run.step(0, &s.steps[0]);
+        let (id, req) = run.kafka.asked.remove(0);
+        assert_eq!(run.awaiting(), 1 + run.kafka.asked.len());
+        let reply = run.kafka.model.serve(&req).unwrap();
+        run.deliver(id, reply.clone()).unwrap();
+        let again = run.deliver(id, reply.clone()).unwrap_err();
+        assert!(again.contains(&format!("no request {id} is waiting")), "{again}");
+        let unknown = run.deliver(4_242, reply).unwrap_err();
+        assert!(unknown.contains("no request 4242 is waiting"), "{unknown}");
+    }
+
+    #[test]
+    fn a_console_consumer_polls_once_at_a_time_and_its_held_poll_is_cancelled_when_it_stops() {
+        let s = crate::format::parse("later.toml", SCENARIO).unwrap();
+        let mut run = Run::with_kafka(&s, Box::new(MemoryStorage::default()), Later::default()).unwrap();
+        let at = s.steps[0].at;
+        let join = Step { at, action: Action::JoinGroup { group: "other".into(), topics: vec!["words".into()] }, line: 0 };
+        run.step(0, &join);
+        let polls: Vec<u64> = run.kafka.asked.iter().map(|a| a.0).collect();
+        assert_eq!(polls, vec![CONSUMER_REQUEST_IDS]);
+        // Nothing is asked twice while the poll waits.
+        run.advance_to(Time(at.ms() + 1_000));
+        assert_eq!(run.kafka.asked.len(), 1);
+        let (id, req) = run.kafka.asked.remove(0);
+        let reply = run.kafka.model.serve(&req).unwrap();
+        run.deliver(id, reply).unwrap();
+        // The next poll is a heartbeat of the member the reply named.
+        let [(hb, KafkaRequest::GroupPoll { member_id: Some(_), .. })] = &run.kafka.asked[..] else { panic!("{:?}", run.kafka.asked) };
+        let hb = *hb;
+        assert!(hb > id);
+        run.step(1, &Step { at: Time(at.ms() + 1_000), action: Action::LeaveGroup { group: "other".into() }, line: 0 });
+        // The waiting heartbeat is forgotten; the LeaveGroup goes out.
+        assert!(matches!(&run.kafka.asked[..], [(_, KafkaRequest::LeaveGroup { .. })]), "{:?}", run.kafka.asked);
+        assert!(run.deliver(hb, KafkaReply::Left).is_err());
     }
 }

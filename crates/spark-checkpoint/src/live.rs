@@ -31,7 +31,7 @@ pub fn facts(bootstrap: &str, cp: &Checkpoint) -> Result<Facts, String> {
                 .iter()
                 .filter_map(|o| o.committed.map(|offset| Committed { topic: o.topic.clone(), partition: o.partition, offset }))
                 .collect();
-            facts.groups.insert(g, GroupFacts { state: d.state, committed });
+            facts.groups.insert(g, GroupFacts { state: Some(d.state), committed });
         }
         Ok(facts)
     })

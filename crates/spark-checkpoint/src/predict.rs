@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use engine::error::SparkError;
 use engine::offsets::TopicPartition as Tp;
+use kafka_model::GroupState;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
@@ -44,9 +45,10 @@ pub struct PartitionLog {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupFacts {
-    /// As `kafka-consumer-groups --describe` says: `Empty`, `Stable`, `PreparingRebalance`, `CompletingRebalance`, `Dead`.
+    /// As `kafka-consumer-groups --describe` says (`Empty`, `Stable`, `PreparingRebalance`, `CompletingRebalance`,
+    /// `Dead`); none when the broker did not say.
     #[serde(default)]
-    pub state: String,
+    pub state: Option<GroupState>,
     #[serde(default)]
     pub committed: Vec<Committed>,
 }

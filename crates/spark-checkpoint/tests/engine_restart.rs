@@ -140,7 +140,7 @@ fn facts_of(kafka: &KafkaModel, cp: &Checkpoint) -> Facts {
     for g in groups {
         let committed =
             kafka.committed(&g).into_iter().map(|(tp, offset)| Committed { topic: tp.topic, partition: tp.partition, offset }).collect();
-        facts.groups.insert(g.clone(), GroupFacts { state: kafka.group_state(&g).to_string(), committed });
+        facts.groups.insert(g.clone(), GroupFacts { state: Some(kafka.group_state(&g)), committed });
     }
     facts
 }

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use kafka_client::Kafka;
+use kafka_client::{Kafka, NewRecord};
 use spark_checkpoint::{inspect_directory, Limits};
 
 fn fixture_dir() -> PathBuf {
@@ -45,8 +45,8 @@ fn bootstrap_predicts_against_the_live_topic_and_group() {
     rt.block_on(async {
         let _ = kafka.delete_topic(&topic).await;
         kafka.create_topic(&topic, partitions).await.expect("create topic");
-        let lines: Vec<String> = (0..3).map(|i| format!("v{i}")).collect();
-        kafka.produce(&topic, &lines, None, Some(0)).await.expect("produce");
+        let records: Vec<NewRecord> = (0..3).map(|i| NewRecord::new(None, &format!("v{i}"))).collect();
+        kafka.produce(&topic, &records, Some(0)).await.expect("produce");
     });
     let (code, out, err) = cli(&bootstrap, false);
     assert_eq!(code, 0, "{err}");

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use kafka_model::GroupState;
 use spark_checkpoint::predict::{predict, Committed, Facts, GroupFacts, PartitionLog, Prediction};
 use spark_checkpoint::spark::{Checkpoint, KafkaStream};
 use spark_checkpoint::{inspect_directory, Limits};
@@ -326,7 +327,7 @@ fn the_restored_commit_queue_undoes_a_group_reset() {
     let cp = fixture("spark351-lz4-subscribe");
     let mut facts = facts_with(&cp, |_, _, need| (0, need));
     let reset: Vec<Committed> = queued_max(&cp).keys().map(|(t, p)| Committed { topic: t.clone(), partition: *p, offset: 0 }).collect();
-    facts.groups.insert(group(&cp), GroupFacts { state: "Empty".into(), committed: reset });
+    facts.groups.insert(group(&cp), GroupFacts { state: Some(GroupState::Empty), committed: reset });
     let s = &predict(&cp, &facts).streams[0];
     assert!(s.commits_sent);
     for c in &s.commits {
@@ -352,7 +353,7 @@ fn a_committed_offset_beyond_the_log_end_makes_even_a_new_checkpoint_directory_f
     let mut facts = facts_with(&cp, |_, _, _| (0, 0));
     let committed =
         kafka(&cp).current_offsets.iter().map(|o| Committed { topic: o.topic.clone(), partition: o.partition, offset: o.offset }).collect();
-    facts.groups.insert(group(&cp), GroupFacts { state: "Empty".into(), committed });
+    facts.groups.insert(group(&cp), GroupFacts { state: Some(GroupState::Empty), committed });
     let s = &predict(&cp, &facts).streams[0];
     let fresh = s.ways_out.iter().find(|w| w.title.contains("new checkpoint directory")).unwrap();
     assert_eq!(fresh.failure.as_ref().map(|e| e.message.as_str()), Some("requirement failed: numRecords must not be negative"));
@@ -389,7 +390,7 @@ fn a_partition_new_to_the_checkpoint_starts_per_auto_offset_reset() {
 fn a_stable_group_is_a_risk_not_a_certain_crash() {
     let cp = fixture("spark351-lz4-subscribe");
     let mut facts = facts_with(&cp, |_, _, need| (0, need));
-    facts.groups.insert(group(&cp), GroupFacts { state: "Stable".into(), committed: vec![] });
+    facts.groups.insert(group(&cp), GroupFacts { state: Some(GroupState::Stable), committed: vec![] });
     let p = predict(&cp, &facts);
     assert!(!p.crashes);
     assert!(

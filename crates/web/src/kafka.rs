@@ -4,13 +4,10 @@
 use crate::live::LiveKafka;
 use engine::kafka::{KafkaReply, KafkaRequest};
 use engine::offsets::{Offsets, TopicPartition};
-use engine::storage::{MemoryStorage, Storage, StorageRequest};
 use engine::time::Time;
 use kafka_model::reset::ResetView;
 use kafka_model::{GroupState, KafkaModel};
 use scenario::backend::KafkaBackend;
-use std::cell::RefCell;
-use std::rc::Rc;
 
 pub enum WebKafka {
     Model(KafkaModel),
@@ -89,16 +86,22 @@ impl WebKafka {
 }
 
 impl KafkaBackend for WebKafka {
-    fn serve(&mut self, req: &KafkaRequest) -> Option<KafkaReply> {
+    fn request(&mut self, id: u64, req: &KafkaRequest) -> Option<KafkaReply> {
         match self {
-            WebKafka::Model(m) => KafkaBackend::serve(m, req),
-            WebKafka::Live(k) => k.serve(req),
+            WebKafka::Model(m) => KafkaBackend::request(m, id, req),
+            WebKafka::Live(k) => k.request(id, req),
         }
     }
-    fn serve_id(&mut self, id: u64, req: &KafkaRequest) -> Option<KafkaReply> {
+    fn completed(&mut self) -> Vec<(u64, KafkaReply)> {
         match self {
-            WebKafka::Model(m) => KafkaBackend::serve(m, req),
-            WebKafka::Live(k) => k.serve_id(id, req),
+            WebKafka::Model(m) => KafkaBackend::completed(m),
+            WebKafka::Live(k) => k.completed(),
+        }
+    }
+    fn cancel(&mut self, id: u64) {
+        match self {
+            WebKafka::Model(m) => KafkaBackend::cancel(m, id),
+            WebKafka::Live(k) => k.cancel(id),
         }
     }
     fn advance(&mut self, now: Time) {
@@ -149,7 +152,7 @@ impl KafkaBackend for WebKafka {
             WebKafka::Live(k) => k.reset_offsets(args),
         }
     }
-    fn group_state(&self, group: &str) -> String {
+    fn group_state(&self, group: &str) -> Result<GroupState, String> {
         match self {
             WebKafka::Model(m) => KafkaBackend::group_state(m, group),
             WebKafka::Live(k) => KafkaBackend::group_state(k.as_ref(), group),
@@ -205,71 +208,5 @@ impl WebKafka {
             WebKafka::Model(m) => m,
             WebKafka::Live(k) => k.as_ref(),
         }
-    }
-}
-
-/// Checkpoint files kept in the page and copied, write by write, to the bridge's directory on disk:
-/// the page reads its own copy (the engine never waits for a file), the bridge holds the real files.
-pub struct MirrorStorage {
-    mem: MemoryStorage,
-    sent: Rc<RefCell<Vec<StorageRequest>>>,
-}
-
-impl MirrorStorage {
-    pub fn new() -> (MirrorStorage, Rc<RefCell<Vec<StorageRequest>>>) {
-        let sent = Rc::new(RefCell::new(Vec::new()));
-        (MirrorStorage { mem: MemoryStorage::default(), sent: Rc::clone(&sent) }, sent)
-    }
-}
-
-impl Storage for MirrorStorage {
-    fn list(&self, dir: &str) -> Result<Vec<String>, String> {
-        self.mem.list(dir)
-    }
-    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
-        self.mem.read(path)
-    }
-    fn write(&mut self, path: &str, bytes: &[u8]) -> Result<(), String> {
-        self.mem.write(path, bytes)?;
-        self.sent.borrow_mut().push(StorageRequest::Write { path: path.into(), bytes: bytes.to_vec() });
-        Ok(())
-    }
-    /// The bridge has no rename request: write the target, then delete the source (in that order,
-    /// the bridge's writes being atomic, a reader there never sees neither).
-    fn rename(&mut self, from: &str, to: &str) -> Result<(), String> {
-        let bytes = self.mem.read(from)?;
-        self.mem.rename(from, to)?;
-        let mut sent = self.sent.borrow_mut();
-        sent.push(StorageRequest::Write { path: to.into(), bytes });
-        sent.push(StorageRequest::Delete { path: from.into() });
-        Ok(())
-    }
-    fn delete(&mut self, path: &str) -> Result<(), String> {
-        self.mem.delete(path)?;
-        self.sent.borrow_mut().push(StorageRequest::Delete { path: path.into() });
-        Ok(())
-    }
-    fn exists(&self, path: &str) -> bool {
-        self.mem.exists(path)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_mirror_replays_a_rotation_as_writes_and_deletes_in_order() {
-        let (mut st, sent) = MirrorStorage::new();
-        engine::checkpoint::write_rotating(&mut st, "ckpt", Time(5_000), b"one").unwrap();
-        engine::checkpoint::write_rotating(&mut st, "ckpt", Time(5_000), b"two").unwrap();
-        // Replaying the requests on an empty storage gives the page's files.
-        let mut disk = MemoryStorage::default();
-        for r in sent.borrow().iter() {
-            engine::storage::serve(&mut disk, r);
-        }
-        assert_eq!(disk.list("ckpt").unwrap(), st.list("ckpt").unwrap());
-        assert_eq!(disk.read("ckpt/checkpoint-5000").unwrap(), b"two");
-        assert_eq!(disk.read("ckpt/checkpoint-5000.bk").unwrap(), b"one");
     }
 }

@@ -2,6 +2,7 @@
 //! plain Rust (tested natively); the Yew app over them is built for the browser only.
 
 pub mod bridge_socket;
+pub mod bridge_storage;
 pub mod explain;
 pub mod inspect;
 pub mod kafka;

@@ -1,10 +1,11 @@
 //! The page's real Kafka: the bridge's websocket, seen by the runner as a [`KafkaBackend`].
 //!
-//! - The engine's requests go out as `engine` frames, all at once, and each is answered when its
-//!   reply is in (the runner asks again for deferred requests after every frame).
-//! - Tools (produce, topics, delete-records, the reset's commit) and checkpoint-file writes go out
-//!   one at a time, in order: the bridge runs concurrent requests concurrently, and "delete the
-//!   topic, then create it" or "rename, then write" must not overtake each other.
+//! - The run's Kafka requests (the engine's, a console consumer's) go out as `engine` frames, all at
+//!   once, each sent once; [`LiveKafka::handle_response`] turns its reply frame into the reply for
+//!   the request's id, which the session delivers to the run.
+//! - Tools (produce, topics, delete-records, the reset's commit) go out one at a time, in order: the
+//!   bridge runs concurrent requests concurrently, and "delete the topic, then create it" must not
+//!   overtake. (Checkpoint files travel through their own storage, `bridge_storage.rs`.)
 //! - Facts (log start/end, the group, `__consumer_offsets`) are polled or pushed and cached; the
 //!   runner's status, the rewind planner and the walkthrough's checks read the cache.
 //!
@@ -13,11 +14,12 @@
 
 use engine::kafka::{KafkaError, KafkaReply, KafkaRequest};
 use engine::offsets::{Offsets, TopicPartition};
-use engine::storage::StorageRequest;
 use engine::time::Time;
 use kafka_model::reset::{self, ResetView};
 use kafka_model::GroupState;
-use protocol::{GroupDescription, KafkaState, OffsetsTopicRecord, Op, PartitionOffset, PartitionRange, Reply, Request, Response};
+use protocol::{
+    GroupDescription, KafkaState, NewRecord, OffsetsTopicRecord, Op, PartitionOffset, PartitionRange, Reply, Request, Response,
+};
 use scenario::backend::KafkaBackend;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -31,10 +33,14 @@ const OFFSETS_TOPIC_KEPT: usize = 200;
 
 #[derive(Clone, Debug, PartialEq)]
 enum Pending {
-    Engine(u64),
-    /// Another consumer's request (no engine id), keyed by its content.
-    Keyed(String),
-    /// A tool or storage request of the ordered queue; the text names it in error notes.
+    /// The run's request `id`; a Fetch names its (page) partition, whose records the page remembers.
+    Kafka {
+        id: u64,
+        fetch: Option<TopicPartition>,
+    },
+    /// Nobody waits for this reply any more.
+    Cancelled,
+    /// A tool request of the ordered queue; the text names it in error notes.
     Ordered(String),
     Topic(String),
     Group,
@@ -60,10 +66,8 @@ pub struct LiveKafka {
     next_id: u64,
     outbox: Vec<Request>,
     inflight: BTreeMap<u64, Pending>,
-    /// Engine request id → its reply once in.
-    engine: BTreeMap<u64, Option<KafkaReply>>,
-    /// The same for requests without an id (a console consumer's polls), by content.
-    keyed: BTreeMap<String, Option<KafkaReply>>,
+    /// The run's requests held back while a topic settles, sent when it has.
+    held: Vec<(u64, KafkaRequest)>,
     ordered: VecDeque<Op>,
     ordered_busy: bool,
     topics: BTreeMap<String, Vec<PartitionRange>>,
@@ -95,8 +99,7 @@ impl LiveKafka {
             next_id: 1,
             outbox: Vec::new(),
             inflight: BTreeMap::new(),
-            engine: BTreeMap::new(),
-            keyed: BTreeMap::new(),
+            held: Vec::new(),
             ordered: VecDeque::new(),
             ordered_busy: false,
             topics: BTreeMap::new(),
@@ -133,11 +136,26 @@ impl LiveKafka {
         TopicPartition::new(self.page(&tp.topic), tp.partition)
     }
 
-    fn send(&mut self, op: Op, pending: Pending) {
+    /// A fresh frame id: this connection's frames, whoever sends them, never share one.
+    pub fn fresh_id(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
+        id
+    }
+
+    fn send(&mut self, op: Op, pending: Pending) {
+        let id = self.fresh_id();
         self.inflight.insert(id, pending);
         self.outbox.push(Request::new(id, op));
+    }
+
+    fn send_kafka(&mut self, id: u64, req: &KafkaRequest) {
+        let fetch = match req {
+            KafkaRequest::Fetch { partition, .. } => Some(partition.clone()),
+            _ => None,
+        };
+        let wire = self.wire_request(req);
+        self.send(Op::Engine { request: wire }, Pending::Kafka { id, fetch });
     }
 
     /// The frames to send now, as JSON text.
@@ -146,36 +164,18 @@ impl LiveKafka {
         std::mem::take(&mut self.outbox).iter().map(Request::to_json).collect()
     }
 
-    /// Queues a tool or storage request behind the others; consecutive produce requests to the same
+    /// Queues a tool request behind the others; consecutive produce requests to the same
     /// place merge into one frame (the 10 000-record button is ten frames, not 10 000).
     pub fn push_ordered(&mut self, op: Op) {
-        if let (
-            Some(Op::Produce { topic, lines, separator, partition }),
-            Op::Produce { topic: t2, lines: l2, separator: s2, partition: p2 },
-        ) = (self.ordered.back_mut(), &op)
+        if let (Some(Op::Produce { topic, records, partition }), Op::Produce { topic: t2, records: r2, partition: p2 }) =
+            (self.ordered.back_mut(), &op)
         {
-            if topic == t2 && separator == s2 && partition == p2 && lines.len() + l2.len() <= PRODUCE_CHUNK {
-                lines.extend(l2.iter().cloned());
+            if topic == t2 && partition == p2 && records.len() + r2.len() <= PRODUCE_CHUNK {
+                records.extend(r2.iter().cloned());
                 return;
             }
         }
         self.ordered.push_back(op);
-    }
-
-    /// A checkpoint-file copy; one too large for a frame stays in the page (the engine reads the
-    /// page's copy), with a note, instead of closing the connection.
-    pub fn push_storage(&mut self, request: StorageRequest) {
-        let op = Op::Storage { request };
-        let size = Request::new(self.next_id, op.clone()).to_json().len();
-        if size > protocol::MAX_FRAME_BYTES {
-            self.notes.push(format!(
-                "{} is not copied to the bridge: {size} bytes as a frame, over its {} byte limit",
-                describe_op(&op),
-                protocol::MAX_FRAME_BYTES
-            ));
-            return;
-        }
-        self.push_ordered(op);
     }
 
     fn pump_ordered(&mut self) {
@@ -189,9 +189,11 @@ impl LiveKafka {
         }
     }
 
-    /// Requests not answered yet (engine, tools, storage), for the page's status line.
+    /// Requests not answered yet (the run's and the tools'), for the page's status line.
     pub fn waiting(&self) -> usize {
-        self.inflight.values().filter(|p| matches!(p, Pending::Engine(_) | Pending::Ordered(_))).count() + self.ordered.len()
+        self.inflight.values().filter(|p| matches!(p, Pending::Kafka { .. } | Pending::Ordered(_))).count()
+            + self.ordered.len()
+            + self.held.len()
     }
 
     /// Asks for fresh facts when the last round is older than [`FACTS_EVERY_MS`].
@@ -214,6 +216,9 @@ impl LiveKafka {
                 self.facts_asked_at = Some(asked);
                 if matches!(self.settling, Some(Some(answered)) if asked >= answered) {
                     self.settling = None;
+                    for (id, req) in std::mem::take(&mut self.held) {
+                        self.send_kafka(id, &req);
+                    }
                 }
             } else {
                 self.round = Some((asked, left - 1));
@@ -221,20 +226,25 @@ impl LiveKafka {
         }
     }
 
-    /// The websocket closed: what waits fails now, later requests fail at once.
-    pub fn disconnected(&mut self, why: &str) {
+    /// The websocket closed: the run's requests that wait fail now (their replies, to deliver), later
+    /// ones fail at once.
+    #[must_use = "the failed replies go to the run"]
+    pub fn disconnected(&mut self, why: &str) -> Vec<(u64, KafkaReply)> {
         self.connected = false;
         self.kafka = KafkaState { up: false, bootstrap: self.kafka.bootstrap.clone(), detail: Some(why.to_string()) };
-        let failed = || Some(KafkaReply::Failed { error: KafkaError::Other(format!("connection to the bridge lost: {why}")) });
-        for (_, p) in std::mem::take(&mut self.inflight) {
-            match p {
-                Pending::Engine(id) => drop(self.engine.insert(id, failed())),
-                Pending::Keyed(key) => drop(self.keyed.insert(key, failed())),
-                _ => {}
-            }
-        }
+        let failed = || KafkaReply::Failed { error: KafkaError::Other(format!("connection to the bridge lost: {why}")) };
+        let mut out: Vec<(u64, KafkaReply)> = std::mem::take(&mut self.inflight)
+            .into_values()
+            .filter_map(|p| match p {
+                Pending::Kafka { id, .. } => Some((id, failed())),
+                _ => None,
+            })
+            .collect();
+        out.extend(std::mem::take(&mut self.held).into_iter().map(|(id, _)| (id, failed())));
+        out.sort_by_key(|(id, _)| *id);
         self.ordered_busy = false;
         self.round = None;
+        out
     }
 
     /// The websocket is open again: `hello` resumes this namespace before anything else is sent, and
@@ -254,15 +264,19 @@ impl LiveKafka {
         !self.outbox.is_empty() || (self.connected && !self.ordered_busy && !self.ordered.is_empty())
     }
 
-    /// One frame from the bridge, as text (tests); the page reads frames in `bridge_socket`.
-    pub fn handle_frame(&mut self, text: &str) -> Result<(), String> {
-        let r: Response = serde_json::from_str(text).map_err(|e| format!("the bridge sent a frame this page cannot read: {e}"))?;
-        self.handle_response(r);
-        Ok(())
+    /// A frame's text as the protocol's reply or push, or why it is not one.
+    pub fn parse_frame(text: &str) -> Result<Response, String> {
+        serde_json::from_str(text).map_err(|e| format!("the bridge sent a frame this page cannot read: {e}"))
     }
 
-    /// One reply or push from the bridge.
-    pub fn handle_response(&mut self, r: Response) {
+    /// One frame from the bridge, as text: [`LiveKafka::handle_response`] of it.
+    pub fn handle_frame(&mut self, text: &str) -> Result<Option<(u64, KafkaReply)>, String> {
+        Ok(self.handle_response(LiveKafka::parse_frame(text)?))
+    }
+
+    /// One reply or push from the bridge; the reply to one of the run's requests comes back with the
+    /// request's id, for the session to deliver.
+    pub fn handle_response(&mut self, r: Response) -> Option<(u64, KafkaReply)> {
         let pending = r.id.and_then(|id| self.inflight.remove(&id));
         match (pending, r.reply) {
             (_, Reply::KafkaStatus { kafka }) => self.kafka = kafka,
@@ -272,18 +286,21 @@ impl LiveKafka {
                 self.offsets_topic.drain(..over);
             }
             (_, Reply::Welcome { kafka, .. }) => self.kafka = kafka,
-            (Some(p @ (Pending::Engine(_) | Pending::Keyed(_))), reply) => {
+            (Some(Pending::Kafka { id, fetch }), reply) => {
                 let answer = match reply {
                     Reply::Engine { kafka } => self.page_reply(kafka),
                     Reply::Error { code, message } => KafkaReply::Failed { error: KafkaError::Other(format!("{code:?}: {message}")) },
                     other => KafkaReply::Failed { error: KafkaError::Other(format!("unexpected reply {other:?}")) },
                 };
-                match p {
-                    Pending::Engine(id) => self.engine.insert(id, Some(answer)),
-                    Pending::Keyed(key) => self.keyed.insert(key, Some(answer)),
-                    _ => None,
-                };
+                if let (Some(tp), KafkaReply::Records { records, .. }) = (fetch, &answer) {
+                    for r in records {
+                        let seen = SeenRecord { key: r.key.clone(), value: r.value.clone(), timestamp: Some(r.timestamp) };
+                        self.remember(tp.clone(), r.offset, seen);
+                    }
+                }
+                return Some((id, answer));
             }
+            (Some(Pending::Cancelled), _) => {}
             (Some(Pending::Topic(t)), Reply::Topic { partitions, .. }) => {
                 self.topics.insert(t, partitions);
                 self.fact_in();
@@ -310,6 +327,7 @@ impl LiveKafka {
             (_, Reply::Error { code, message }) => self.notes.push(format!("bridge: {code:?}: {message}")),
             _ => {}
         }
+        None
     }
 
     fn ordered_reply(&mut self, what: &str, reply: Reply) {
@@ -328,18 +346,6 @@ impl LiveKafka {
             Reply::Committed { results, .. } => {
                 for r in results.into_iter().filter(|r| r.error.is_some()) {
                     self.notes.push(format!("Error: committing {}-{}: {}", self.page(&r.topic), r.partition, r.error.unwrap_or_default()));
-                }
-            }
-            Reply::Storage { storage } => {
-                let failed = match storage {
-                    engine::storage::StorageReply::Listing { result: Err(e) }
-                    | engine::storage::StorageReply::Bytes { result: Err(e) }
-                    | engine::storage::StorageReply::Written { result: Err(e) }
-                    | engine::storage::StorageReply::Done { result: Err(e) } => Some(e),
-                    _ => None,
-                };
-                if let Some(e) = failed {
-                    self.notes.push(format!("checkpoint copy on the bridge: {what}: {e}"));
                 }
             }
             Reply::TopicDeleted { topic } => {
@@ -424,60 +430,35 @@ impl LiveKafka {
 
 fn describe_op(op: &Op) -> String {
     match op {
-        Op::Produce { lines, .. } => format!("produce ({} records)", lines.len()),
+        Op::Produce { records, .. } => format!("produce ({} records)", records.len()),
         Op::CreateTopic { topic, .. } => format!("create topic {topic}"),
         Op::DeleteTopic { topic } => format!("delete topic {topic}"),
         Op::DeleteRecords { topic, partition, .. } => format!("delete records of {topic}-{partition}"),
         Op::CommitOffsets { group, .. } => format!("commit offsets of {group}"),
-        Op::Storage { request } => match request {
-            StorageRequest::Write { path, bytes } => format!("write {path} ({} bytes)", bytes.len()),
-            StorageRequest::Delete { path } => format!("delete {path}"),
-            other => format!("{other:?}"),
-        },
         other => format!("{other:?}"),
     }
 }
 
 impl KafkaBackend for LiveKafka {
-    /// Requests without an engine id (another consumer's polls, its LeaveGroup): sent once, and
-    /// the reply handed out once, by the request's content.
-    fn serve(&mut self, req: &KafkaRequest) -> Option<KafkaReply> {
-        let key = serde_json::to_string(req).expect("requests serialize");
-        match self.keyed.get(&key) {
-            Some(Some(_)) => self.keyed.remove(&key).flatten(),
-            Some(None) => None,
-            None if !self.connected => Some(KafkaReply::Failed { error: KafkaError::Other("the bridge is not connected".into()) }),
-            None => {
-                self.keyed.insert(key.clone(), None);
-                let wire = self.wire_request(req);
-                self.send(Op::Engine { request: wire }, Pending::Keyed(key));
-                None
-            }
+    /// Sent once (held back while a topic settles); the reply comes through the session.
+    fn request(&mut self, id: u64, req: &KafkaRequest) -> Option<KafkaReply> {
+        if !self.connected {
+            return Some(KafkaReply::Failed { error: KafkaError::Other("the bridge is not connected".into()) });
         }
+        if self.settling.is_some() {
+            self.held.push((id, req.clone()));
+        } else {
+            self.send_kafka(id, req);
+        }
+        None
     }
 
-    fn serve_id(&mut self, id: u64, req: &KafkaRequest) -> Option<KafkaReply> {
-        match self.engine.get(&id) {
-            Some(Some(_)) => {
-                let reply = self.engine.remove(&id).flatten()?;
-                if let KafkaReply::Records { records, .. } = &reply {
-                    if let KafkaRequest::Fetch { partition, .. } = req {
-                        for r in records {
-                            let seen = SeenRecord { key: r.key.clone(), value: r.value.clone(), timestamp: Some(r.timestamp) };
-                            self.remember(partition.clone(), r.offset, seen);
-                        }
-                    }
-                }
-                Some(reply)
-            }
-            Some(None) => None,
-            None if !self.connected => Some(KafkaReply::Failed { error: KafkaError::Other("the bridge is not connected".into()) }),
-            None if self.settling.is_some() => None,
-            None => {
-                self.engine.insert(id, None);
-                let wire = self.wire_request(req);
-                self.send(Op::Engine { request: wire }, Pending::Engine(id));
-                None
+    /// A reply already on its way is dropped when it arrives.
+    fn cancel(&mut self, id: u64) {
+        self.held.retain(|(i, _)| *i != id);
+        for p in self.inflight.values_mut() {
+            if matches!(p, Pending::Kafka { id: i, .. } if *i == id) {
+                *p = Pending::Cancelled;
             }
         }
     }
@@ -491,12 +472,8 @@ impl KafkaBackend for LiveKafka {
     }
 
     fn produce(&mut self, topic: &str, partition: Option<i32>, key: Option<&str>, value: &str) -> Result<(), String> {
-        let (line, separator) = match key {
-            Some(k) => (format!("{k}{}{value}", protocol::DEFAULT_KEY_SEPARATOR), Some(protocol::DEFAULT_KEY_SEPARATOR.to_string())),
-            None => (value.to_string(), None),
-        };
         let topic = self.wire(topic);
-        self.push_ordered(Op::Produce { topic, lines: vec![line], separator, partition });
+        self.push_ordered(Op::Produce { topic, records: vec![NewRecord::new(key, value)], partition });
         Ok(())
     }
 
@@ -553,11 +530,8 @@ impl KafkaBackend for LiveKafka {
         Ok(plan.lines)
     }
 
-    fn group_state(&self, group: &str) -> String {
-        match &self.described {
-            Some(d) if self.page(&d.group) == group => d.state.clone(),
-            _ => "Dead".into(),
-        }
+    fn group_state(&self, group: &str) -> Result<GroupState, String> {
+        Ok(ResetView::group_state(self, group))
     }
 
     fn committed(&self, group: &str) -> Offsets {
@@ -579,12 +553,11 @@ impl KafkaBackend for LiveKafka {
 }
 
 impl ResetView for LiveKafka {
+    /// From the newest description; a group never described is Dead, as Kafka reports one it does not know.
     fn group_state(&self, group: &str) -> GroupState {
-        match KafkaBackend::group_state(self, group).as_str() {
-            "Empty" => GroupState::Empty,
-            "Dead" => GroupState::Dead,
-            // Any other state (Stable, PreparingRebalance, …) refuses the reset; the message names Stable.
-            _ => GroupState::Stable,
+        match &self.described {
+            Some(d) if self.page(&d.group) == group => d.state,
+            _ => GroupState::Dead,
         }
     }
     fn committed(&self, group: &str) -> Offsets {
@@ -624,25 +597,47 @@ mod tests {
         k.take_frames().iter().map(|f| serde_json::from_str(f).unwrap()).collect()
     }
 
-    fn answer(k: &mut LiveKafka, id: u64, reply: Reply) {
-        k.handle_frame(&Response::new(Some(id), reply).to_json()).unwrap();
+    /// The bridge's reply to frame `id`; what the session would deliver to the run.
+    fn answer(k: &mut LiveKafka, id: u64, reply: Reply) -> Option<(u64, KafkaReply)> {
+        k.handle_frame(&Response::new(Some(id), reply).to_json()).unwrap()
     }
 
     #[test]
-    fn engine_requests_carry_the_namespace_and_their_replies_come_back_without_it() {
+    fn engine_requests_carry_the_namespace_and_their_replies_come_back_once_without_it() {
         let mut k = live();
         let req = KafkaRequest::ListOffsets { partitions: vec![TopicPartition::new("words", 0)], spec: engine::kafka::OffsetSpec::Latest };
-        assert_eq!(k.serve_id(7, &req), None);
+        assert_eq!(k.request(7, &req), None);
         let frames = sent(&mut k);
         assert_eq!(frames.len(), 1);
         let Op::Engine { request: KafkaRequest::ListOffsets { partitions, .. } } = &frames[0].op else { panic!("{:?}", frames[0]) };
         assert_eq!(partitions[0].topic, "lab-0123456789ab-words");
-        // Asked again before the reply: nothing is sent twice.
-        assert_eq!(k.serve_id(7, &req), None);
+        // Nothing goes out again while the reply is on its way.
         assert!(sent(&mut k).is_empty());
+        assert_eq!(k.waiting(), 1);
         let wire = KafkaReply::Offsets { offsets: vec![(TopicPartition::new("lab-0123456789ab-words", 0), Ok(5))] };
-        answer(&mut k, frames[0].id, Reply::Engine { kafka: wire });
-        assert_eq!(k.serve_id(7, &req), Some(KafkaReply::Offsets { offsets: vec![(TopicPartition::new("words", 0), Ok(5))] }));
+        let reply = answer(&mut k, frames[0].id, Reply::Engine { kafka: wire.clone() });
+        assert_eq!(reply, Some((7, KafkaReply::Offsets { offsets: vec![(TopicPartition::new("words", 0), Ok(5))] })));
+        // The same frame again answers nothing: the request had its reply.
+        assert_eq!(answer(&mut k, frames[0].id, Reply::Engine { kafka: wire }), None);
+        assert_eq!(k.waiting(), 0);
+    }
+
+    #[test]
+    fn fetched_records_are_remembered_and_a_cancelled_requests_reply_is_dropped() {
+        let mut k = live();
+        let fetch = KafkaRequest::Fetch { partition: TopicPartition::new("words", 1), offset: 0, max_records: 10 };
+        assert_eq!(k.request(2, &fetch), None);
+        let poll = KafkaRequest::OffsetFetch { group: "g".into(), partitions: vec![] };
+        assert_eq!(k.request(3, &poll), None);
+        let frames = sent(&mut k);
+        k.cancel(3);
+        let records = vec![engine::kafka::Record { offset: 0, key: Some("k".into()), value: "v".into(), timestamp: 1_000 }];
+        let reply =
+            answer(&mut k, frames[0].id, Reply::Engine { kafka: KafkaReply::Records { records, log_start_offset: 0, high_watermark: 1 } });
+        assert!(matches!(reply, Some((2, KafkaReply::Records { .. }))), "{reply:?}");
+        let seen = k.record(&TopicPartition::new("words", 1), 0).unwrap();
+        assert_eq!((seen.key.as_deref(), seen.value.as_str(), seen.timestamp), (Some("k"), "v", Some(1_000)));
+        assert_eq!(answer(&mut k, frames[1].id, Reply::Engine { kafka: KafkaReply::Committed { offsets: vec![] } }), None);
     }
 
     #[test]
@@ -660,26 +655,11 @@ mod tests {
         assert!(matches!(&second[..], [Request { op: Op::CreateTopic { partitions: 3, .. }, .. }]), "{second:?}");
         answer(&mut k, second[0].id, Reply::TopicCreated { topic: "lab-0123456789ab-words".into(), partitions: 3 });
         let third = sent(&mut k);
-        let [Request { op: Op::Produce { lines, partition: Some(0), separator: None, .. }, id, .. }] = &third[..] else {
-            panic!("{third:?}")
-        };
-        assert_eq!(lines, &["a", "b", "c"]);
+        let [Request { op: Op::Produce { records, partition: Some(0), .. }, id, .. }] = &third[..] else { panic!("{third:?}") };
+        assert_eq!(records, &["a", "b", "c"].map(|v| NewRecord::new(None, v)));
         let records = vec![ProducedRecord { partition: 0, offset: 0, key: None, value: "a".into() }];
         answer(&mut k, *id, Reply::Produced { topic: "lab-0123456789ab-words".into(), records });
         assert_eq!(k.record(&TopicPartition::new("words", 0), 0).map(|r| r.value.as_str()), Some("a"));
-    }
-
-    #[test]
-    fn a_checkpoint_file_too_large_for_a_frame_is_not_sent_and_says_so() {
-        let mut k = live();
-        k.push_storage(StorageRequest::Write { path: "ckpt/big".into(), bytes: vec![200; protocol::MAX_FRAME_BYTES] });
-        k.push_storage(StorageRequest::Write { path: "ckpt/small".into(), bytes: vec![1; 10] });
-        let out = sent(&mut k);
-        assert!(
-            matches!(&out[..], [Request { op: Op::Storage { request: StorageRequest::Write { path, .. } }, .. }] if path == "ckpt/small"),
-            "{out:?}"
-        );
-        assert!(k.notes.iter().any(|n| n.contains("write ckpt/big") && n.contains("not copied")), "{:?}", k.notes);
     }
 
     #[test]
@@ -694,20 +674,22 @@ mod tests {
             topics: vec!["words".into()],
             session_timeout_ms: 45_000,
         };
-        assert_eq!(k.serve_id(1, &join), None);
+        assert_eq!(k.request(1, &join), None);
         assert!(sent(&mut k).is_empty(), "nothing goes out before the topic is there");
         k.advance(Time(5_000));
         answer(&mut k, frames[0].id, Reply::TopicCreated { topic: "lab-0123456789ab-words".into(), partitions: 3 });
-        assert_eq!(k.serve_id(1, &join), None);
         assert!(sent(&mut k).is_empty(), "facts asked after the answer are needed");
         k.poll_facts(6_000);
         let facts = sent(&mut k);
         let parts = (0..3).map(|p| PartitionRange { partition: p, log_start: 0, log_end: 0 }).collect();
         answer(&mut k, facts[0].id, Reply::Topic { topic: "lab-0123456789ab-words".into(), partitions: parts });
         answer(&mut k, facts[1].id, Reply::Error { code: protocol::ErrorCode::Kafka, message: "no group".into() });
-        assert_eq!(k.serve_id(1, &join), None);
+        // The held request goes out by itself, once.
         let out = sent(&mut k);
-        assert!(matches!(&out[..], [Request { op: Op::Engine { .. }, .. }]), "{out:?}");
+        let [Request { op: Op::Engine { request: KafkaRequest::GroupPoll { topics, .. } }, id, .. }] = &out[..] else { panic!("{out:?}") };
+        assert_eq!(topics, &["lab-0123456789ab-words"]);
+        let assignment = KafkaReply::Assignment { member_id: "m".into(), generation: 1, partitions: vec![] };
+        assert!(matches!(answer(&mut k, *id, Reply::Engine { kafka: assignment }), Some((1, KafkaReply::Assignment { .. }))));
     }
 
     #[test]
@@ -730,7 +712,7 @@ mod tests {
             .collect();
         let group = GroupDescription {
             group: "lab-0123456789ab-g".into(),
-            state: "Empty".into(),
+            state: GroupState::Empty,
             protocol_type: "consumer".into(),
             protocol: String::new(),
             members: vec![],
@@ -749,13 +731,31 @@ mod tests {
     }
 
     #[test]
+    fn a_rebalancing_group_refuses_the_reset_naming_its_own_state() {
+        let mut k = live();
+        k.poll_facts(0);
+        let frames = sent(&mut k);
+        let group = GroupDescription {
+            group: "lab-0123456789ab-g".into(),
+            state: GroupState::PreparingRebalance,
+            protocol_type: "consumer".into(),
+            protocol: "range".into(),
+            members: vec![],
+            offsets: vec![],
+        };
+        answer(&mut k, frames[1].id, Reply::Group { group });
+        let e = k.reset_offsets("--group g --topic words --to-earliest --execute").unwrap_err();
+        assert!(e.contains("the current state is PreparingRebalance"), "{e}");
+    }
+
+    #[test]
     fn a_stable_group_refuses_the_reset_and_a_lost_connection_fails_what_waits() {
         let mut k = live();
         k.poll_facts(0);
         let frames = sent(&mut k);
         let group = GroupDescription {
             group: "lab-0123456789ab-g".into(),
-            state: "Stable".into(),
+            state: GroupState::Stable,
             protocol_type: "consumer".into(),
             protocol: "range".into(),
             members: vec![],
@@ -763,18 +763,19 @@ mod tests {
         };
         answer(&mut k, frames[1].id, Reply::Group { group });
         assert!(k.reset_offsets("--group g --topic words --to-earliest --execute").unwrap_err().contains("inactive"));
+        assert_eq!(KafkaBackend::group_state(&k, "g"), Ok(GroupState::Stable));
         let req = KafkaRequest::OffsetFetch { group: "g".into(), partitions: vec![] };
-        assert_eq!(k.serve_id(3, &req), None);
-        k.disconnected("closed");
-        assert!(matches!(k.serve_id(3, &req), Some(KafkaReply::Failed { .. })));
-        assert!(matches!(k.serve_id(4, &req), Some(KafkaReply::Failed { .. })));
+        assert_eq!(k.request(3, &req), None);
+        let failed = k.disconnected("closed");
+        assert!(matches!(&failed[..], [(3, KafkaReply::Failed { error: KafkaError::Other(e) })] if e.contains("closed")), "{failed:?}");
+        assert!(matches!(k.request(4, &req), Some(KafkaReply::Failed { .. })));
         assert!(k.handle_frame("{not json").is_err());
         // Back: the namespace is resumed first, the watch renewed, and requests go out again.
         k.reconnected();
         let out = sent(&mut k);
         assert!(matches!(&out[0].op, Op::Hello { namespace: Some(ns), binary_records: false } if ns == "lab-0123456789ab-"), "{out:?}");
         assert!(matches!(&out[1].op, Op::WatchOffsetsTopic { group, on: true } if group == "lab-0123456789ab-g"), "{out:?}");
-        assert_eq!(k.serve_id(5, &req), None);
+        assert_eq!(k.request(5, &req), None);
         assert!(matches!(&sent(&mut k)[..], [Request { op: Op::Engine { .. }, .. }]));
     }
 }

@@ -3,13 +3,14 @@
 //! (that log is what a share link carries); live it is a real broker behind the bridge, on the wall
 //! clock, with checkpoint files copied to the bridge's directory.
 
-use crate::kafka::{MirrorStorage, WebKafka};
+use crate::bridge_storage::{BridgeStorage, StorageLink};
+use crate::kafka::WebKafka;
 use crate::lessons::{Lesson, LESSONS};
 use crate::live::LiveKafka;
 use engine::config::{JobConfig, Strategy};
 use engine::offsets::{Offsets, TopicPartition};
-use engine::storage::StorageRequest;
 use engine::time::{Duration, Time};
+use kafka_model::partitioner::parse_line;
 use kafka_model::KafkaModel;
 use scenario::backend::KafkaBackend;
 use scenario::format::{Action, Scenario, Step};
@@ -101,8 +102,8 @@ pub struct Session {
     pub now: Time,
     /// What the last tool (reset, delete-records, topic command, producer) printed.
     pub tool_lines: Vec<String>,
-    /// Live: checkpoint-file writes not yet handed to the bridge connection.
-    storage_out: Option<Rc<RefCell<Vec<StorageRequest>>>>,
+    /// Live: the checkpoint storage's copies to the bridge (the run holds the storage itself).
+    storage_link: Option<Rc<RefCell<StorageLink>>>,
     /// Live walkthrough: lesson steps waiting for their (real) time, `(due ms, step)`.
     pub schedule: VecDeque<(i64, usize)>,
     /// Live walkthrough: when the newest lesson step ran, real ms and its lesson time.
@@ -146,7 +147,7 @@ impl Session {
             entries: Vec::new(),
             now,
             tool_lines: Vec::new(),
-            storage_out: None,
+            storage_link: None,
             schedule: VecDeque::new(),
             last_lesson: None,
             lag_history: VecDeque::new(),
@@ -160,7 +161,7 @@ impl Session {
     pub fn live(lesson: usize, ns: &str, kafka: protocol::KafkaState, now_ms: i64) -> Session {
         let lesson = if lesson < LESSONS.len() { lesson } else { 0 };
         let s = LESSONS[lesson].scenario();
-        let (storage, sent) = MirrorStorage::new();
+        let (storage, link) = BridgeStorage::new();
         let group = s.job.group_id().unwrap_or("g").to_string();
         let k = LiveKafka::new(ns, kafka, TOPIC, &group);
         let run = Run::with_kafka(s, Box::new(storage), WebKafka::Live(Box::new(k))).expect("creating a topic is only queued");
@@ -171,7 +172,7 @@ impl Session {
             entries: Vec::new(),
             now,
             tool_lines: Vec::new(),
-            storage_out: Some(sent),
+            storage_link: Some(link),
             schedule: VecDeque::new(),
             last_lesson: None,
             lag_history: VecDeque::new(),
@@ -193,43 +194,64 @@ impl Session {
         self.run.kafka.live().is_some()
     }
 
-    /// Live: the frames to send to the bridge now (checkpoint copies included, in order).
+    /// Live: the frames to send to the bridge now: Kafka's, then the checkpoint storage's.
     pub fn take_frames(&mut self) -> Vec<String> {
-        let out: Vec<StorageRequest> = self.storage_out.as_ref().map(|s| std::mem::take(&mut *s.borrow_mut())).unwrap_or_default();
-        match self.run.kafka.live_mut() {
-            Some(k) => {
-                for r in out {
-                    k.push_storage(r);
-                }
-                let frames = k.take_frames();
-                let notes = std::mem::take(&mut k.notes);
-                self.tool_lines.extend(notes);
-                frames
+        let Some(k) = self.run.kafka.live_mut() else { return Vec::new() };
+        let mut frames = k.take_frames();
+        self.tool_lines.append(&mut k.notes);
+        if let Some(link) = &self.storage_link {
+            let mut link = link.borrow_mut();
+            if k.connected {
+                frames.extend(link.take_frame(|| k.fresh_id()));
             }
-            None => Vec::new(),
+            self.tool_lines.append(&mut link.notes);
         }
+        frames
     }
 
     /// Whether [`Session::take_frames`] has something to send.
     pub fn has_frames(&self) -> bool {
-        self.storage_out.as_ref().is_some_and(|s| !s.borrow().is_empty()) || self.run.kafka.live().is_some_and(LiveKafka::has_frames)
+        let Some(k) = self.run.kafka.live() else { return false };
+        k.has_frames() || (k.connected && self.storage_link.as_ref().is_some_and(|l| l.borrow().has_frame()))
     }
 
-    /// Live: a frame from the bridge (read and validated by the socket service); the engine gets any
-    /// reply it waited for.
+    /// Live: a frame from the bridge, as text (tests; the page reads frames in `bridge_socket`).
+    pub fn handle_frame(&mut self, text: &str, now_ms: i64) -> Result<(), String> {
+        if self.run.kafka.live().is_none() {
+            return Err("no bridge connection in the simulation".into());
+        }
+        self.handle_response(LiveKafka::parse_frame(text)?, now_ms);
+        Ok(())
+    }
+
+    /// Live: a reply or push from the bridge. A reply to a checkpoint copy goes to the storage, one
+    /// to a Kafka request is delivered to the run (the engine gets it once), and time moves to `now_ms`.
     pub fn handle_response(&mut self, response: protocol::Response, now_ms: i64) {
         let Some(k) = self.run.kafka.live_mut() else { return };
         k.advance(Time(now_ms));
-        k.handle_response(response);
-        let notes = std::mem::take(&mut k.notes);
-        self.tool_lines.extend(notes);
+        let mut reply = None;
+        match &self.storage_link {
+            Some(link) if link.borrow().owns(&response) => link.borrow_mut().handle_response(response),
+            _ => reply = k.handle_response(response),
+        }
+        self.tool_lines.append(&mut k.notes);
+        if let Some((id, reply)) = reply {
+            if let Err(e) = self.run.deliver(id, reply) {
+                self.tool_lines.push(format!("bridge: {e}"));
+            }
+        }
         self.advance_to(Time(now_ms));
     }
 
-    /// Live: the bridge connection closed; what waits for it fails.
+    /// Live: the bridge connection closed; the run's requests that wait fail now.
     pub fn disconnected(&mut self, why: &str) {
-        if let Some(k) = self.run.kafka.live_mut() {
-            k.disconnected(why);
+        let Some(k) = self.run.kafka.live_mut() else { return };
+        for (id, reply) in k.disconnected(why) {
+            // Each was asked by the run and is answered here for the first time.
+            let _ = self.run.deliver(id, reply);
+        }
+        if let Some(link) = &self.storage_link {
+            link.borrow_mut().disconnected();
         }
     }
 
@@ -285,9 +307,9 @@ impl Session {
         }
     }
 
-    /// The group's state and committed offsets, from whichever Kafka this is.
+    /// The group's state as the page prints it, and its committed offsets, from whichever Kafka this is.
     pub fn group_state(&self) -> String {
-        self.run.kafka.group_state(&self.group())
+        self.run.group_state_text(&self.group())
     }
 
     pub fn committed(&self) -> Offsets {
@@ -363,13 +385,18 @@ impl Session {
             Act::Stop { graceful } => vec![Action::Stop { graceful: *graceful }],
             Act::Kill => vec![Action::Kill],
             Act::Produce { partition, lines } => {
+                // Split here, as the console producer splits what is typed; a line without the
+                // separator is a value without a key (the model then asks for a key or a partition).
                 let records = lines
                     .iter()
                     .filter(|l| !l.trim().is_empty())
-                    .map(|l| match (partition, l.split_once(":::")) {
-                        (Some(p), _) => (Some(*p), None, l.clone()),
-                        (None, Some((k, v))) => (None, Some(k.to_string()), v.to_string()),
-                        (None, None) => (None, None, l.clone()),
+                    .enumerate()
+                    .map(|(i, l)| match partition {
+                        Some(p) => (Some(*p), None, l.clone()),
+                        None => {
+                            let (k, v) = parse_line(l, Some(protocol::DEFAULT_KEY_SEPARATOR), i + 1).unwrap_or((None, l.clone()));
+                            (None, k, v)
+                        }
                     })
                     .collect();
                 vec![Action::Produce { topic: TOPIC.into(), records }]
@@ -535,6 +562,87 @@ mod tests {
         s.tick_live(now + 3_700);
         assert_eq!(s.entries.len(), 1);
         assert!(s.run.engine.is_running());
+    }
+
+    /// A bridge over the model: answers every frame the session sends (the offsets-topic watch
+    /// excepted) until none is left; how many engine requests it answered.
+    fn bridge(s: &mut Session, model: &mut KafkaModel, now: i64) -> usize {
+        use protocol::{GroupDescription, Op, PartitionRange, Reply, Request, Response};
+        let mut engine = 0;
+        loop {
+            let frames = s.take_frames();
+            if frames.is_empty() {
+                return engine;
+            }
+            for f in frames {
+                let r: Request = serde_json::from_str(&f).unwrap();
+                model.advance(Time(now));
+                let reply = match r.op {
+                    Op::Engine { request } => {
+                        engine += 1;
+                        Reply::Engine { kafka: model.serve(&request).expect("no rebalance here") }
+                    }
+                    Op::Storage { .. } => Reply::Storage { storage: engine::storage::StorageReply::Done { result: Ok(()) } },
+                    Op::CreateTopic { topic, partitions } => {
+                        model.create_topic(&topic, partitions).unwrap();
+                        Reply::TopicCreated { topic, partitions }
+                    }
+                    Op::DescribeTopic { topic } => {
+                        let partitions = (0..model.partitions(&topic).unwrap_or(0))
+                            .map(|p| {
+                                let l = model.log(&TopicPartition::new(topic.clone(), p)).unwrap();
+                                PartitionRange { partition: p, log_start: l.log_start, log_end: l.log_end() }
+                            })
+                            .collect();
+                        Reply::Topic { topic, partitions }
+                    }
+                    Op::DescribeGroup { group } => Reply::Group {
+                        group: GroupDescription {
+                            state: model.group_state(&group),
+                            group,
+                            protocol_type: "consumer".into(),
+                            protocol: "range".into(),
+                            members: vec![],
+                            offsets: vec![],
+                        },
+                    },
+                    Op::WatchOffsetsTopic { .. } => continue,
+                    other => panic!("unexpected {other:?}"),
+                };
+                s.handle_frame(&Response::new(Some(r.id), reply).to_json(), now).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn a_live_job_runs_on_replies_delivered_once_by_id_and_its_checkpoints_go_to_the_bridge_storage() {
+        let kafka = protocol::KafkaState { up: true, bootstrap: "127.0.0.1:9092".into(), detail: None };
+        // After the lesson's day: the page's Kafka never runs behind the lesson's clock.
+        let mut now = 1_796_000_000_000;
+        let mut s = Session::live(0, "lab-0123456789ab-", kafka, now);
+        let mut model = KafkaModel::new();
+        bridge(&mut s, &mut model, now);
+        s.tick_live(now);
+        bridge(&mut s, &mut model, now);
+        s.apply(Act::Start(Settings::default()));
+        let mut answered = bridge(&mut s, &mut model, now);
+        for _ in 0..3 {
+            now += 5_000;
+            s.tick_live(now);
+            answered += bridge(&mut s, &mut model, now);
+        }
+        assert!(answered > 5, "{answered}");
+        assert_eq!(s.run.awaiting(), 0);
+        assert!(s.tool_lines.is_empty(), "{:?}", s.tool_lines);
+        assert!(s.run.trace.iter().any(|l| matches!(l.event, engine::trace::TraceEvent::BatchGenerated { .. })));
+        assert!(!s.checkpoint_files().is_empty());
+        assert_eq!(s.storage_link.as_ref().map(|l| l.borrow().waiting()), Some(0), "every copy reached the bridge");
+        // A reply nobody waits for (the bridge sending one twice) is dropped by the connection, not fed again.
+        let trace = s.run.trace.len();
+        let dup = protocol::Response::new(Some(1), protocol::Reply::Engine { kafka: engine::kafka::KafkaReply::Left });
+        s.handle_frame(&dup.to_json(), now).unwrap();
+        assert_eq!(s.run.trace.len(), trace);
+        assert!(s.tool_lines.is_empty(), "{:?}", s.tool_lines);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use engine::error::messages;
 use engine::offsets::{OffsetRange, TopicPartition as Tp};
 use engine::time::Time;
 use engine::trace::Phase;
+use kafka_model::GroupState;
 
 use super::restart::Run;
 use super::{CommitChange, Failure, FirstBatch, Lane, Log, PartitionCount, RangeOutcome, RestoredBatch, StreamPrediction, Subject};
@@ -222,8 +223,8 @@ fn because(s: &Subject, run: &Run, phase: Phase, batch: Option<Time>) -> String 
 /// A live member of a subscribed group takes partitions from the Spark driver when it joins (§6e); the facts
 /// cannot say whether the members are alive (an old driver leaves after `session.timeout.ms`).
 fn group_risk(s: &Subject, first: i64) -> Option<Failure> {
-    let state = s.group.as_ref().and_then(|g| s.facts.groups.get(g)).map(|g| g.state.as_str())?;
-    let busy = matches!(state, "Stable" | "PreparingRebalance" | "CompletingRebalance");
+    let state = s.group.as_ref().and_then(|g| s.facts.groups.get(g)).and_then(|g| g.state)?;
+    let busy = matches!(state, GroupState::Stable | GroupState::PreparingRebalance | GroupState::CompletingRebalance);
     let tp = s.current.keys().next().filter(|_| busy && !s.assign())?;
     Some(Failure {
         exception: messages::no_current_assignment(tp),
