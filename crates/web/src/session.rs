@@ -140,20 +140,7 @@ impl Session {
         let s = LESSONS[lesson].scenario();
         let storage = Box::new(engine::storage::MemoryStorage::default());
         let run = Run::with_kafka(s, storage, WebKafka::Model(KafkaModel::new())).expect("the lesson's topics are valid");
-        let now = Time(s.day_start.ms() + 12 * 3_600_000);
-        let mut session = Session {
-            lesson,
-            run,
-            entries: Vec::new(),
-            now,
-            tool_lines: Vec::new(),
-            storage_link: None,
-            schedule: VecDeque::new(),
-            last_lesson: None,
-            lag_history: VecDeque::new(),
-        };
-        session.run.advance_to(now);
-        session
+        Session::start(lesson, run, Time(s.day_start.ms() + 12 * 3_600_000), None)
     }
 
     /// A lab on a real Kafka: the bridge welcomed this page with namespace `ns`; the lesson's topic
@@ -165,14 +152,18 @@ impl Session {
         let group = s.job.group_id().unwrap_or("g").to_string();
         let k = LiveKafka::new(ns, kafka, TOPIC, &group);
         let run = Run::with_kafka(s, Box::new(storage), WebKafka::Live(Box::new(k))).expect("creating a topic is only queued");
-        let now = Time(now_ms);
+        Session::start(lesson, run, Time(now_ms), Some(link))
+    }
+
+    /// A session over a fresh run whose clock starts at `now`.
+    fn start(lesson: usize, run: Run<'static, WebKafka>, now: Time, storage_link: Option<Rc<RefCell<StorageLink>>>) -> Session {
         let mut session = Session {
             lesson,
             run,
             entries: Vec::new(),
             now,
             tool_lines: Vec::new(),
-            storage_link: Some(link),
+            storage_link,
             schedule: VecDeque::new(),
             last_lesson: None,
             lag_history: VecDeque::new(),
