@@ -214,7 +214,7 @@ const tests = [
     first.ws.send(JSON.stringify({ v: 1, id: create.id, reply: 'topicCreated', topic: `${ns}words`, partitions: 3 }));
     await arrived(() => first.received.some(r => r.op === 'produce'), 'a produce frame');
     const produce = first.received.find(r => r.op === 'produce');
-    eq(produce && [produce.topic, produce.partition, produce.lines], [`${ns}words`, 0, ['a', 'b']], 'the produce after the bad frame');
+    eq(produce && [produce.topic, produce.partition, produce.records.map(r => r.value)], [`${ns}words`, 0, ['a', 'b']], 'the produce after the bad frame');
     first.ws.send(JSON.stringify({ v: 1, reply: 'kafkaStatus', kafka: { up: false, bootstrap: '127.0.0.1:9092', detail: 'broker gone' } }));
     await mode('^LIVE · Kafka at 127\\.0\\.0\\.1:9092 is down: broker gone$');
     // The bridge goes away: the page says when it tries again, then reconnects and resumes its namespace.
