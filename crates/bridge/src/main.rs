@@ -4,7 +4,7 @@ use bridge::server::{serve, Config};
 
 const USAGE: &str = "usage: bridge [--listen 127.0.0.1:8787] [--bootstrap 127.0.0.1:9092] [--dist DIR]
               [--allow-origin ORIGIN]... [--token TOKEN] [--no-namespace] [--checkpoints DIR]
-              [--workshop DIR] [--idle-timeout 45m] [--max-labs 500]
+              [--workshop DIR [--clean]] [--idle-timeout 45m] [--max-labs 500]
               [--max-topics 5] [--max-partitions 24] [--max-records-per-minute 20000]
               [--max-broker-bytes 50MiB] [--max-checkpoint-bytes 20MiB]
 env: OFFSET_LAB_BRIDGE_LISTEN, OFFSET_LAB_KAFKA_BOOTSTRAP, OFFSET_LAB_CHECKPOINTS (default .cache/checkpoints)";
@@ -22,6 +22,7 @@ fn run() -> Result<(), String> {
     if let Ok(dir) = std::env::var("OFFSET_LAB_CHECKPOINTS") {
         config.checkpoint_root = dir.into();
     }
+    let mut clean = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
@@ -34,6 +35,7 @@ fn run() -> Result<(), String> {
             "--no-namespace" => config.namespaces = false,
             "--checkpoints" => config.checkpoint_root = value("--checkpoints")?.into(),
             "--workshop" => config.workshop = Some(value("--workshop")?.into()),
+            "--clean" => clean = true,
             "--idle-timeout" => config.idle_timeout = duration("--idle-timeout", &value("--idle-timeout")?)?,
             "--max-labs" => config.max_labs = number("--max-labs", &value("--max-labs")?)? as usize,
             "--max-topics" => config.quotas.topics = number("--max-topics", &value("--max-topics")?)? as usize,
@@ -51,6 +53,19 @@ fn run() -> Result<(), String> {
             }
             other => return Err(format!("unknown argument `{other}`")),
         }
+    }
+    if clean {
+        let Some(state) = config.workshop.clone() else { return Err("--clean needs --workshop DIR".into()) };
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        let kafka = kafka_client::Kafka::new(config.bootstrap.clone());
+        let removed = rt.block_on(bridge::room::clean_workshop(&kafka, &config.checkpoint_root, &state))?;
+        if removed.is_empty() {
+            println!("nothing to remove: {} does not exist", state.display());
+        }
+        for r in removed {
+            println!("removed {r}");
+        }
+        return Ok(());
     }
     if let Some(dir) = &config.workshop {
         eprintln!("bridge: workshop state in {} (join code, teacher secret, participants.json)", dir.display());

@@ -122,3 +122,22 @@ pub fn folder_bytes(dir: &Path) -> u64 {
         })
         .sum()
 }
+
+/// `cargo xtask workshop --clean`: resets every lab in the workshop's `participants.json` (topics,
+/// groups, checkpoint folders), then deletes the state folder itself. Returns what was removed.
+pub async fn clean_workshop(kafka: &Kafka, checkpoint_root: &Path, state: &Path) -> Result<Vec<String>, String> {
+    let mut removed = Vec::new();
+    if !state.exists() {
+        return Ok(removed);
+    }
+    let labs = crate::labs::Labs::load(&state.join(crate::workshop::PARTICIPANTS_FILE), usize::MAX)?;
+    for lab in labs.all() {
+        let ns = &lab.record.namespace;
+        let what = reset_lab(kafka, checkpoint_root, ns).await.map_err(|e| format!("lab {ns} ({}): {e}", lab.record.name))?;
+        removed
+            .extend(what.into_iter().map(|w| format!("{w} (lab of {})", if lab.record.name.is_empty() { "?" } else { &lab.record.name })));
+    }
+    std::fs::remove_dir_all(state).map_err(|e| format!("{}: {e}", state.display()))?;
+    removed.push(format!("state folder {} ({} labs)", state.display(), labs.len()));
+    Ok(removed)
+}
