@@ -297,6 +297,11 @@ impl Files {
     }
 }
 
+/// The broker's pid file (for benchmarks that sample its memory).
+pub fn pid_file(ctx: &Ctx) -> PathBuf {
+    Files::new(ctx).pid
+}
+
 /// Holds `<cache>/kafka/lock` until dropped, so concurrent xtask runs do not start two brokers.
 fn lock(ctx: &Ctx) -> Result<fs::File, String> {
     let dir = ctx.cache.join("kafka");
