@@ -297,6 +297,11 @@ impl Files {
     }
 }
 
+/// The broker's pid file (for benchmarks that sample its memory).
+pub fn pid_file(ctx: &Ctx) -> PathBuf {
+    Files::new(ctx).pid
+}
+
 /// Holds `<cache>/kafka/lock` until dropped, so concurrent xtask runs do not start two brokers.
 fn lock(ctx: &Ctx) -> Result<fs::File, String> {
     let dir = ctx.cache.join("kafka");
@@ -588,11 +593,12 @@ fn run_kafka_tests(ctx: &Ctx) -> Result<(u32, u32), String> {
     // Only the Kafka-backed test targets (the client's and the bridge's websocket's): their unit tests
     // are counted by `cargo test --workspace`.
     step(&format!(
-        "Kafka-backed tests: cargo test -p kafka-client -p bridge --features kafka-client/kafka-tests,bridge/kafka-tests --test kafka (Kafka at {})",
+        "Kafka-backed tests: cargo test -p kafka-client -p bridge --features kafka-client/kafka-tests,bridge/kafka-tests --test kafka --test workshop (Kafka at {})",
         bootstrap()
     ));
     let mut c = crate::util::cargo(&ctx.root);
-    c.args(["test", "-p", "kafka-client", "-p", "bridge", "--features", "kafka-client/kafka-tests,bridge/kafka-tests", "--test", "kafka"])
+    c.args(["test", "-p", "kafka-client", "-p", "bridge", "--features", "kafka-client/kafka-tests,bridge/kafka-tests"])
+        .args(["--test", "kafka", "--test", "workshop"])
         .args(["--no-fail-fast", "--color", "never"])
         .env("OFFSET_LAB_KAFKA_BOOTSTRAP", bootstrap())
         .env("OFFSET_LAB_KAFKA_CLASSPATH", java_classpath(ctx)?)

@@ -254,7 +254,7 @@ impl LiveKafka {
         self.connected = true;
         self.outbox.clear();
         let namespace = (!self.ns.is_empty()).then(|| self.ns.clone());
-        self.send(Op::Hello { namespace, binary_records: false }, Pending::Other);
+        self.send(Op::Hello { namespace, binary_records: false, join: None, resume: None }, Pending::Other);
         let g = self.wire(&self.group);
         self.send(Op::WatchOffsetsTopic { group: g, on: true }, Pending::Other);
     }
@@ -773,7 +773,7 @@ mod tests {
         // Back: the namespace is resumed first, the watch renewed, and requests go out again.
         k.reconnected();
         let out = sent(&mut k);
-        assert!(matches!(&out[0].op, Op::Hello { namespace: Some(ns), binary_records: false } if ns == "lab-0123456789ab-"), "{out:?}");
+        assert!(matches!(&out[0].op, Op::Hello { namespace: Some(ns), binary_records: false, .. } if ns == "lab-0123456789ab-"), "{out:?}");
         assert!(matches!(&out[1].op, Op::WatchOffsetsTopic { group, on: true } if group == "lab-0123456789ab-g"), "{out:?}");
         assert_eq!(k.request(5, &req), None);
         assert!(matches!(&sent(&mut k)[..], [Request { op: Op::Engine { .. }, .. }]));

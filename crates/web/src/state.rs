@@ -479,6 +479,10 @@ mod tests {
             kafka,
             max_frame_bytes: 262_144,
             binary_records: false,
+            lab_secret: None,
+            participant: None,
+            role: protocol::Role::Solo,
+            locked: false,
         };
         Event::Frame(Ok(Response::new(None, reply)))
     }
