@@ -55,20 +55,7 @@ fn opt(v: Option<i64>) -> String {
 
 /// The one-line reason a row deserves attention, with its numbers.
 fn disagreement(r: &StatusRow) -> Option<String> {
-    let end = r.log_end?;
-    let start = r.log_start.unwrap_or(0);
-    if let Some(k) = r.checkpointed.filter(|k| *k > end) {
-        return Some(format!("checkpoint {k} > log end {end}"));
-    }
-    if let Some(k) = r.checkpointed.filter(|k| *k < start) {
-        return Some(format!("checkpoint {k} < log start {start}"));
-    }
-    if let (Some(k), Some(g)) = (r.checkpointed, r.committed) {
-        if k != g {
-            return Some(format!("checkpoint {k} ≠ committed {g}: a restart reads from {k}"));
-        }
-    }
-    None
+    crate::workshop::disagreement(r.checkpointed, r.committed, r.log_start, r.log_end)
 }
 
 fn lane(r: &StatusRow, kafka: &WebKafka) -> Html {
