@@ -8,6 +8,103 @@ use crate::lessons::LESSONS;
 use crate::session::Session;
 use crate::views::{error_is_current, last_error};
 use crate::walkthrough::chapter_done;
+use protocol::{JobState, LabException, Op, Role, RoomLab, StatusPartition};
+
+/// The workshop's part of the page's state (plain data; the reducer in `state.rs` changes it).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Workshop {
+    pub route: Route,
+    /// What the bridge's welcome said this page is.
+    pub role: Role,
+    /// The participant's display name, from the welcome.
+    pub name: Option<String>,
+    /// The lab's secret: from the welcome that made the lab, or from `localStorage` at load. The
+    /// app's effect keeps `localStorage` equal to it on a participant's page.
+    pub secret: Option<String>,
+    /// The join form is shown (a participant without a lab), with why, if it is shown again.
+    pub join_form: Option<JoinForm>,
+    /// The teacher moved everyone to (lesson id, chapter index): Go or Stay.
+    pub pushed: Option<(String, u32)>,
+    pub broadcast: Option<String>,
+    /// The teacher locked the destructive buttons.
+    pub locked: bool,
+    /// The teacher's room: every lab, and when the bridge sent it (epoch ms).
+    pub room: Vec<RoomLab>,
+    pub room_at: i64,
+    /// The lab the teacher opened as a read-only mirror (its namespace).
+    pub mirror: Option<String>,
+    /// The teacher sees the room, or their own lab.
+    pub tab: TeacherTab,
+    /// A reset waiting for the teacher's confirmation: one lab (its namespace) or all (`None`).
+    pub confirm_reset: Option<Option<String>>,
+    /// A fresh run of (lesson, up to chapter) in the same lab, started once the old run's clean-up
+    /// (kill, delete the checkpoint folder, delete the topic) has been answered by the bridge.
+    pub fresh_run: Option<(usize, Option<u32>)>,
+    pub reporter: Reporter,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JoinForm {
+    pub notice: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TeacherTab {
+    #[default]
+    Room,
+    OwnLab,
+}
+
+/// What the workshop's parts of the page ask the reducer to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WorkshopMsg {
+    /// The join form's name.
+    Join(String),
+    /// Follow the chapter the teacher pushed, or stay where one is.
+    Go,
+    Stay,
+    DismissBroadcast,
+    PushChapter { lesson: String, chapter: u32 },
+    Broadcast(String),
+    Lock(bool),
+    /// Ask to reset one lab (its namespace) or all; `ConfirmReset(true)` sends it.
+    AskReset(Option<String>),
+    ConfirmReset(bool),
+    Mirror(Option<String>),
+    Tab(TeacherTab),
+}
+
+impl Workshop {
+    /// A page at `route`, with the lab secret `localStorage` held for this bridge, if any.
+    pub fn new(route: Route, stored_secret: Option<String>) -> Workshop {
+        let secret = matches!(route, Route::Join { .. }).then_some(stored_secret).flatten();
+        Workshop { route, secret, ..Workshop::default() }
+    }
+
+    /// The first frame of a connection that takes a lab back: the lab's secret (solo and
+    /// participants), or nothing but the teacher's own connection (`?teacher=S` names them).
+    pub fn resume_hello(&self) -> Op {
+        let resume = match self.route {
+            Route::Teacher { .. } => None,
+            _ => self.secret.clone(),
+        };
+        Op::Hello { namespace: None, binary_records: false, join: None, resume }
+    }
+
+    /// Participants' destructive buttons are off while the teacher holds the lock.
+    pub fn destructive_locked(&self) -> bool {
+        self.locked && self.role == Role::Participant
+    }
+
+    /// The lab the mirror shows, if it is still in the room.
+    pub fn mirrored(&self) -> Option<&RoomLab> {
+        let ns = self.mirror.as_ref()?;
+        self.room.iter().find(|l| &l.namespace == ns)
+    }
+}
+
+/// The tooltip of a button the teacher locked.
+pub const LOCKED_TITLE: &str = "Your teacher has locked this for the moment; everything stays readable. It comes back when they unlock.";
 
 /// Which page the address asks for.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -40,15 +137,6 @@ impl Route {
             Route::Teacher { secret } => format!("/ws?teacher={}", encode(secret)),
         }
     }
-}
-
-/// The page's role once the bridge welcomed it (the bridge decides: `role` in the welcome).
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub enum Role {
-    #[default]
-    Solo,
-    Participant,
-    Teacher,
 }
 
 /// The `localStorage` key of the lab secret for a bridge origin: each bridge (a LAN address, a
@@ -130,7 +218,8 @@ impl Job {
 pub struct LabReport {
     /// The lesson's id (`seed`, `retention`, …).
     pub lesson: String,
-    /// The chapter completed, 1-based; 0 before the walkthrough's first chapter or off it.
+    /// The chapter shown (running or the last completed), as an index into the lesson's chapters;
+    /// 0 before the walkthrough's first chapter.
     pub chapter: u32,
     pub job: Job,
     /// Per partition of the lesson's topic: the engine's currentOffsets of the newest checkpointed
@@ -154,6 +243,27 @@ impl LabReport {
         let partitions = status.rows.iter().map(|r| (r.partition.topic.clone(), r.partition.partition, r.checkpointed)).collect();
         LabReport { lesson: s.lesson_def().id.to_string(), chapter: chapter_done(s).map_or(0, |k| k as u32 + 1), job, partitions }
     }
+}
+
+impl LabReport {
+    /// The `labStatus` frame, with Kafka's names (`wire` adds the lab's namespace prefix).
+    pub fn op(&self, wire: impl Fn(&str) -> String) -> Op {
+        let (job, exception) = match &self.job {
+            Job::Idle => (JobState::Idle, None),
+            Job::Running => (JobState::Running, None),
+            Job::Stopped => (JobState::Stopped, None),
+            Job::Crashed { class, first_line } => (JobState::Crashed, Some(LabException { class: class.clone(), message: first_line.clone() })),
+        };
+        let partitions =
+            self.partitions.iter().map(|(t, p, k)| StatusPartition { topic: wire(t), partition: *p, checkpoint: *k }).collect();
+        Op::LabStatus { lesson: self.lesson.clone(), chapter: self.chapter, job, exception, partitions }
+    }
+}
+
+/// The chapter the walkthrough panel shows: the one running live, else the last completed.
+pub fn shown_chapter(s: &Session) -> Option<usize> {
+    let running = s.schedule.front().and_then(|(_, i)| crate::walkthrough::chapter_of(s.lesson_def(), *i));
+    running.or_else(|| chapter_done(s))
 }
 
 /// A report is sent when it changed, at most once per this many ms.
@@ -189,15 +299,14 @@ pub fn lesson_by_id(id: &str) -> Option<(usize, &'static str)> {
     LESSONS.iter().position(|l| l.id == id).map(|i| (i, LESSONS[i].title))
 }
 
-/// "lesson · chapter" for people: the lesson's title and the chapter's (1-based `chapter`; 0 is
-/// "not started").
+/// "lesson · chapter" for people: the lesson's short title and the chapter (an index) with its title.
 pub fn where_label(lesson: &str, chapter: u32) -> String {
-    let Some((i, title)) = lesson_by_id(lesson) else { return format!("{lesson} · chapter {chapter}") };
+    let Some((i, title)) = lesson_by_id(lesson) else { return format!("{lesson} · chapter {}", chapter + 1) };
     let chapters = LESSONS[i].chapters();
     let short = title.split(':').next().unwrap_or(title);
-    match chapter.checked_sub(1).and_then(|k| chapters.get(k as usize)) {
-        Some(c) => format!("{short} · {chapter}/{} {}", chapters.len(), c.title),
-        None => format!("{short} · not started"),
+    match chapters.get(chapter as usize) {
+        Some(c) => format!("{short} · {}/{} {}", chapter + 1, chapters.len(), c.title),
+        None => format!("{short} · chapter {}", chapter + 1),
     }
 }
 
@@ -278,7 +387,7 @@ mod tests {
         // The seed lesson's chapter 8 ends with the numRecords exception.
         let s = session_at(0, 7);
         let r = LabReport::of(&s);
-        assert_eq!(r.chapter, 8);
+        assert_eq!(r.chapter, 7);
         assert_eq!(
             r.job,
             Job::Crashed {
@@ -317,9 +426,9 @@ mod tests {
         assert_eq!(ago(3_900_000), "1 h 5 min ago");
         assert_eq!(log_range(0, 12), "[0, 12)");
         let chapters = LESSONS[0].chapters();
-        assert_eq!(where_label("seed", 1), format!("The seed experiment · 1/{} {}", chapters.len(), chapters[0].title));
-        assert_eq!(where_label("seed", 0), "The seed experiment · not started");
-        assert_eq!(where_label("nope", 2), "nope · chapter 2");
+        assert_eq!(where_label("seed", 0), format!("The seed experiment · 1/{} {}", chapters.len(), chapters[0].title));
+        assert_eq!(where_label("seed", 99), "The seed experiment · chapter 100");
+        assert_eq!(where_label("nope", 2), "nope · chapter 3");
     }
 
     #[test]
