@@ -71,7 +71,7 @@ async fn main() {
         id += 1;
         id
     };
-    call(&mut ws, next(), Op::Hello { namespace: Some(ns.clone()), binary_records: true }).await;
+    call(&mut ws, next(), Op::Hello { namespace: None, binary_records: true, join: None, resume: None }).await;
     let value = "x".repeat(100);
     let client = ClientBuilder::new(vec![bootstrap.clone()]).build().await.unwrap();
     // Two rounds, alternating bridge and direct; the second (warm) round is reported.

@@ -190,7 +190,7 @@ async fn connection(mut socket: WebSocket, app: Arc<App>) {
                     }
                 };
                 match req.op {
-                    Op::Hello { namespace, binary_records } => {
+                    Op::Hello { namespace, binary_records, .. } => {
                         let reply = match namespace {
                             Some(p) if app.config.namespaces => match Namespace::resume(&p) {
                                 Some(n) => { ns = n; None }
@@ -286,6 +286,10 @@ fn welcome(app: &App, ns: &Namespace, binary: bool) -> Response {
             kafka: app.status.borrow().clone(),
             max_frame_bytes: MAX_FRAME_BYTES,
             binary_records: binary,
+            lab_secret: None,
+            participant: None,
+            role: Role::Solo,
+            locked: false,
         },
     )
 }
@@ -326,9 +330,15 @@ fn check_engine(ns: &Namespace, req: &KafkaRequest) -> Result<(), String> {
 pub async fn dispatch_with(kafka: &Kafka, checkpoint_root: &std::path::Path, ns: &Namespace, op: Op) -> Result<Reply, OpError> {
     let k = kafka;
     Ok(match op {
-        Op::Hello { .. } | Op::Watch { .. } | Op::WatchOffsetsTopic { .. } => {
-            return Err(OpError::new(ErrorCode::InvalidArgument, "handled by the connection"))
-        }
+        Op::Hello { .. }
+        | Op::Watch { .. }
+        | Op::WatchOffsetsTopic { .. }
+        | Op::LabStatus { .. }
+        | Op::WatchRoom { .. }
+        | Op::PushChapter { .. }
+        | Op::Broadcast { .. }
+        | Op::Lock { .. }
+        | Op::ResetLab { .. } => return Err(OpError::new(ErrorCode::InvalidArgument, "handled by the connection")),
         Op::CreateTopic { topic, partitions } => {
             ns.check("topic", &topic).map_err(ns_err)?;
             k.create_topic(&topic, partitions).await?;

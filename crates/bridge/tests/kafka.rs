@@ -180,7 +180,7 @@ async fn topics_produce_fetch_watch_and_delete_records() {
         r => panic!("{r:?}"),
     }
     // Fetch, binary frames, with max_records.
-    c.ok(Op::Hello { namespace: Some(c.ns.clone()), binary_records: true }).await;
+    c.ok(Op::Hello { namespace: None, binary_records: true, join: None, resume: None }).await;
     match c.ok(Op::Fetch { topic: t.clone(), partition: pa, offset: 1, max_records: 1 }).await {
         Reply::Records { batch } => {
             assert_eq!(batch.records.len(), 1);

@@ -8,11 +8,13 @@
 use serde::{Deserialize, Serialize};
 
 pub mod binary;
+pub mod workshop;
 pub use binary::{decode_records, encode_records, DecodeError};
 pub use engine::kafka::{KafkaReply, KafkaRequest};
 pub use engine::storage::{StorageReply, StorageRequest};
 pub use kafka_model::offsets_topic::{GroupMetadataMember, GroupMetadataValue, OffsetCommitValue, OffsetsTopicRecord};
 pub use kafka_model::PartitionRange;
+pub use workshop::{JobState, Join, LabException, Role, RoomLab, RoomPartition, StatusPartition};
 
 /// The version this crate speaks; a frame with another `v` gets [`ErrorCode::UnsupportedVersion`].
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -35,14 +37,55 @@ pub struct Request {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "camelCase")]
 pub enum Op {
-    /// First frame of a connection (optional). `namespace` resumes a namespace this client was given
-    /// before; `binary_records` asks for [`Reply::Records`] as binary frames.
+    /// First frame of a connection (optional). `resume` takes back the lab whose `labSecret` a
+    /// [`Reply::Welcome`] handed this client before; `join` asks for a new lab under a display name
+    /// (workshop mode). `namespace` alone is refused with [`ErrorCode::ResumeNeedsSecret`] (a namespace
+    /// is shown on screen, so it proves nothing); next to `resume` it is ignored. `binary_records` asks
+    /// for [`Reply::Records`] as binary frames.
     #[serde(rename_all = "camelCase")]
     Hello {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         namespace: Option<String>,
         #[serde(default)]
         binary_records: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        join: Option<Join>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<String>,
+    },
+    /// The participant's page reports its lab (when it changes, at most once a second); the teacher's
+    /// room shows it next to what the bridge reads from Kafka. Answered with [`Reply::LabStatusStored`].
+    LabStatus {
+        lesson: String,
+        chapter: u32,
+        job: JobState,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exception: Option<LabException>,
+        #[serde(default)]
+        partitions: Vec<StatusPartition>,
+    },
+    /// Teacher: start (`on`, the default) or stop [`Reply::Room`] pushes, one a second.
+    WatchRoom {
+        #[serde(default = "yes")]
+        on: bool,
+    },
+    /// Teacher: every participant gets [`Reply::ChapterPushed`] (and may decline).
+    PushChapter {
+        lesson: String,
+        chapter: u32,
+    },
+    /// Teacher: every participant gets [`Reply::Broadcast`] (at most 280 characters).
+    Broadcast {
+        text: String,
+    },
+    /// Teacher: lock or unlock the participants' destructive operations.
+    Lock {
+        locked: bool,
+    },
+    /// Teacher: delete one lab's (`namespace`) or every lab's (none) topics, groups and checkpoint folder.
+    ResetLab {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        namespace: Option<String>,
     },
     CreateTopic {
         topic: String,
@@ -135,12 +178,47 @@ impl Response {
 pub enum Reply {
     /// Sent once when the connection opens, and again in answer to `hello`.
     #[serde(rename_all = "camelCase")]
+    /// `namespace` is empty for a workshop participant that has not joined or resumed yet.
+    /// `lab_secret` is in the one Welcome that creates a lab, and in no other frame.
     Welcome {
         protocol_version: u32,
         namespace: String,
         kafka: KafkaState,
         max_frame_bytes: usize,
         binary_records: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lab_secret: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        participant: Option<String>,
+        #[serde(default)]
+        role: Role,
+        #[serde(default)]
+        locked: bool,
+    },
+    /// Answer to `labStatus`.
+    LabStatusStored {},
+    /// Push (every second to a teacher that asked with `watchRoom`; also the answer to it).
+    Room {
+        labs: Vec<RoomLab>,
+    },
+    /// Push to participants (and the answer to the teacher's `pushChapter`).
+    ChapterPushed {
+        lesson: String,
+        chapter: u32,
+    },
+    /// Push to participants (and the answer to the teacher's `broadcast`).
+    Broadcast {
+        text: String,
+    },
+    /// Push to participants on `lock` (and the answer to it).
+    Locked {
+        locked: bool,
+    },
+    /// Push to a participant whose lab was reset (its page starts a fresh run in the same lab), and the
+    /// answer to the teacher's `resetLab`, naming every lab it reset.
+    LabReset {
+        #[serde(default)]
+        namespaces: Vec<String>,
     },
     Topics {
         topics: Vec<TopicSummary>,
@@ -317,6 +395,21 @@ pub enum ErrorCode {
     KafkaUnavailable,
     /// Kafka answered with an error (named in the message).
     Kafka,
+    /// `hello` named a namespace without the lab's secret.
+    ResumeNeedsSecret,
+    /// `hello {resume}` with a secret no lab has (or `resetLab` naming no lab).
+    UnknownLab,
+    /// A teacher-only op from a participant.
+    NotTeacher,
+    /// A destructive op while the teacher has locked them.
+    LockedByTeacher,
+    /// A lab quota (topics, partitions, records per minute, bytes on the broker, checkpoint bytes);
+    /// the message names the limit and the numbers.
+    QuotaExceeded,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Request {
@@ -399,6 +492,12 @@ pub const OP_NAMES: &[&str] = &[
     "storage",
     "watch",
     "watchOffsetsTopic",
+    "labStatus",
+    "watchRoom",
+    "pushChapter",
+    "broadcast",
+    "lock",
+    "resetLab",
 ];
 
 #[cfg(test)]
@@ -409,7 +508,7 @@ mod tests {
     #[test]
     fn requests_round_trip_through_json_with_their_wire_names() {
         let ops = vec![
-            Op::Hello { namespace: Some("lab-0123abcd-".into()), binary_records: true },
+            Op::Hello { namespace: Some("lab-0123abcd-".into()), binary_records: true, join: None, resume: None },
             Op::CreateTopic { topic: "t".into(), partitions: 3 },
             Op::DeleteRecords { topic: "t".into(), partition: 0, before_offset: 2 },
             Op::Produce { topic: "t".into(), lines: vec!["k:::v".into()], separator: None, partition: None },

@@ -215,7 +215,8 @@ pub fn App() -> Html {
 /// Which page the address asks for.
 fn page_route() -> Route {
     let loc = web_sys::window().map(|w| w.location());
-    let part = |f: fn(&web_sys::Location) -> Result<String, wasm_bindgen::JsValue>| loc.as_ref().and_then(|l| f(l).ok()).unwrap_or_default();
+    let part =
+        |f: fn(&web_sys::Location) -> Result<String, wasm_bindgen::JsValue>| loc.as_ref().and_then(|l| f(l).ok()).unwrap_or_default();
     Route::of(&part(web_sys::Location::pathname), &part(web_sys::Location::search))
 }
 

@@ -9,7 +9,7 @@ use crate::kafka::WebKafka;
 use crate::link::{self, Shared};
 use crate::session::{Act, Session, Settings};
 use crate::walkthrough;
-use crate::workshop::{JoinForm, Route, TeacherTab, Workshop, WorkshopMsg};
+use crate::workshop::{JoinForm, Route, Workshop, WorkshopMsg};
 use engine::time::Time;
 use protocol::{ErrorCode, Op, Reply, Request, Response, Role};
 use scenario::runner::StatusRow;
@@ -554,7 +554,8 @@ impl AppState {
                 let ns = self.session.borrow().run.kafka.live().map(|k| k.ns.clone());
                 let mine = ns.is_some_and(|ns| namespaces.is_empty() && w.role == Role::Participant || namespaces.contains(&ns));
                 if w.role == Role::Teacher {
-                    self.notice = Some(format!("Reset {} lab(s): their topics, groups and checkpoint folders are deleted.", namespaces.len()));
+                    self.notice =
+                        Some(format!("Reset {} lab(s): their topics, groups and checkpoint folders are deleted.", namespaces.len()));
                 }
                 if mine && live {
                     // The bridge has already deleted everything: the fresh run starts at once.
@@ -777,15 +778,45 @@ mod tests {
     const NOW: i64 = 1_764_600_003_100;
 
     fn welcome() -> Event {
+        welcome_as("lab-0123456789ab-", Some("s3cr3t"), None, protocol::Role::Solo)
+    }
+
+    fn welcome_as(ns: &str, secret: Option<&str>, name: Option<&str>, role: protocol::Role) -> Event {
         let kafka = KafkaState { up: true, bootstrap: "127.0.0.1:9092".into(), detail: None };
         let reply = Reply::Welcome {
             protocol_version: 1,
-            namespace: "lab-0123456789ab-".into(),
+            namespace: ns.into(),
             kafka,
             max_frame_bytes: 262_144,
             binary_records: false,
+            lab_secret: secret.map(String::from),
+            participant: name.map(String::from),
+            role,
+            locked: false,
         };
         Event::Frame(Ok(Response::new(None, reply)))
+    }
+
+    fn push(reply: Reply) -> Msg {
+        Msg::Bridge(Event::Frame(Ok(Response::new(None, reply))), NOW)
+    }
+
+    /// The page's own frames sent since the last call.
+    fn sent(s: &AppState) -> Vec<protocol::Op> {
+        s.outbox.0.borrow_mut().drain(..).map(|f| serde_json::from_str::<protocol::Request>(&f).unwrap().op).collect()
+    }
+
+    /// A participant's page that joined as Ada.
+    fn joined() -> AppState {
+        let s = AppState::for_page(Route::Join { code: "c0de".into() }, None);
+        let s = s.update(Msg::Bridge(Event::Opened, NOW)).expect("the join form");
+        let s = s
+            .update(Msg::Workshop(WorkshopMsg::Join("Ada".into())))
+            .unwrap()
+            .update(Msg::Bridge(welcome_as("lab-00000000000a-", Some("ada-secret"), Some("Ada"), protocol::Role::Participant), NOW))
+            .unwrap();
+        sent(&s);
+        s
     }
 
     /// A page the bridge welcomed, its first frames sent.
@@ -842,13 +873,153 @@ mod tests {
         assert!(matches!(s.link, Link::Reconnecting { attempt: 2, at_ms, .. } if at_ms == NOW + 3_100));
         let s = s.update(Msg::Bridge(Event::Opened, NOW + 3_200)).unwrap();
         assert_eq!(s.link, Link::Live);
+        // The lab is taken back by its secret, never by the namespace (shown on screen, it proves nothing).
         let first: protocol::Request = serde_json::from_str(&s.session.borrow_mut().take_frames()[0]).unwrap();
-        assert!(matches!(first.op, protocol::Op::Hello { namespace: Some(ns), .. } if ns == "lab-0123456789ab-"));
+        assert!(matches!(&first.op, protocol::Op::Hello { namespace: None, resume: Some(r), .. } if r == "s3cr3t"), "{first:?}");
+        // The solo bridge's own welcome of a fresh connection (a new lab) does not replace the secret.
+        let s = s.update(Msg::Bridge(welcome_as("lab-0000000000ff-", Some("other"), None, protocol::Role::Solo), NOW + 3_300)).unwrap();
+        assert_eq!(s.workshop.secret.as_deref(), Some("s3cr3t"));
+        assert_eq!(s.session.borrow().run.kafka.live().unwrap().ns, "lab-0123456789ab-");
         // The next loss waits one second again.
         let s = s.update(Msg::Bridge(Event::Closed("x".into()), NOW + 9_000)).unwrap();
         assert!(matches!(s.link, Link::Reconnecting { attempt: 1, .. }));
         // A page that never had a bridge stays a simulation.
         let sim = AppState::default().update(Msg::Bridge(Event::Closed("no bridge".into()), NOW));
         assert!(sim.is_none_or(|s| s.link == Link::Offline));
+    }
+
+    #[test]
+    fn a_participant_joins_by_name_and_keeps_the_labs_secret() {
+        let s = AppState::for_page(Route::Join { code: "c0de".into() }, None);
+        // The bridge's first welcome has no lab yet: the page stays as it is.
+        let s = s.update(Msg::Bridge(Event::Opened, NOW)).expect("the join form");
+        assert_eq!(s.workshop.join_form, Some(JoinForm::default()));
+        let s = s.update(Msg::Bridge(welcome_as("", None, None, protocol::Role::Participant), NOW)).unwrap_or(s);
+        assert!(!s.is_live());
+        let s = s.update(Msg::Workshop(WorkshopMsg::Join("   ".into()))).unwrap();
+        assert!(s.workshop.join_form.as_ref().unwrap().notice.is_some(), "an empty name is asked again");
+        assert!(sent(&s).is_empty());
+        let s = s.update(Msg::Workshop(WorkshopMsg::Join(" Ada ".into()))).unwrap();
+        assert!(matches!(&sent(&s)[..], [protocol::Op::Hello { join: Some(j), resume: None, namespace: None, .. }] if j.name == "Ada"));
+        assert_eq!(s.workshop.join_form, None);
+        let s = s
+            .update(Msg::Bridge(welcome_as("lab-00000000000a-", Some("ada-secret"), Some("Ada"), protocol::Role::Participant), NOW))
+            .unwrap();
+        assert!(s.is_live());
+        assert_eq!((s.workshop.name.as_deref(), s.workshop.secret.as_deref()), (Some("Ada"), Some("ada-secret")));
+        assert_eq!(s.workshop.role, protocol::Role::Participant);
+    }
+
+    #[test]
+    fn a_stored_secret_resumes_and_an_unknown_lab_shows_the_join_form_again() {
+        let s = AppState::for_page(Route::Join { code: "c0de".into() }, Some("old".into()));
+        let s = s.update(Msg::Bridge(Event::Opened, NOW)).unwrap();
+        assert!(matches!(&sent(&s)[..], [protocol::Op::Hello { resume: Some(r), join: None, .. }] if r == "old"));
+        assert_eq!(s.workshop.join_form, None);
+        let e = Reply::Error { code: ErrorCode::UnknownLab, message: "no lab has this secret".into() };
+        let s = s.update(push(e)).unwrap();
+        assert_eq!(s.workshop.secret, None, "forgotten (the app's effect removes it from localStorage)");
+        let notice = s.workshop.join_form.clone().and_then(|f| f.notice).unwrap();
+        assert!(notice.contains("does not know your lab") && notice.contains("no lab has this secret"), "{notice}");
+        // A stored secret means nothing outside a workshop participant's page.
+        assert_eq!(AppState::for_page(Route::Solo, Some("x".into())).workshop.secret, None);
+    }
+
+    #[test]
+    fn the_teachers_pushes_reach_a_participant() {
+        let s = joined();
+        let s = s.update(push(Reply::ChapterPushed { lesson: "seed".into(), chapter: 1 })).unwrap();
+        assert_eq!(s.workshop.pushed, Some(("seed".into(), 1)));
+        let stay = s.update(Msg::Workshop(WorkshopMsg::Stay)).unwrap();
+        assert_eq!((stay.workshop.pushed.clone(), stay.session.borrow().schedule.len()), (None, 0));
+        // Go on the walkthrough's start: chapters 1 and 2 run in real time.
+        let go = s.update(Msg::Workshop(WorkshopMsg::Go)).unwrap();
+        let end = crate::lessons::LESSONS[0].chapters()[1].steps.end;
+        assert_eq!(go.session.borrow().schedule.iter().map(|d| d.1).collect::<Vec<_>>(), (0..end).collect::<Vec<_>>());
+        let s = s.update(push(Reply::Broadcast { text: "Break until 11:00".into() })).unwrap();
+        assert_eq!(s.workshop.broadcast.as_deref(), Some("Break until 11:00"));
+        let s = s.update(push(Reply::Locked { locked: true })).unwrap();
+        assert!(s.workshop.destructive_locked());
+        let before = s.session.borrow().entries.len();
+        let s = s.update(Msg::NewPlayground).unwrap();
+        assert!(s.notice.as_deref().unwrap().contains("locked"));
+        assert_eq!((s.session.borrow().entries.len(), s.workshop.fresh_run), (before, None), "no clean-up while locked");
+    }
+
+    #[test]
+    fn a_reset_lab_starts_a_fresh_run_in_the_same_lab() {
+        let s = joined();
+        s.session.borrow_mut().apply(crate::session::Act::Start(Default::default()));
+        let old = s.session.clone();
+        let s = s.update(push(Reply::LabReset { namespaces: vec!["lab-00000000000a-".into()] })).unwrap();
+        assert!(s.session != old, "a fresh session");
+        assert_eq!(s.session.borrow().run.kafka.live().unwrap().ns, "lab-00000000000a-");
+        assert!(!s.session.borrow().run.engine.is_running());
+        let frames = s.session.borrow_mut().take_frames();
+        assert!(frames.iter().any(|f| f.contains("createTopic") && f.contains("lab-00000000000a-words")), "{frames:?}");
+        // Another lab's reset leaves this one be.
+        let same = s.session.clone();
+        let s = s.update(push(Reply::LabReset { namespaces: vec!["lab-00000000000b-".into()] })).unwrap_or(s);
+        assert!(s.session == same);
+    }
+
+    #[test]
+    fn a_participant_reports_its_lab_when_it_changes_at_most_once_a_second() {
+        let s = joined();
+        s.session.borrow_mut().take_frames();
+        let s = s.update(Msg::LiveTick(NOW + 250)).unwrap();
+        let ops = sent(&s);
+        let [protocol::Op::LabStatus { lesson, job, partitions, .. }] = &ops[..] else { panic!("{ops:?}") };
+        assert_eq!((lesson.as_str(), *job), ("seed", protocol::JobState::Idle));
+        assert!(partitions.iter().all(|p| p.topic == "lab-00000000000a-words"), "{partitions:?}");
+        s.session.borrow_mut().apply(crate::session::Act::Start(Default::default()));
+        let s = s.update(Msg::LiveTick(NOW + 500)).unwrap_or(s);
+        assert!(sent(&s).is_empty(), "within the second");
+        let s = s.update(Msg::LiveTick(NOW + 1_300)).unwrap();
+        assert!(matches!(&sent(&s)[..], [protocol::Op::LabStatus { job: protocol::JobState::Running, .. }]));
+        let s = s.update(Msg::LiveTick(NOW + 2_600)).unwrap_or(s);
+        assert!(sent(&s).is_empty(), "unchanged");
+    }
+
+    #[test]
+    fn the_teacher_watches_the_room_and_acts_on_it() {
+        let s = AppState::for_page(Route::Teacher { secret: "t".into() }, None);
+        let s = s.update(Msg::Bridge(Event::Opened, NOW)).unwrap();
+        assert!(matches!(&sent(&s)[..], [protocol::Op::Hello { resume: None, join: None, namespace: None, .. }]));
+        let s = s.update(Msg::Bridge(welcome_as("lab-0000000000ee-", None, None, protocol::Role::Teacher), NOW)).unwrap();
+        assert!(matches!(&sent(&s)[..], [protocol::Op::WatchRoom { on: true }]));
+        let lab = protocol::RoomLab {
+            namespace: "lab-00000000000a-".into(),
+            name: "Ada".into(),
+            lesson: "seed".into(),
+            chapter: 2,
+            job: protocol::JobState::Running,
+            exception: None,
+            partitions: vec![],
+            last_activity_ms: NOW - 12_000,
+            online: true,
+        };
+        let s = s.update(push(Reply::Room { labs: vec![lab] })).unwrap();
+        assert_eq!((s.workshop.room.len(), s.workshop.room_at), (1, NOW));
+        let s = s.update(Msg::Workshop(WorkshopMsg::Mirror(Some("lab-00000000000a-".into())))).unwrap();
+        assert_eq!(s.workshop.mirrored().map(|l| l.name.as_str()), Some("Ada"));
+        let s = s.update(Msg::Workshop(WorkshopMsg::PushChapter { lesson: "seed".into(), chapter: 3 })).unwrap();
+        assert!(matches!(&sent(&s)[..], [protocol::Op::PushChapter { chapter: 3, .. }]));
+        let s = s.update(Msg::Workshop(WorkshopMsg::Broadcast("x".repeat(281)))).unwrap();
+        assert!(sent(&s).is_empty() && s.notice.as_deref().unwrap().contains("281"));
+        let s = s.update(Msg::Workshop(WorkshopMsg::Lock(true))).unwrap();
+        assert!(matches!(&sent(&s)[..], [protocol::Op::Lock { locked: true }]));
+        assert!(!s.workshop.destructive_locked(), "the teacher's own buttons stay on");
+        // A reset asks first; cancelled, nothing is sent.
+        let s = s.update(Msg::Workshop(WorkshopMsg::AskReset(None))).unwrap();
+        let cancelled = s.update(Msg::Workshop(WorkshopMsg::ConfirmReset(false))).unwrap();
+        assert!(sent(&cancelled).is_empty());
+        let s = s.update(Msg::Workshop(WorkshopMsg::AskReset(Some("lab-00000000000a-".into())))).unwrap();
+        let s = s.update(Msg::Workshop(WorkshopMsg::ConfirmReset(true))).unwrap();
+        assert!(matches!(&sent(&s)[..], [protocol::Op::ResetLab { namespace: Some(ns) }] if ns == "lab-00000000000a-"));
+        // A participant's reset leaves the teacher's own lab be.
+        let own = s.session.clone();
+        let s = s.update(push(Reply::LabReset { namespaces: vec!["lab-00000000000a-".into()] })).unwrap();
+        assert!(s.session == own && s.notice.as_deref().unwrap().starts_with("Reset 1 lab(s)"));
     }
 }

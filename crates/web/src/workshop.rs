@@ -64,7 +64,10 @@ pub enum WorkshopMsg {
     Go,
     Stay,
     DismissBroadcast,
-    PushChapter { lesson: String, chapter: u32 },
+    PushChapter {
+        lesson: String,
+        chapter: u32,
+    },
     Broadcast(String),
     Lock(bool),
     /// Ask to reset one lab (its namespace) or all; `ConfirmReset(true)` sends it.
@@ -241,7 +244,7 @@ impl LabReport {
         };
         let status = s.run.status(s.now);
         let partitions = status.rows.iter().map(|r| (r.partition.topic.clone(), r.partition.partition, r.checkpointed)).collect();
-        LabReport { lesson: s.lesson_def().id.to_string(), chapter: chapter_done(s).map_or(0, |k| k as u32 + 1), job, partitions }
+        LabReport { lesson: s.lesson_def().id.to_string(), chapter: shown_chapter(s).unwrap_or(0) as u32, job, partitions }
     }
 }
 
@@ -252,7 +255,9 @@ impl LabReport {
             Job::Idle => (JobState::Idle, None),
             Job::Running => (JobState::Running, None),
             Job::Stopped => (JobState::Stopped, None),
-            Job::Crashed { class, first_line } => (JobState::Crashed, Some(LabException { class: class.clone(), message: first_line.clone() })),
+            Job::Crashed { class, first_line } => {
+                (JobState::Crashed, Some(LabException { class: class.clone(), message: first_line.clone() }))
+            }
         };
         let partitions =
             self.partitions.iter().map(|(t, p, k)| StatusPartition { topic: wire(t), partition: *p, checkpoint: *k }).collect();
@@ -387,7 +392,7 @@ mod tests {
         // The seed lesson's chapter 8 ends with the numRecords exception.
         let s = session_at(0, 7);
         let r = LabReport::of(&s);
-        assert_eq!(r.chapter, 7);
+        assert_eq!(Some(r.chapter as usize), chapter_done(&s));
         assert_eq!(
             r.job,
             Job::Crashed {
@@ -400,6 +405,26 @@ mod tests {
         let expected: Vec<Option<i64>> = status.rows.iter().map(|r| r.checkpointed).collect();
         assert_eq!(r.partitions.iter().map(|p| p.2).collect::<Vec<_>>(), expected);
         assert!(expected.iter().any(|k| k.is_some_and(|k| k > 0)), "{expected:?}");
+    }
+
+    #[test]
+    fn the_report_frame_carries_kafkas_names_and_the_exceptions_first_line() {
+        let r = LabReport {
+            lesson: "seed".into(),
+            chapter: 7,
+            job: Job::Crashed { class: "java.lang.IllegalArgumentException".into(), first_line: "requirement failed".into() },
+            partitions: vec![("words".into(), 0, Some(2)), ("words".into(), 1, None)],
+        };
+        let Op::LabStatus { lesson, chapter, job, exception, partitions } = r.op(|t| format!("lab-1-{t}")) else { panic!() };
+        assert_eq!((lesson.as_str(), chapter, job), ("seed", 7, JobState::Crashed));
+        assert_eq!(exception.map(|e| e.message), Some("requirement failed".into()));
+        assert_eq!(
+            partitions,
+            vec![
+                StatusPartition { topic: "lab-1-words".into(), partition: 0, checkpoint: Some(2) },
+                StatusPartition { topic: "lab-1-words".into(), partition: 1, checkpoint: None }
+            ]
+        );
     }
 
     #[test]
