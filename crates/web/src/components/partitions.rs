@@ -30,7 +30,7 @@ pub fn Partitions() -> Html {
             { for status.rows.iter().map(|r| lane(r, &s.run.kafka)) }
             <table class="numbers" data-testid="offsets-table">
                 <caption class="sr">{ "Offsets per partition" }</caption>
-                <thead><tr><th>{ "partition" }</th><th>{ "log start" }</th><th>{ "log end" }</th><th>{ "▲ currentOffsets" }</th><th>{ "◆ checkpoint" }</th><th>{ "● committed" }</th><th>{ "lag" }</th></tr></thead>
+                <thead><tr><th>{ "partition" }</th><th>{ "log start" }</th><th>{ "log end" }</th><th>{ "▲ current" }<wbr />{ "Offsets" }</th><th>{ "◆ checkpoint" }</th><th>{ "● committed" }</th><th>{ "lag" }</th></tr></thead>
                 <tbody>
                     { for status.rows.iter().map(|r| {
                         let lag = match (r.log_end, r.committed) { (Some(e), Some(c)) => (e - c).to_string(), _ => "–".into() };
