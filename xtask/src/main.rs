@@ -6,6 +6,7 @@ mod reference;
 mod util;
 mod wasm;
 mod web;
+mod workshop;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -28,6 +29,7 @@ fn main() {
     };
     let result = match task {
         "demo" => demo(&ctx, rest),
+        "workshop" => workshop::cli(&ctx, rest),
         "test" => test(&ctx, rest),
         "kafka" => kafka::cli(&ctx, rest),
         "reference" => reference::cli(&ctx, rest),
@@ -49,6 +51,7 @@ fn main() {
 
 const HELP: &str = "usage: cargo xtask <task>
   demo        build the page, start Kafka and the bridge, print the URL (--headless: tables instead)
+  workshop    the same for a room: bridge on the LAN with a join code, QR code, teacher URL (--clean after)
   test        run every test (what CI runs); `test <stage>...` runs only those stages
   bench       print benchmark figures
   kafka ...   real Apache Kafka on loopback: start | stop | reset | status | <tool> [args]
@@ -91,10 +94,7 @@ fn demo(ctx: &Ctx, args: &[String]) -> Result<(), String> {
     if args.iter().any(|a| a == "--headless") {
         return demo_headless(ctx);
     }
-    let dist = web::build(ctx)?;
-    kafka::ensure_started(ctx)?;
-    step("building the bridge");
-    run(cargo(&ctx.root).args(["build", "-q", "-p", "bridge"]))?;
+    let dist = serve_setup(ctx)?;
     let listen = std::env::var("OFFSET_LAB_LISTEN").unwrap_or_else(|_| "127.0.0.1:8787".into());
     let checkpoints = ctx.cache.join("checkpoints");
     println!("\nOffset Lab is at  http://{listen}/   (Kafka at {}, checkpoint files under {})", kafka::bootstrap(), checkpoints.display());
@@ -105,6 +105,15 @@ fn demo(ctx: &Ctx, args: &[String]) -> Result<(), String> {
         .arg(&dist)
         .arg("--checkpoints")
         .arg(&checkpoints))
+}
+
+/// What `demo` and `workshop` both need: the page built, Kafka running, the bridge built. Returns `dist/`.
+pub fn serve_setup(ctx: &Ctx) -> Result<PathBuf, String> {
+    let dist = web::build(ctx)?;
+    kafka::ensure_started(ctx)?;
+    step("building the bridge");
+    run(cargo(&ctx.root).args(["build", "-q", "-p", "bridge"]))?;
+    Ok(dist)
 }
 
 /// The seed's experiment, headless, as readable tables, with the checkpoint files left on disk.

@@ -1,7 +1,5 @@
 //! Per-connection namespaces: a client may only touch topics and groups whose names start with its prefix.
 
-use std::hash::{BuildHasher, Hasher};
-
 /// A namespace prefix: `lab-` + 12 hex digits + `-`, or empty when namespaces are off.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Namespace(String);
@@ -12,17 +10,15 @@ impl Namespace {
         Namespace(String::new())
     }
 
-    /// A fresh, unguessable prefix.
+    /// A fresh prefix, 48 random bits from the OS. Unguessable is not what protects a lab (the page shows
+    /// its namespace on screen); its secret does. Random keeps two labs from ever sharing a name.
     pub fn fresh() -> Namespace {
-        // RandomState is seeded from the OS per process and differs per instance: good enough for names
-        // that only need to be hard to guess, without a `rand` dependency.
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
-        Namespace(format!("lab-{:012x}-", h.finish() & 0xffff_ffff_ffff))
+        Namespace(format!("lab-{}-", crate::secret::random_hex(6)))
     }
 
-    /// A prefix a client asks to resume, if well-formed.
-    pub fn resume(prefix: &str) -> Option<Namespace> {
+    /// A prefix read back from the bridge's own state (participants.json), if well-formed. Never from a
+    /// client: a client resumes a lab with its secret.
+    pub fn parse(prefix: &str) -> Option<Namespace> {
         let hex = prefix.strip_prefix("lab-")?.strip_suffix('-')?;
         (hex.len() == 12 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))).then(|| Namespace(prefix.to_string()))
     }
@@ -50,7 +46,7 @@ mod tests {
 
     #[test]
     fn names_must_carry_the_prefix() {
-        let ns = Namespace::resume("lab-0123456789ab-").unwrap();
+        let ns = Namespace::parse("lab-0123456789ab-").unwrap();
         assert!(ns.check("topic", "lab-0123456789ab-words").is_ok());
         assert!(ns.check("topic", "lab-0123456789ab-").is_err());
         let e = ns.check("group", "lab-ffffffffffff-g").unwrap_err();
@@ -62,9 +58,9 @@ mod tests {
     #[test]
     fn fresh_prefixes_are_well_formed_and_differ() {
         let (a, b) = (Namespace::fresh(), Namespace::fresh());
-        assert_eq!(Namespace::resume(a.prefix()), Some(a.clone()));
+        assert_eq!(Namespace::parse(a.prefix()), Some(a.clone()));
         assert_ne!(a, b);
-        assert_eq!(Namespace::resume("lab-XYZ-"), None);
-        assert_eq!(Namespace::resume("lab-0123456789ab"), None);
+        assert_eq!(Namespace::parse("lab-XYZ-"), None);
+        assert_eq!(Namespace::parse("lab-0123456789ab"), None);
     }
 }

@@ -1,7 +1,12 @@
-//! The websocket server: origin and token checks, per-connection namespace, rate and size limits,
-//! dispatch of protocol requests to [`kafka_client::Kafka`], Kafka status and log-end pushes.
+//! The websocket server: origin, token and workshop checks, the lab each connection holds (handed
+//! out with a secret, resumed only by it), rate and size limits, quotas, the teacher's operations and
+//! pushes, dispatch of protocol requests to [`kafka_client::Kafka`], Kafka status and log-end pushes.
 
+use crate::labs::{Labs, Status};
 use crate::namespace::Namespace;
+use crate::quota::{line_bytes, Quotas};
+use crate::room::{folder_bytes, reset_lab, snapshot, LabView};
+use crate::workshop::{forbidden_page, index_page, Who, Workshop};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -10,14 +15,16 @@ use axum::routing::get;
 use axum::Router;
 use checkpoint_dir::CheckpointDir;
 use engine::kafka::KafkaRequest;
+use engine::storage::StorageRequest;
 use kafka_client::{Kafka, OpError};
 use protocol::*;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -26,7 +33,7 @@ pub struct Config {
     pub dist: Option<PathBuf>,
     /// Origins allowed besides the bridge's own (`http://<Host>`).
     pub allowed_origins: Vec<String>,
-    /// Required as `?token=` on `/ws` when set (mandatory when listening beyond loopback).
+    /// Required as `?token=` on `/ws` when set (a token or a workshop is mandatory beyond loopback).
     pub token: Option<String>,
     /// Per-connection namespaces (on by default).
     pub namespaces: bool,
@@ -35,6 +42,13 @@ pub struct Config {
     pub rate_burst: f64,
     /// Checkpoint files go to `<checkpoint_root>/<namespace>/…`.
     pub checkpoint_root: PathBuf,
+    /// Workshop mode: the state folder (join code, teacher secret, participants.json).
+    pub workshop: Option<PathBuf>,
+    pub quotas: Quotas,
+    /// Labs nobody holds for this long have their topics, groups and checkpoint folder deleted.
+    pub idle_timeout: Duration,
+    /// Labs this bridge hands out at most.
+    pub max_labs: usize,
 }
 
 impl Config {
@@ -48,35 +62,163 @@ impl Config {
             rate_per_sec: 200.0,
             rate_burst: 400.0,
             checkpoint_root: PathBuf::from(".cache/checkpoints"),
+            workshop: None,
+            quotas: Quotas::default(),
+            idle_timeout: Duration::from_secs(45 * 60),
+            max_labs: 500,
         }
     }
+}
+
+/// What the teacher sends to every participant.
+#[derive(Clone, Debug)]
+enum Push {
+    Chapter {
+        lesson: String,
+        chapter: u32,
+    },
+    Broadcast(String),
+    Locked(bool),
+    /// This lab was reset.
+    Reset(String),
 }
 
 struct App {
     config: Config,
     kafka: Kafka,
     status: watch::Receiver<KafkaState>,
+    workshop: Option<Workshop>,
+    labs: Mutex<Labs>,
+    pushes: broadcast::Sender<Push>,
+    locked: AtomicBool,
+    room: watch::Receiver<Vec<RoomLab>>,
+    room_watchers: AtomicUsize,
 }
 
-/// Serves until the listener fails. Refuses to listen beyond loopback without a token.
+impl App {
+    /// The lab store; a panic elsewhere while it was held leaves plain data, still usable.
+    fn labs(&self) -> std::sync::MutexGuard<'_, Labs> {
+        self.labs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn save_labs(&self) {
+        if let Err(e) = self.labs().save() {
+            eprintln!("bridge: cannot save the workshop's participants: {e}");
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Serves until the listener fails. Refuses to listen beyond loopback without a token or a workshop.
 pub async fn serve(listener: tokio::net::TcpListener, config: Config) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
-    if !addr.ip().is_loopback() && config.token.is_none() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::PermissionDenied,
-            format!("listening on {addr} (beyond loopback) requires --token"),
-        ));
+    let refuse = |m: String| std::io::Error::new(std::io::ErrorKind::PermissionDenied, m);
+    if !addr.ip().is_loopback() && config.token.is_none() && config.workshop.is_none() {
+        return Err(refuse(format!("listening on {addr} (beyond loopback) requires --token or --workshop")));
     }
+    let workshop = match &config.workshop {
+        Some(dir) if !config.namespaces => {
+            return Err(refuse(format!("--workshop {} needs namespaces (drop --no-namespace)", dir.display())))
+        }
+        Some(dir) => Some(Workshop::open(dir).map_err(refuse)?),
+        None => None,
+    };
+    let labs = match &workshop {
+        Some(w) => Labs::load(&w.participants_file(), config.max_labs).map_err(refuse)?,
+        None => Labs::in_memory(config.max_labs),
+    };
     let kafka = Kafka::new(config.bootstrap.clone());
     let (status_tx, status_rx) =
         watch::channel(KafkaState { up: false, bootstrap: config.bootstrap.clone(), detail: Some("not checked yet".into()) });
-    let app = Arc::new(App { config: config.clone(), kafka, status: status_rx });
+    let (room_tx, room_rx) = watch::channel(Vec::new());
+    let app = Arc::new(App {
+        config: config.clone(),
+        kafka,
+        status: status_rx,
+        workshop,
+        labs: Mutex::new(labs),
+        pushes: broadcast::channel(64).0,
+        locked: AtomicBool::new(false),
+        room: room_rx,
+        room_watchers: AtomicUsize::new(0),
+    });
     tokio::spawn(health(Arc::clone(&app), status_tx));
-    let mut router = Router::new().route("/ws", get(ws_handler)).route("/health", get(health_handler)).with_state(Arc::clone(&app));
+    tokio::spawn(room_task(Arc::clone(&app), room_tx));
+    tokio::spawn(idle_cleanup(Arc::clone(&app)));
+    let mut router = Router::new().route("/ws", get(ws_handler)).route("/health", get(health_handler));
+    if app.workshop.is_some() {
+        router = router.route("/", get(join_page)).route("/teacher", get(teacher_page));
+    }
+    let mut router = router.with_state(Arc::clone(&app));
     if let Some(dist) = &config.dist {
         router = router.fallback_service(tower_http::services::ServeDir::new(dist));
     }
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await
+}
+
+/// Workshop: `/?join=CODE` is the page; without the code, a page saying where to get it.
+async fn join_page(State(app): State<Arc<App>>, Query(query): Query<HashMap<String, String>>) -> HttpResponse {
+    match app.workshop.as_ref().and_then(|w| w.who(&query)) {
+        Some(Who::Participant) | Some(Who::Teacher) => index_page(app.config.dist.as_deref()),
+        _ => forbidden_page(false),
+    }
+}
+
+/// Workshop: `/teacher?secret=S` is the page (which reads its path); anything else is refused.
+async fn teacher_page(State(app): State<Arc<App>>, Query(query): Query<HashMap<String, String>>) -> HttpResponse {
+    let as_teacher: HashMap<String, String> = query.get("secret").map(|s| [("teacher".to_string(), s.clone())].into()).unwrap_or_default();
+    match app.workshop.as_ref().and_then(|w| w.who(&as_teacher)) {
+        Some(Who::Teacher) => index_page(app.config.dist.as_deref()),
+        _ => forbidden_page(true),
+    }
+}
+
+/// Computes the room once a second while a teacher watches it.
+async fn room_task(app: Arc<App>, tx: watch::Sender<Vec<RoomLab>>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if tx.is_closed() {
+            return;
+        }
+        if app.room_watchers.load(Ordering::Relaxed) == 0 {
+            continue;
+        }
+        let labs = snapshot(&app.kafka, room_views(&app)).await;
+        let _ = tx.send(labs);
+    }
+}
+
+fn room_views(app: &App) -> Vec<LabView> {
+    let labs = app.labs();
+    labs.all().map(|l| LabView { record: l.record.clone(), status: l.status.clone(), online: l.online > 0 }).collect()
+}
+
+/// Deletes what idle labs left on the broker and disk; saves the participants now and then.
+async fn idle_cleanup(app: Arc<App>) {
+    let idle = app.config.idle_timeout;
+    let every = (idle / 4).clamp(Duration::from_millis(100), Duration::from_secs(30));
+    let idle_ms = idle.as_millis() as i64;
+    loop {
+        tokio::time::sleep(every).await;
+        let now = now_ms();
+        let idle_labs = app.labs().idle(now, idle_ms);
+        for ns in idle_labs {
+            match reset_lab(&app.kafka, &app.config.checkpoint_root, &ns).await {
+                Ok(removed) => {
+                    app.labs().cleaned(&ns);
+                    if !removed.is_empty() {
+                        eprintln!("bridge: lab {ns} idle for over {} s: removed {}", idle.as_secs(), removed.join(", "));
+                    }
+                }
+                Err(e) => eprintln!("bridge: cleaning idle lab {ns}: {e}"),
+            }
+        }
+        app.labs().forget_idle_solo(now, idle_ms);
+        app.save_labs();
+    }
 }
 
 /// Pings Kafka every second; publishes changes so every connection can tell its page.
@@ -115,17 +257,25 @@ async fn ws_handler(
         return (StatusCode::FORBIDDEN, why).into_response();
     }
     if let Some(token) = &app.config.token {
-        if query.get("token") != Some(token) {
+        if !query.get("token").is_some_and(|t| crate::secret::same(t, token)) {
             return (StatusCode::UNAUTHORIZED, "missing or wrong ?token=").into_response();
         }
     }
+    let who = match &app.workshop {
+        None => Who::Solo,
+        Some(w) => match w.who(&query) {
+            Some(who) => who,
+            None => return forbidden_page(query.contains_key("teacher")),
+        },
+    };
     // Frames up to 4× our limit reach us and get a clear FrameTooLarge reply; bigger ones are closed by
     // the websocket layer with close code 1009 (message too big).
-    ws.max_message_size(MAX_FRAME_BYTES * 4).max_frame_size(MAX_FRAME_BYTES * 4).on_upgrade(move |socket| connection(socket, app))
+    ws.max_message_size(MAX_FRAME_BYTES * 4).max_frame_size(MAX_FRAME_BYTES * 4).on_upgrade(move |socket| connection(socket, app, who))
 }
 
-/// Browsers always send `Origin`; it must be the bridge's own (`http://<Host>`) or a configured one.
-/// Non-browser clients send none and cannot be abused by a web page, so they pass.
+/// Browsers always send `Origin`; it must be the bridge's own (`http://<Host>`, so a LAN address or
+/// host name the page was loaded from works) or a configured one. Non-browser clients send none and
+/// cannot be abused by a web page, so they pass.
 pub fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), String> {
     let Some(origin) = headers.get("origin").and_then(|o| o.to_str().ok()) else { return Ok(()) };
     let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("");
@@ -142,17 +292,92 @@ struct Bucket {
     last: tokio::time::Instant,
 }
 
-async fn connection(mut socket: WebSocket, app: Arc<App>) {
-    let mut ns = if app.config.namespaces { Namespace::fresh() } else { Namespace::open() };
+/// The lab a connection holds, and who it is.
+struct Holder {
+    who: Who,
+    /// `None`: a workshop participant that has not joined or resumed yet.
+    ns: Option<Namespace>,
+    participant: Option<String>,
+}
+
+impl Holder {
+    /// Takes lab `ns`, letting go of the one held before.
+    fn hold(&mut self, app: &App, ns: Namespace, participant: Option<String>) {
+        let now = now_ms();
+        let mut labs = app.labs();
+        if let Some(old) = &self.ns {
+            labs.disconnected(old.prefix(), now);
+        }
+        labs.connected(ns.prefix(), now);
+        self.ns = Some(ns);
+        self.participant = participant;
+    }
+
+    fn release(&mut self, app: &App) {
+        if let Some(old) = self.ns.take() {
+            app.labs().disconnected(old.prefix(), now_ms());
+        }
+    }
+}
+
+/// Decrements the room's watcher count when a watching teacher stops or goes away.
+struct RoomWatch<'a>(&'a AtomicUsize);
+
+impl Drop for RoomWatch<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+async fn connection(mut socket: WebSocket, app: Arc<App>, who: Who) {
+    let mut holder = Holder { who, ns: None, participant: None };
+    // A solo page gets a lab at once (and its secret, once); a teacher gets the teacher's own lab; a
+    // workshop participant gets one by joining or resuming.
+    let mut first_secret = None;
+    match who {
+        Who::Solo if !app.config.namespaces => holder.ns = Some(Namespace::open()),
+        Who::Solo => {
+            let made = app.labs().create("", now_ms());
+            match made {
+                Ok((ns, secret)) => {
+                    holder.hold(&app, ns, None);
+                    first_secret = Some(secret);
+                }
+                Err(e) => {
+                    let _ = send(&mut socket, Response::new(None, Reply::Error { code: ErrorCode::QuotaExceeded, message: e })).await;
+                    return;
+                }
+            }
+        }
+        Who::Teacher => {
+            let made = app.labs().teacher(now_ms());
+            match made {
+                Ok(ns) => holder.hold(&app, ns, Some(crate::labs::TEACHER.into())),
+                Err(e) => {
+                    let _ = send(&mut socket, Response::new(None, Reply::Error { code: ErrorCode::QuotaExceeded, message: e })).await;
+                    return;
+                }
+            }
+            app.save_labs();
+        }
+        Who::Participant => {}
+    }
+    connection_loop(&mut socket, &app, &mut holder, first_secret).await;
+    holder.release(&app);
+}
+
+async fn connection_loop(socket: &mut WebSocket, app: &Arc<App>, holder: &mut Holder, first_secret: Option<String>) {
     let mut binary = false;
     let mut status = app.status.clone();
+    let mut pushes = app.pushes.subscribe();
+    let mut room: Option<(watch::Receiver<Vec<RoomLab>>, RoomWatch<'_>)> = None;
     let (tx, mut rx) = mpsc::channel::<Message>(256);
     let mut watches: BTreeMap<String, Vec<PartitionRange>> = BTreeMap::new();
     // group → (its __consumer_offsets partition, next offset to read; None = from the log start)
     let mut group_watches: BTreeMap<String, (i32, Option<i64>)> = BTreeMap::new();
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     let mut bucket = Bucket { tokens: app.config.rate_burst, last: tokio::time::Instant::now() };
-    if send(&mut socket, welcome(&app, &ns, binary)).await.is_err() {
+    if send(socket, welcome(app, holder, binary, first_secret)).await.is_err() {
         return;
     }
     loop {
@@ -163,7 +388,7 @@ async fn connection(mut socket: WebSocket, app: Arc<App>) {
                     Message::Text(t) => t.as_str().to_string(),
                     Message::Binary(_) => {
                         let r = Response::new(None, Reply::Error { code: ErrorCode::BadFrame, message: "binary frames are only sent by the bridge; send JSON text".into() });
-                        if send(&mut socket, r).await.is_err() { break }
+                        if send(socket, r).await.is_err() { break }
                         continue;
                     }
                     Message::Close(_) => break,
@@ -178,31 +403,75 @@ async fn connection(mut socket: WebSocket, app: Arc<App>) {
                 if bucket.tokens < 1.0 {
                     let id = parsed.as_ref().map(|r| Some(r.id)).unwrap_or_else(|e| e.id);
                     let r = Response::new(id, Reply::Error { code: ErrorCode::RateLimited, message: format!("more than {} requests/s", app.config.rate_per_sec) });
-                    if send(&mut socket, r).await.is_err() { break }
+                    if send(socket, r).await.is_err() { break }
                     continue;
                 }
                 bucket.tokens -= 1.0;
                 let req = match parsed {
                     Ok(r) => r,
                     Err(e) => {
-                        if send(&mut socket, e.into_response()).await.is_err() { break }
+                        if send(socket, e.into_response()).await.is_err() { break }
                         continue;
                     }
                 };
+                let id = req.id;
+                let answer = |r: Reply| Response::new(Some(id), r);
                 match req.op {
-                    Op::Hello { namespace, binary_records, .. } => {
-                        let reply = match namespace {
-                            Some(p) if app.config.namespaces => match Namespace::resume(&p) {
-                                Some(n) => { ns = n; None }
-                                None => Some(Reply::Error { code: ErrorCode::Namespace, message: format!("`{p}` is not a namespace this bridge hands out (lab-<12 hex digits>-)") }),
-                            },
-                            _ => None,
-                        };
+                    Op::Hello { namespace, binary_records, join, resume } => {
                         binary = binary_records;
-                        let r = reply.map(|r| Response::new(Some(req.id), r)).unwrap_or_else(|| { let mut w = welcome(&app, &ns, binary); w.id = Some(req.id); w });
-                        if send(&mut socket, r).await.is_err() { break }
+                        let r = match hello(app, holder, namespace, join, resume) {
+                            Ok(secret) => { let mut w = welcome(app, holder, binary, secret); w.id = Some(id); w }
+                            Err(e) => answer(Reply::Error { code: e.code, message: e.message }),
+                        };
+                        if send(socket, r).await.is_err() { break }
+                    }
+                    op @ (Op::WatchRoom { .. } | Op::PushChapter { .. } | Op::Broadcast { .. } | Op::Lock { .. } | Op::ResetLab { .. }) => {
+                        if holder.who != Who::Teacher {
+                            let name = serde_json::to_value(&op).ok().and_then(|v| v["op"].as_str().map(String::from)).unwrap_or_default();
+                            let r = answer(Reply::Error { code: ErrorCode::NotTeacher, message: format!("`{name}` is the teacher's; this connection is {}", if holder.who == Who::Participant { "a participant" } else { "not in a workshop" }) });
+                            if send(socket, r).await.is_err() { break }
+                            continue;
+                        }
+                        let reply = match op {
+                            Op::WatchRoom { on } => {
+                                if on && room.is_none() {
+                                    app.room_watchers.fetch_add(1, Ordering::Relaxed);
+                                    room = Some((app.room.clone(), RoomWatch(&app.room_watchers)));
+                                } else if !on {
+                                    room = None;
+                                }
+                                if on { Some(Reply::Room { labs: snapshot(&app.kafka, room_views(app)).await }) } else { Some(Reply::Room { labs: vec![] }) }
+                            }
+                            Op::ResetLab { namespace } => {
+                                let (app, tx) = (Arc::clone(app), tx.clone());
+                                tokio::spawn(async move {
+                                    let r = reset_labs(&app, namespace).await;
+                                    let _ = tx.send(Message::Text(Response::new(Some(id), r).to_json().into())).await;
+                                });
+                                None
+                            }
+                            op => Some(teacher_push(app, op)),
+                        };
+                        if let Some(r) = reply {
+                            if send(socket, answer(r)).await.is_err() { break }
+                        }
+                    }
+                    _ if holder.ns.is_none() => {
+                        let r = answer(Reply::Error { code: ErrorCode::UnknownLab, message: "no lab yet: send hello {join: {name}} (first visit) or hello {resume: SECRET} (the labSecret of your first welcome)".into() });
+                        if send(socket, r).await.is_err() { break }
+                    }
+                    Op::LabStatus { lesson, chapter, job, exception, partitions, group } => {
+                        let ns = holder.ns.as_ref().expect("checked above").prefix().to_string();
+                        let r = if lesson.len() > 64 || partitions.len() > 256 || exception.as_ref().is_some_and(|e| e.class.len() + e.message.len() > 2048) {
+                            Reply::Error { code: ErrorCode::InvalidArgument, message: format!("labStatus too large: lesson of {} bytes (max 64), {} partitions (max 256)", lesson.len(), partitions.len()) }
+                        } else {
+                            app.labs().report(&ns, lesson, chapter, Status { job, exception, partitions, group }, now_ms());
+                            Reply::LabStatusStored {}
+                        };
+                        if send(socket, answer(r)).await.is_err() { break }
                     }
                     Op::Watch { topic, on } => {
+                        let ns = holder.ns.as_ref().expect("checked above");
                         let reply = match ns.check("topic", &topic) {
                             Err(e) => Reply::Error { code: ErrorCode::Namespace, message: e },
                             Ok(()) => {
@@ -210,9 +479,10 @@ async fn connection(mut socket: WebSocket, app: Arc<App>) {
                                 Reply::Topics { topics: watches.keys().map(|t| TopicSummary { topic: t.clone(), partitions: 0 }).collect() }
                             }
                         };
-                        if send(&mut socket, Response::new(Some(req.id), reply)).await.is_err() { break }
+                        if send(socket, answer(reply)).await.is_err() { break }
                     }
                     Op::WatchOffsetsTopic { group, on } => {
+                        let ns = holder.ns.as_ref().expect("checked above");
                         let reply = match ns.check("group", &group) {
                             Err(e) => Reply::Error { code: ErrorCode::Namespace, message: e },
                             Ok(()) if !on => {
@@ -227,14 +497,13 @@ async fn connection(mut socket: WebSocket, app: Arc<App>) {
                                 Err(e) => Reply::Error { code: e.code, message: e.message },
                             },
                         };
-                        if send(&mut socket, Response::new(Some(req.id), reply)).await.is_err() { break }
+                        if send(socket, answer(reply)).await.is_err() { break }
                     }
                     op => {
                         // Each request runs on its own task, so a slow one (JoinGroup) does not hold up the rest.
-                        let (app, ns, tx) = (Arc::clone(&app), ns.clone(), tx.clone());
-                        let id = req.id;
+                        let (app, ns, tx, who) = (Arc::clone(app), holder.ns.clone().expect("checked above"), tx.clone(), holder.who);
                         tokio::spawn(async move {
-                            let msg = match dispatch(&app, &ns, op).await {
+                            let msg = match guarded_dispatch(&app, &ns, who, op).await {
                                 Ok(Reply::Records { batch }) if binary => Message::Binary(encode_records(id, &batch).into()),
                                 Ok(reply) => Message::Text(Response::new(Some(id), reply).to_json().into()),
                                 Err(e) => Message::Text(Response::new(Some(id), Reply::Error { code: e.code, message: e.message }).to_json().into()),
@@ -249,7 +518,29 @@ async fn connection(mut socket: WebSocket, app: Arc<App>) {
             }
             Ok(()) = status.changed() => {
                 let kafka = status.borrow_and_update().clone();
-                if send(&mut socket, Response::new(None, Reply::KafkaStatus { kafka })).await.is_err() { break }
+                if send(socket, Response::new(None, Reply::KafkaStatus { kafka })).await.is_err() { break }
+            }
+            push = pushes.recv() => {
+                let reply = match push {
+                    Ok(p) if holder.who == Who::Participant => match p {
+                        Push::Chapter { lesson, chapter } => Some(Reply::ChapterPushed { lesson, chapter }),
+                        Push::Broadcast(text) => Some(Reply::Broadcast { text }),
+                        Push::Locked(locked) => Some(Reply::Locked { locked }),
+                        Push::Reset(ns) if holder.ns.as_ref().is_some_and(|n| n.prefix() == ns) => Some(Reply::LabReset { namespaces: vec![ns] }),
+                        Push::Reset(_) => None,
+                    },
+                    // Pushes are for participants; a lagging receiver skips what it missed.
+                    _ => None,
+                };
+                if let Some(r) = reply {
+                    if send(socket, Response::new(None, r)).await.is_err() { break }
+                }
+            }
+            labs = async { match room.as_mut() { Some((r, _)) => r.changed().await.map(|_| r.borrow_and_update().clone()), None => std::future::pending().await } } => {
+                match labs {
+                    Ok(labs) => if send(socket, Response::new(None, Reply::Room { labs })).await.is_err() { break },
+                    Err(_) => room = None,
+                }
             }
             _ = tick.tick(), if !watches.is_empty() || !group_watches.is_empty() => {
                 let groups: Vec<(String, i32, Option<i64>)> = group_watches.iter().map(|(g, (p, n))| (g.clone(), *p, *n)).collect();
@@ -258,7 +549,7 @@ async fn connection(mut socket: WebSocket, app: Arc<App>) {
                         group_watches.insert(group.clone(), (partition, Some(new_next)));
                         if !records.is_empty() {
                             let r = Response::new(None, Reply::OffsetsTopic { group, partition, records });
-                            if send(&mut socket, r).await.is_err() { return }
+                            if send(socket, r).await.is_err() { return }
                         }
                     }
                 }
@@ -268,7 +559,7 @@ async fn connection(mut socket: WebSocket, app: Arc<App>) {
                         if watches.get(&topic) != Some(&parts) {
                             watches.insert(topic.clone(), parts.clone());
                             let r = Response::new(None, Reply::LogEnd { topic, partitions: parts });
-                            if send(&mut socket, r).await.is_err() { return }
+                            if send(socket, r).await.is_err() { return }
                         }
                     }
                 }
@@ -277,25 +568,219 @@ async fn connection(mut socket: WebSocket, app: Arc<App>) {
     }
 }
 
-fn welcome(app: &App, ns: &Namespace, binary: bool) -> Response {
+/// `hello`: resume by secret, join under a name, or keep the lab held; a namespace alone is refused.
+/// Returns the new lab's secret when it made one.
+fn hello(
+    app: &App,
+    holder: &mut Holder,
+    namespace: Option<String>,
+    join: Option<Join>,
+    resume: Option<String>,
+) -> Result<Option<String>, OpError> {
+    let err = OpError::new;
+    let now = now_ms();
+    if holder.who == Who::Teacher {
+        // The teacher's lab comes with the teacher secret; nothing to choose.
+        return if join.is_some() {
+            Err(err(ErrorCode::InvalidArgument, "the teacher has a lab of their own; join is for participants".into()))
+        } else {
+            Ok(None)
+        };
+    }
+    if let Some(secret) = resume {
+        let found = app.labs().resume(&secret, now);
+        return match found {
+            Some((ns, name)) => {
+                holder.hold(app, ns, (!name.is_empty()).then_some(name));
+                Ok(None)
+            }
+            None => Err(err(
+                ErrorCode::UnknownLab,
+                "no lab has this secret on this bridge (a solo bridge forgets its labs when it stops); join again for a new lab".into(),
+            )),
+        };
+    }
+    if let Some(Join { name }) = join {
+        let name = name.trim().to_string();
+        let chars = name.chars().count();
+        if chars == 0 || chars > protocol::workshop::MAX_NAME_CHARS || name.chars().any(char::is_control) {
+            return Err(err(
+                ErrorCode::InvalidArgument,
+                format!("a display name has 1 to {} characters and no control characters; got {chars}", protocol::workshop::MAX_NAME_CHARS),
+            ));
+        }
+        if holder.who == Who::Solo && !app.config.namespaces {
+            return Err(err(
+                ErrorCode::InvalidArgument,
+                "this bridge runs without namespaces (--no-namespace): there are no labs to join".into(),
+            ));
+        }
+        let made = app.labs().create(&name, now);
+        let (ns, secret) = made.map_err(|e| err(ErrorCode::QuotaExceeded, e))?;
+        app.save_labs();
+        holder.hold(app, ns, Some(name));
+        return Ok(Some(secret));
+    }
+    match (namespace, &holder.ns) {
+        (Some(asked), Some(held)) if asked == held.prefix() => Ok(None),
+        (Some(asked), _) => Err(err(
+            ErrorCode::ResumeNeedsSecret,
+            format!("`{asked}` is shown on screen and proves nothing: resume a lab with hello {{resume: SECRET}}, the labSecret its first welcome carried"),
+        )),
+        (None, _) => Ok(None),
+    }
+}
+
+/// Sends a teacher's push to every participant; the answer to the teacher repeats it.
+fn teacher_push(app: &App, op: Op) -> Reply {
+    match op {
+        Op::PushChapter { lesson, chapter } => {
+            let _ = app.pushes.send(Push::Chapter { lesson: lesson.clone(), chapter });
+            Reply::ChapterPushed { lesson, chapter }
+        }
+        Op::Broadcast { text } => {
+            let n = text.chars().count();
+            if n == 0 || n > protocol::workshop::MAX_BROADCAST_CHARS {
+                return Reply::Error {
+                    code: ErrorCode::InvalidArgument,
+                    message: format!("a broadcast has 1 to {} characters; got {n}", protocol::workshop::MAX_BROADCAST_CHARS),
+                };
+            }
+            let _ = app.pushes.send(Push::Broadcast(text.clone()));
+            Reply::Broadcast { text }
+        }
+        Op::Lock { locked } => {
+            app.locked.store(locked, Ordering::Relaxed);
+            let _ = app.pushes.send(Push::Locked(locked));
+            Reply::Locked { locked }
+        }
+        other => Reply::Error { code: ErrorCode::InvalidArgument, message: format!("not a push: {other:?}") },
+    }
+}
+
+/// The teacher's `resetLab`: one lab, or every participant's (not the teacher's own).
+async fn reset_labs(app: &App, namespace: Option<String>) -> Reply {
+    let targets: Vec<String> = {
+        let labs = app.labs();
+        match &namespace {
+            Some(ns) if labs.get(ns).is_some() => vec![ns.clone()],
+            Some(ns) => return Reply::Error { code: ErrorCode::UnknownLab, message: format!("no lab `{ns}` in this workshop") },
+            None => labs.all().filter(|l| !l.record.teacher).map(|l| l.record.namespace.clone()).collect(),
+        }
+    };
+    let mut done = Vec::new();
+    for ns in targets {
+        match reset_lab(&app.kafka, &app.config.checkpoint_root, &ns).await {
+            Ok(_) => {
+                app.labs().cleaned(&ns);
+                let _ = app.pushes.send(Push::Reset(ns.clone()));
+                done.push(ns);
+            }
+            Err(e) => {
+                return Reply::Error { code: ErrorCode::Kafka, message: format!("reset {} of the labs, then {ns}: {e}", done.len()) };
+            }
+        }
+    }
+    Reply::LabReset { namespaces: done }
+}
+
+fn welcome(app: &App, holder: &Holder, binary: bool, lab_secret: Option<String>) -> Response {
+    let role = match holder.who {
+        Who::Solo => Role::Solo,
+        Who::Participant => Role::Participant,
+        Who::Teacher => Role::Teacher,
+    };
     Response::new(
         None,
         Reply::Welcome {
             protocol_version: PROTOCOL_VERSION,
-            namespace: ns.prefix().to_string(),
+            namespace: holder.ns.as_ref().map(|n| n.prefix().to_string()).unwrap_or_default(),
             kafka: app.status.borrow().clone(),
             max_frame_bytes: MAX_FRAME_BYTES,
             binary_records: binary,
-            lab_secret: None,
-            participant: None,
-            role: Role::Solo,
-            locked: false,
+            lab_secret,
+            participant: holder.participant.clone(),
+            role,
+            locked: holder.who == Who::Participant && app.locked.load(Ordering::Relaxed),
         },
     )
 }
 
 async fn send(socket: &mut WebSocket, r: Response) -> Result<(), axum::Error> {
     socket.send(Message::Text(r.to_json().into())).await
+}
+
+/// The ops a teacher's lock refuses: they destroy what the lesson built (the job's own commits and
+/// checkpoint rotation are not among them: `deleteTopic`, `deleteRecords`, an admin `commitOffsets`,
+/// and deleting the whole checkpoint folder, a top-level storage path).
+fn destructive(op: &Op) -> Option<&'static str> {
+    match op {
+        Op::DeleteTopic { .. } => Some("deleteTopic"),
+        Op::DeleteRecords { .. } => Some("deleteRecords"),
+        Op::CommitOffsets { .. } => Some("commitOffsets (a reset of the group's offsets)"),
+        Op::Storage { request: StorageRequest::Delete { path } } if !path.contains('/') => Some("deleting the checkpoint"),
+        _ => None,
+    }
+}
+
+/// Lock and quotas before [`dispatch_with`], accounting and the lab's activity after.
+async fn guarded_dispatch(app: &App, ns: &Namespace, who: Who, op: Op) -> Result<Reply, OpError> {
+    let quota = |m: String| OpError::new(ErrorCode::QuotaExceeded, m);
+    let lab = ns.prefix().to_string();
+    let now = now_ms();
+    if who == Who::Participant && app.locked.load(Ordering::Relaxed) {
+        if let Some(what) = destructive(&op) {
+            return Err(OpError::new(
+                ErrorCode::LockedByTeacher,
+                format!("the teacher has locked destructive operations: {what} is refused until they unlock"),
+            ));
+        }
+    }
+    let has_lab = app.labs().get(&lab).is_some();
+    let q = &app.config.quotas;
+    let mut produced = None;
+    if has_lab {
+        match &op {
+            Op::CreateTopic { topic, partitions } => {
+                let existing: Vec<(String, i32)> = app
+                    .kafka
+                    .list_topics()
+                    .await?
+                    .into_iter()
+                    .filter(|t| t.topic.starts_with(&lab))
+                    .map(|t| (t.topic, t.partitions))
+                    .collect();
+                q.check_create(&existing, topic, *partitions).map_err(quota)?;
+            }
+            Op::Produce { topic, lines, separator, .. } => {
+                let bytes = line_bytes(lines, separator.as_deref());
+                let mut labs = app.labs();
+                let usage = &mut labs.get_mut(&lab).expect("checked above").usage;
+                q.check_produce(usage, now, lines.len() as u64, bytes).map_err(quota)?;
+                produced = Some((topic.clone(), lines.len() as u64, bytes));
+            }
+            Op::Storage { request: StorageRequest::Write { bytes, .. } | StorageRequest::WriteCheckpoint { bytes, .. } } => {
+                let dir = CheckpointDir::for_namespace(&app.config.checkpoint_root, &lab).root().to_path_buf();
+                let on_disk = tokio::task::spawn_blocking(move || folder_bytes(&dir)).await.unwrap_or(0);
+                q.check_checkpoint(on_disk, bytes.len() as u64).map_err(quota)?;
+            }
+            _ => {}
+        }
+    }
+    let deleted = if let Op::DeleteTopic { topic } = &op { Some(topic.clone()) } else { None };
+    let makes = !matches!(op, Op::DescribeTopic { .. } | Op::DescribeGroup { .. } | Op::Fetch { .. });
+    let result = dispatch_with(&app.kafka, &app.config.checkpoint_root, ns, op).await;
+    let mut labs = app.labs();
+    labs.touch(&lab, now, makes);
+    if let (Ok(_), Some(lab)) = (&result, labs.get_mut(&lab)) {
+        if let Some((topic, records, bytes)) = produced {
+            lab.usage.produced(&topic, now, records, bytes);
+        }
+        if let Some(topic) = deleted {
+            lab.usage.topic_deleted(&topic);
+        }
+    }
+    result
 }
 
 fn ns_err(e: String) -> OpError {
@@ -396,10 +881,6 @@ pub async fn dispatch_with(kafka: &Kafka, checkpoint_root: &std::path::Path, ns:
     })
 }
 
-async fn dispatch(app: &App, ns: &Namespace, op: Op) -> Result<Reply, OpError> {
-    dispatch_with(&app.kafka, &app.config.checkpoint_root, ns, op).await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -420,5 +901,20 @@ mod tests {
         let e = check_origin(&headers(Some("http://evil.example"), "127.0.0.1:8787"), &[]).unwrap_err();
         assert!(e.contains("evil.example"), "{e}");
         assert!(check_origin(&headers(Some("http://localhost:8080"), "127.0.0.1:8787"), &["http://localhost:8080".into()]).is_ok());
+        // A workshop page loaded from the teacher's LAN address or host name talks to the same host.
+        assert!(check_origin(&headers(Some("http://192.168.1.23:8787"), "192.168.1.23:8787"), &[]).is_ok());
+        assert!(check_origin(&headers(Some("http://teacher.local:8787"), "teacher.local:8787"), &[]).is_ok());
+        assert!(check_origin(&headers(Some("http://192.168.1.99:8787"), "192.168.1.23:8787"), &[]).is_err());
+    }
+
+    #[test]
+    fn the_lock_refuses_what_destroys_a_lesson_and_not_the_jobs_own_work() {
+        let del = |path: &str| Op::Storage { request: StorageRequest::Delete { path: path.into() } };
+        assert!(destructive(&Op::DeleteTopic { topic: "t".into() }).is_some());
+        assert!(destructive(&Op::DeleteRecords { topic: "t".into(), partition: 0, before_offset: 1 }).is_some());
+        assert!(destructive(&Op::CommitOffsets { group: "g".into(), offsets: vec![] }).is_some());
+        assert!(destructive(&del("ckpt")).is_some(), "the page's delete-the-checkpoint button");
+        assert!(destructive(&del("ckpt/checkpoint-1000")).is_none(), "CheckpointWriter's rotation");
+        assert!(destructive(&Op::Produce { topic: "t".into(), lines: vec![], separator: None, partition: None }).is_none());
     }
 }

@@ -50,6 +50,41 @@ impl CheckpointDir {
     }
 }
 
+/// Writes a hidden sibling of `path`, flushes it to disk, then renames it over `path`: a reader (or a
+/// crash) sees the old file or the new one, never half of one. `private` makes the file readable by
+/// its owner only (mode 0600 on Unix), from its first byte. The parent folder must exist. This is the
+/// one path by which the bridge writes files (checkpoints, and a workshop's state).
+pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no file name"))?.to_string_lossy();
+    let tmp = parent.join(format!(".{name}.{}-{}.tmp", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
+    let result = (|| {
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        if private {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        #[cfg(not(unix))]
+        let _ = private;
+        let mut f = options.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    // Make the rename itself durable (best effort: not every filesystem allows syncing a folder).
+    if let Ok(d) = fs::File::open(parent) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
 fn io(e: std::io::Error, p: &Path) -> String {
     format!("{}: {e}", p.display())
 }
@@ -83,27 +118,10 @@ impl Storage for CheckpointDir {
     /// Writes a hidden sibling, flushes it to disk, then renames it over the target: a reader (or a
     /// crash) sees the old file or the new one, never half of one.
     fn write(&mut self, path: &str, bytes: &[u8]) -> Result<(), String> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
         let p = self.path(path)?;
         let parent = p.parent().expect("a path under the root has a parent");
         fs::create_dir_all(parent).map_err(|e| io(e, parent))?;
-        let name = p.file_name().expect("validated").to_string_lossy();
-        let tmp = parent.join(format!(".{name}.{}-{}.tmp", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
-        let result = (|| {
-            let mut f = fs::File::create(&tmp)?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-            fs::rename(&tmp, &p)
-        })();
-        if let Err(e) = result {
-            let _ = fs::remove_file(&tmp);
-            return Err(io(e, &p));
-        }
-        // Make the rename itself durable (best effort: not every filesystem allows syncing a folder).
-        if let Ok(d) = fs::File::open(parent) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        write_atomic(&p, bytes, false).map_err(|e| io(e, &p))
     }
 
     fn rename(&mut self, from: &str, to: &str) -> Result<(), String> {
@@ -158,6 +176,21 @@ mod tests {
         assert!(!root.join("ckpt/abc").exists());
         s.delete("ckpt/nothing").unwrap();
         assert!(s.read("ckpt/checkpoint-1000").unwrap_err().contains("checkpoint-1000"));
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn private_atomic_writes_are_owner_only_and_leave_no_temp_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = temp_root("private");
+        fs::create_dir_all(&root).unwrap();
+        let p = root.join("secret");
+        write_atomic(&p, b"one", true).unwrap();
+        write_atomic(&p, b"two", true).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(fs::read_dir(&root).unwrap().count(), 1, "no temp file left");
+        assert!(write_atomic(&root.join("missing/x"), b"x", false).is_err());
         fs::remove_dir_all(&root).unwrap();
     }
 

@@ -8,6 +8,7 @@
 //! group's coordinator, so no FindCoordinator round trip is made.
 
 pub mod admin;
+pub mod cleanup;
 pub mod data;
 pub mod engine;
 pub mod groups;

@@ -63,6 +63,10 @@ pub enum Op {
         exception: Option<LabException>,
         #[serde(default)]
         partitions: Vec<StatusPartition>,
+        /// The job's consumer group (the room shows its committed offsets); without it the bridge uses
+        /// the lab's first group on the broker.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<String>,
     },
     /// Teacher: start (`on`, the default) or stop [`Reply::Room`] pushes, one a second.
     WatchRoom {

@@ -115,10 +115,11 @@ mod tests {
             job: JobState::Crashed,
             exception: Some(LabException { class: "java.lang.IllegalArgumentException".into(), message: "requirement failed".into() }),
             partitions: vec![StatusPartition { topic: "lab-0123456789ab-words".into(), partition: 0, checkpoint: Some(4) }],
+            group: Some("lab-0123456789ab-g".into()),
         };
         assert_eq!(
             round_trip(status),
-            r#"{"v":1,"id":3,"op":"labStatus","lesson":"seed","chapter":2,"job":"crashed","exception":{"class":"java.lang.IllegalArgumentException","message":"requirement failed"},"partitions":[{"topic":"lab-0123456789ab-words","partition":0,"checkpoint":4}]}"#
+            r#"{"v":1,"id":3,"op":"labStatus","lesson":"seed","chapter":2,"job":"crashed","exception":{"class":"java.lang.IllegalArgumentException","message":"requirement failed"},"partitions":[{"topic":"lab-0123456789ab-words","partition":0,"checkpoint":4}],"group":"lab-0123456789ab-g"}"#
         );
         assert_eq!(round_trip(Op::WatchRoom { on: true }), r#"{"v":1,"id":3,"op":"watchRoom","on":true}"#);
         round_trip(Op::PushChapter { lesson: "retention".into(), chapter: 1 });
