@@ -228,6 +228,8 @@ pub struct LabReport {
     /// Per partition of the lesson's topic: the engine's currentOffsets of the newest checkpointed
     /// batch (none before the first checkpoint).
     pub partitions: Vec<(String, i32, Option<i64>)>,
+    /// The job's consumer group (the room shows its committed offsets).
+    pub group: String,
 }
 
 impl LabReport {
@@ -244,7 +246,13 @@ impl LabReport {
         };
         let status = s.run.status(s.now);
         let partitions = status.rows.iter().map(|r| (r.partition.topic.clone(), r.partition.partition, r.checkpointed)).collect();
-        LabReport { lesson: s.lesson_def().id.to_string(), chapter: shown_chapter(s).unwrap_or(0) as u32, job, partitions }
+        LabReport {
+            lesson: s.lesson_def().id.to_string(),
+            chapter: shown_chapter(s).unwrap_or(0) as u32,
+            job,
+            partitions,
+            group: s.group(),
+        }
     }
 }
 
@@ -261,7 +269,7 @@ impl LabReport {
         };
         let partitions =
             self.partitions.iter().map(|(t, p, k)| StatusPartition { topic: wire(t), partition: *p, checkpoint: *k }).collect();
-        Op::LabStatus { lesson: self.lesson.clone(), chapter: self.chapter, job, exception, partitions }
+        Op::LabStatus { lesson: self.lesson.clone(), chapter: self.chapter, job, exception, partitions, group: Some(wire(&self.group)) }
     }
 }
 
@@ -414,8 +422,10 @@ mod tests {
             chapter: 7,
             job: Job::Crashed { class: "java.lang.IllegalArgumentException".into(), first_line: "requirement failed".into() },
             partitions: vec![("words".into(), 0, Some(2)), ("words".into(), 1, None)],
+            group: "g".into(),
         };
-        let Op::LabStatus { lesson, chapter, job, exception, partitions } = r.op(|t| format!("lab-1-{t}")) else { panic!() };
+        let Op::LabStatus { lesson, chapter, job, exception, partitions, group } = r.op(|t| format!("lab-1-{t}")) else { panic!() };
+        assert_eq!(group.as_deref(), Some("lab-1-g"));
         assert_eq!((lesson.as_str(), chapter, job), ("seed", 7, JobState::Crashed));
         assert_eq!(exception.map(|e| e.message), Some("requirement failed".into()));
         assert_eq!(
