@@ -72,7 +72,7 @@ async function join(name) {
   await p.id('join-name').fill(name);
   await p.click('join');
   await p.live();
-  eq(await p.text('participant'), `👤 ${name}`, `${name}'s name in the header`);
+  eq(await p.text('participant'), `You: ${name}`, `${name}'s name in the header`);
   return p;
 }
 
@@ -202,6 +202,21 @@ await test('a pushed chapter and a broadcast reach every participant; the lock g
   await ada.nothingClipped("Ada's page");
   await teacher.click('lock');
   await ada.until('the lock lifted', async a => !(await a.id('recreate-topic').isDisabled()) || 'still disabled');
+});
+
+await test('a crashed job shows its exception in red on the teacher\'s card', async () => {
+  // Changed code cannot read the old checkpoint: getOrCreate gives up.
+  await ada.click('stop');
+  await ada.until('the job to stop', async a => (await a.text('running')) === '■ job not running' || await a.text('running'), 40000);
+  await ada.click('change-code');
+  await ada.click('start');
+  await ada.until('the job to die', async a => (await a.id('exception').count()) > 0 || 'no exception yet');
+  const job = teacher.id('lab-Ada').locator('[data-testid=card-job]');
+  await teacher.until('the crash in the grid', async () => (await job.innerText()).includes('crashed') || await job.innerText());
+  eq(await teacher.id('lab-Ada').locator('[data-testid=card-exception]').innerText(), 'org.apache.spark.SparkException: Failed to read checkpoint from directory ckpt', 'class and first line');
+  const red = await teacher.id('lab-Ada').locator('[data-testid=card-exception]').evaluate(el => getComputedStyle(el).color);
+  eq(red, 'rgb(176, 0, 32)', 'the exception is red');
+  await teacher.shot('05-crashed');
 });
 
 await test('resetting one lab leaves the others; a reload returns to the same lab', async () => {

@@ -49,7 +49,7 @@ pub fn Header() -> Html {
         <header class="top">
             <h1>{ "Offset Lab" }</h1>
             { match (&store.workshop.role, &store.workshop.name) {
-                (protocol::Role::Participant, Some(name)) => html! { <span class="badge who" data-testid="participant" title="Your name in the workshop; the teacher sees it next to your lab">{ format!("👤 {name}") }</span> },
+                (protocol::Role::Participant, Some(name)) => html! { <span class="badge who" data-testid="participant" title="Your name in the workshop; the teacher sees it next to your lab">{ format!("You: {name}") }</span> },
                 (protocol::Role::Teacher, _) => html! { <span class="badge who" data-testid="participant">{ "Teacher" }</span> },
                 _ => html! {},
             } }

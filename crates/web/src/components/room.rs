@@ -225,7 +225,7 @@ fn TeacherActions() -> Html {
             </form>
             <div class="inline">
                 <button onclick={d(WorkshopMsg::Lock(!locked))} data-testid="lock" aria-pressed={locked.to_string()}>
-                    { if locked { "🔓 Unlock destructive buttons" } else { "🔒 Lock destructive buttons" } }</button>
+                    { if locked { "Unlock destructive buttons" } else { "Lock destructive buttons" } }</button>
                 <button class="danger" onclick={d(WorkshopMsg::AskReset(None))} data-testid="reset-all">{ "Reset all labs…" }</button>
                 <button onclick={d(WorkshopMsg::Tab(crate::workshop::TeacherTab::OwnLab))} data-testid="own-lab">{ "My own lab (presenter) ▸" }</button>
             </div>

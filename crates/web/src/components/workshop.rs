@@ -67,7 +67,7 @@ pub fn Pushes() -> Html {
             }
             if w.destructive_locked() {
                 <div class="locked-note" role="status" data-testid="locked" title={LOCKED_TITLE}>
-                    { "🔒 Your teacher has locked the destructive buttons for the moment." }
+                    { "Locked: your teacher has locked the destructive buttons for the moment." }
                 </div>
             }
         </>
