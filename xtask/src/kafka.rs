@@ -297,6 +297,11 @@ impl Files {
     }
 }
 
+/// The broker's pid file (for benchmarks that sample its memory).
+pub fn pid_file(ctx: &Ctx) -> PathBuf {
+    Files::new(ctx).pid
+}
+
 /// Holds `<cache>/kafka/lock` until dropped, so concurrent xtask runs do not start two brokers.
 fn lock(ctx: &Ctx) -> Result<fs::File, String> {
     let dir = ctx.cache.join("kafka");
@@ -592,26 +597,15 @@ fn run_kafka_tests(ctx: &Ctx) -> Result<(u32, u32), String> {
         bootstrap()
     ));
     let mut c = crate::util::cargo(&ctx.root);
-    c.args([
-        "test",
-        "-p",
-        "kafka-client",
-        "-p",
-        "bridge",
-        "--features",
-        "kafka-client/kafka-tests,bridge/kafka-tests",
-        "--test",
-        "kafka",
-        "--test",
-        "workshop",
-    ])
-    .args(["--no-fail-fast", "--color", "never"])
-    .env("OFFSET_LAB_KAFKA_BOOTSTRAP", bootstrap())
-    .env("OFFSET_LAB_KAFKA_CLASSPATH", java_classpath(ctx)?)
-    .env("OFFSET_LAB_KAFKA_LOG4J", tools_log4j(ctx)?)
-    // Lets a test start and stop a broker of its own (on another port) through this launcher.
-    .env("OFFSET_LAB_XTASK", crate::util::xtask_exe()?)
-    .env("OFFSET_LAB_CACHE", &ctx.cache);
+    c.args(["test", "-p", "kafka-client", "-p", "bridge", "--features", "kafka-client/kafka-tests,bridge/kafka-tests"])
+        .args(["--test", "kafka", "--test", "workshop"])
+        .args(["--no-fail-fast", "--color", "never"])
+        .env("OFFSET_LAB_KAFKA_BOOTSTRAP", bootstrap())
+        .env("OFFSET_LAB_KAFKA_CLASSPATH", java_classpath(ctx)?)
+        .env("OFFSET_LAB_KAFKA_LOG4J", tools_log4j(ctx)?)
+        // Lets a test start and stop a broker of its own (on another port) through this launcher.
+        .env("OFFSET_LAB_XTASK", crate::util::xtask_exe()?)
+        .env("OFFSET_LAB_CACHE", &ctx.cache);
     let (passed, failed) = crate::util::run_counting(c, crate::util::test_summary)?;
     // The checkpoint inspector's `--bootstrap` prediction against the same broker.
     step(&format!("Kafka-backed tests: cargo test -p spark-checkpoint --features kafka-tests --test live (Kafka at {})", bootstrap()));

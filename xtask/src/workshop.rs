@@ -1,6 +1,7 @@
 //! `cargo xtask workshop`: the demo's installs, then Kafka and the bridge in workshop mode on a LAN
 //! address, the participant URL (with the join code) as text and as a QR code in the terminal, and the
-//! teacher's URL. `--clean` removes everything a workshop made (docs/workshop.md).
+//! teacher's URL. `--clean` removes everything a workshop made; `bench` measures a simulated room
+//! (docs/workshop.md).
 
 use crate::util::{cargo, run, step};
 use crate::{kafka, Ctx};
@@ -14,6 +15,9 @@ const HELP: &str = "usage: cargo xtask workshop [--listen 0.0.0.0:8787] [--clean
               its QR code and the teacher URL; Ctrl-C stops the bridge (labs stay for a restart)
   --listen    the address to serve on (default 0.0.0.0:8787: every interface, so the room reaches it)
   --clean     delete every lab's topics, groups and checkpoint folder, and the workshop's state folder
+  bench [--participants 50] [--seconds 300] [--only calm|restarts]
+              simulated participants over the websocket against the real Kafka, undisturbed and then with
+              Kafka and the bridge each restarted once: errors, lost records, latency, CPU, RSS
   -- ...      passed to the bridge (e.g. --idle-timeout 30m --max-topics 3)";
 
 /// Where a workshop keeps its files: `state/` (join code, teacher secret, participants.json) and
@@ -27,6 +31,9 @@ pub fn cli(ctx: &Ctx, args: &[String]) -> Result<(), String> {
         Some(i) => (&args[..i], &args[i + 1..]),
         None => (args, &[][..]),
     };
+    if ours.first().is_some_and(|a| a == "bench") {
+        return bench(ctx, &ours[1..]);
+    }
     let mut listen = "0.0.0.0:8787".to_string();
     let mut clean = false;
     let mut it = ours.iter();
@@ -136,6 +143,22 @@ fn qr(url: &str) -> Result<String, String> {
     use qrcode::render::unicode::Dense1x2;
     let code = qrcode::QrCode::new(url.as_bytes()).map_err(|e| format!("QR code of {url}: {e}"))?;
     Ok(code.render::<Dense1x2>().dark_color(Dense1x2::Light).light_color(Dense1x2::Dark).quiet_zone(true).build())
+}
+
+/// `workshop bench`: the bridge (release) as a process of its own, driven by
+/// `crates/bridge/examples/workshop_bench.rs`.
+fn bench(ctx: &Ctx, args: &[String]) -> Result<(), String> {
+    kafka::ensure_started(ctx)?;
+    step("building the bridge and the workshop benchmark (release)");
+    run(cargo(&ctx.root).args(["build", "-q", "--release", "-p", "bridge", "--bin", "bridge", "--example", "workshop_bench"]))?;
+    run(Command::new(ctx.root.join("target/release/examples/workshop_bench"))
+        .args(["--bootstrap", &kafka::bootstrap(), "--bridge"])
+        .arg(ctx.root.join("target/release/bridge"))
+        .arg("--xtask")
+        .arg(crate::util::xtask_exe()?)
+        .arg("--kafka-pid-file")
+        .arg(kafka::pid_file(ctx))
+        .args(args))
 }
 
 /// Removes every lab's topics, groups and checkpoint folder (Kafka must run for that), then the
