@@ -99,7 +99,7 @@ const tests = [
     await lab.click('reset-execute');
     eq((await lab.row('words-0'))[4], '0', 'committed words-0 after the rewind');
     ok((await lab.text('tool-output')).includes('New offset (-3) is lower than earliest offset'), 'the tool\'s WARN is shown');
-    ok((await lab.row('words-0'))[6].includes('checkpoint 2 ≠ committed 0'), 'the disagreement is spelled out');
+    ok((await lab.text('why-words-0')).includes('checkpoint 2 ≠ committed 0'), 'the disagreement is spelled out');
     await lab.shot('07-rewind-done');
   }],
   ['share link: round trip replays to the same state', async lab => {
@@ -123,6 +123,36 @@ const tests = [
     const broken = new Lab(await lab.page.context().newPage());
     await broken.open(base + '#v9.xyz');
     ok((await broken.page.locator('.notice').innerText()).includes('version v9'), 'a bad link says why');
+  }],
+  ['at 1366×768 nothing is clipped and disabled buttons stay readable, in normal and presenter type', async lab => {
+    await lab.open();
+    await lab.chapter(8);
+    ok(await lab.page.locator('tr.why-row').count() > 0, 'the disagreement notes are shown');
+    for (const presenter of [false, true]) {
+      if (presenter) await lab.page.locator('.toggle input').check();
+      const report = await lab.page.evaluate(() => {
+        const out = [];
+        const doc = document.scrollingElement;
+        if (doc.scrollWidth > window.innerWidth + 1) out.push(`page ${doc.scrollWidth} > ${window.innerWidth}`);
+        for (const el of document.querySelectorAll('.col, .panel, .top, .timeline')) {
+          if (el.scrollWidth > el.clientWidth + 1) out.push(`${el.className} ${el.scrollWidth} > ${el.clientWidth}`);
+        }
+        const right = document.querySelector('.col-right').getBoundingClientRect();
+        if (right.right > window.innerWidth + 1) out.push(`right column ends at ${right.right}`);
+        // Disabled text against its own background: WCAG contrast of at least 4.5:1.
+        const rgb = s => s.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number);
+        const lum = c => { const [r, g, b] = c.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+        for (const b of document.querySelectorAll('button:disabled')) {
+          const st = getComputedStyle(b);
+          const [x, y] = [lum(rgb(st.color)), lum(rgb(st.backgroundColor))].sort((p, q) => q - p);
+          const c = (x + 0.05) / (y + 0.05);
+          if (c < 4.5) out.push(`disabled "${b.innerText}" contrast ${c.toFixed(2)}`);
+        }
+        return out;
+      });
+      await lab.shot(presenter ? '10-layout-presenter' : '10-layout-normal');
+      eq(report, [], `${presenter ? 'presenter' : 'normal'} type: clipped or unreadable`);
+    }
   }],
   ['keyboard and presenter mode at 1366×768', async lab => {
     await lab.open();
@@ -183,14 +213,14 @@ const tests = [
   ['bridge: a malformed frame shows an error and the session goes on; a lost bridge is retried and the lab resumed', async lab => {
     // A stand-in for the bridge (Playwright answers the page's websocket): it welcomes, then misbehaves.
     const ns = 'lab-0123456789ab-';
-    const welcome = (namespace, id) => JSON.stringify({ v: 1, ...(id === undefined ? {} : { id }), reply: 'welcome', protocolVersion: 1, namespace, kafka: { up: true, bootstrap: '127.0.0.1:9092' }, maxFrameBytes: 262144, binaryRecords: false });
+    const welcome = (namespace, id, labSecret) => JSON.stringify({ v: 1, ...(id === undefined ? {} : { id }), reply: 'welcome', protocolVersion: 1, namespace, kafka: { up: true, bootstrap: '127.0.0.1:9092' }, maxFrameBytes: 262144, binaryRecords: false, role: 'solo', locked: false, ...(labSecret ? { labSecret } : {}) });
     const connections = [];
     await lab.page.routeWebSocket(/\/ws$/, ws => {
       const c = { ws, received: [] };
       connections.push(c);
       ws.onMessage(m => c.received.push(JSON.parse(m)));
       // As the bridge does, every new connection is welcomed unasked with a fresh namespace.
-      ws.send(welcome(connections.length === 1 ? ns : 'lab-ffffffffffff-'));
+      ws.send(connections.length === 1 ? welcome(ns, undefined, 'secret-of-the-first-lab') : welcome('lab-ffffffffffff-', undefined, 'secret-of-another-lab'));
     });
     // Frames cross from the page to this stand-in asynchronously: wait for them.
     const arrived = async (cond, what) => {
@@ -217,13 +247,13 @@ const tests = [
     eq(produce && [produce.topic, produce.partition, produce.records.map(r => r.value)], [`${ns}words`, 0, ['a', 'b']], 'the produce after the bad frame');
     first.ws.send(JSON.stringify({ v: 1, reply: 'kafkaStatus', kafka: { up: false, bootstrap: '127.0.0.1:9092', detail: 'broker gone' } }));
     await mode('^LIVE · Kafka at 127\\.0\\.0\\.1:9092 is down: broker gone$');
-    // The bridge goes away: the page says when it tries again, then reconnects and resumes its namespace.
+    // The bridge goes away: the page says when it tries again, then reconnects and takes its lab back.
     await first.ws.close({ code: 1011, reason: 'bridge restarted' });
     await mode('^LIVE · the bridge went away \\(bridge restarted\\); reconnecting in 1 s$');
     await lab.shot('11-bridge-reconnecting');
     await arrived(() => connections.length === 2 && connections[1].received.length >= 2, 'a second connection after the backoff, with hello and the watch');
     const hello = connections[1].received[0];
-    eq([hello.op, hello.namespace], ['hello', ns], 'the first frame of the new connection resumes the namespace');
+    eq([hello.op, hello.resume, hello.namespace], ['hello', 'secret-of-the-first-lab', undefined], 'the first frame of the new connection takes the lab back by its secret, not by the namespace');
     ok(connections[1].received.some(r => r.op === 'watchOffsetsTopic' && r.group === `${ns}g`), 'the group watch is renewed');
     connections[1].ws.send(welcome(ns, hello.id));
     await mode('^LIVE · Apache Kafka at 127\\.0\\.0\\.1:9092 via the bridge$');

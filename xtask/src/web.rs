@@ -169,7 +169,8 @@ pub fn test_stage(ctx: &Ctx) -> Result<(u32, u32), String> {
 }
 
 /// The page served by the bridge on the real Kafka (which must be running): Playwright drives the
-/// walkthrough and a rewind in real time (`e2e/live.mjs`, ~4 minutes).
+/// walkthrough and a rewind in real time (`e2e/live.mjs`, ~4 minutes), then a workshop
+/// (`e2e/workshop.mjs`).
 pub fn live_test_stage(ctx: &Ctx) -> Result<(u32, u32), String> {
     let dist = ctx.root.join("dist");
     if !dist.join("index.html").exists() {
@@ -199,6 +200,46 @@ pub fn live_test_stage(ctx: &Ctx) -> Result<(u32, u32), String> {
         run_counting(c, e2e_summary)
     } else {
         Err(format!("the bridge did not listen on port {port}"))
+    };
+    let _ = bridge.kill();
+    let _ = bridge.wait();
+    let (p2, f2) = workshop_test(ctx, &dist)?;
+    result.map(|(p, f)| (p + p2, f + f2))
+}
+
+/// A workshop on the same Kafka: the bridge with `--workshop` on a fresh state folder, and
+/// Playwright with three participants and the teacher (`e2e/workshop.mjs`, ~1 minute).
+fn workshop_test(ctx: &Ctx, dist: &Path) -> Result<(u32, u32), String> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+    let state = ctx.cache.join("e2e-workshop");
+    let checkpoints = ctx.cache.join("e2e-workshop-checkpoints");
+    for d in [&state, &checkpoints] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    let mut bridge = Command::new(ctx.root.join("target/debug/bridge"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--bootstrap", &crate::kafka::bootstrap(), "--dist"])
+        .arg(dist)
+        .arg("--checkpoints")
+        .arg(&checkpoints)
+        .arg("--workshop")
+        .arg(&state)
+        .spawn()
+        .map_err(|e| format!("cannot start the workshop bridge: {e}"))?;
+    let url = format!("http://127.0.0.1:{port}/");
+    // Listening, and the join code and teacher secret written.
+    let up = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && state.join("join-code").exists()
+            && state.join("teacher-secret").exists()
+    });
+    step(&format!("web on the real Kafka: a workshop (3 participants, the teacher) against the bridge at {url}"));
+    let result = if up {
+        let mut c = Command::new("node");
+        c.arg("workshop.mjs").arg(&url).arg(&state).current_dir(ctx.root.join("e2e")).env("CHROMIUM", CHROMIUM);
+        run_counting(c, e2e_summary)
+    } else {
+        Err(format!("the workshop bridge did not listen on port {port} with its join code in {}", state.display()))
     };
     let _ = bridge.kill();
     let _ = bridge.wait();

@@ -1,10 +1,12 @@
 //! The app shell: the reducer, the bridge socket and its outbox, the play and live timers,
-//! keyboard shortcuts, share-link loading and the layout.
+//! keyboard shortcuts, share-link loading, the lab secret in `localStorage`, and the layout (the
+//! lab, or the teacher's room).
 
 use crate::bridge_socket::BridgeSocket;
 use crate::components::*;
 use crate::link;
 use crate::state::{wall_ms, AppState, Link, Msg, Store};
+use crate::workshop::{secret_key, Route, TeacherTab};
 use gloo_timers::callback::{Interval, Timeout};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
@@ -16,7 +18,15 @@ const LIVE_TICK_MS: u32 = 250;
 
 #[component]
 pub fn App() -> Html {
-    let store: Store = use_reducer(AppState::default);
+    // The address says which page this is; a participant's lab secret for this bridge is in localStorage.
+    let store: Store = use_reducer(|| {
+        let route = page_route();
+        let secret = match route {
+            Route::Join { .. } => storage().and_then(|(st, key)| st.get_item(&key).ok().flatten()),
+            _ => None,
+        };
+        AppState::for_page(route, secret)
+    });
     let socket = use_mut_ref(|| None::<BridgeSocket>);
 
     // A share link in the fragment replays to the sharer's state, once, at mount.
@@ -41,7 +51,7 @@ pub fn App() -> Html {
                 let store = store.clone();
                 move |e| store.dispatch(Msg::Bridge(e, wall_ms()))
             };
-            *socket.borrow_mut() = bridge_url(*gen).and_then(|url| match BridgeSocket::connect(&url, report) {
+            *socket.borrow_mut() = bridge_url(*gen, &store.workshop.route).and_then(|url| match BridgeSocket::connect(&url, report) {
                 Ok(s) => Some(s),
                 Err(e) => {
                     store.dispatch(Msg::SendFailed(e));
@@ -57,13 +67,27 @@ pub fn App() -> Html {
     {
         let (store, socket) = (store.clone(), socket.clone());
         use_effect_with(store.rev, move |_| {
-            if store.link == Link::Live {
-                if let Some(ws) = socket.borrow().as_ref() {
-                    let frames = store.session.borrow_mut().take_frames();
-                    if let Some(e) = frames.iter().find_map(|f| ws.send(f).err()) {
-                        store.dispatch(Msg::SendFailed(e));
-                    }
+            if let Some(ws) = socket.borrow().as_ref() {
+                // The session's frames first: after a reconnect its hello must precede the page's own.
+                let mut frames = if store.link == Link::Live { store.session.borrow_mut().take_frames() } else { Vec::new() };
+                frames.append(&mut store.outbox.0.borrow_mut());
+                if let Some(e) = frames.iter().find_map(|f| ws.send(f).err()) {
+                    store.dispatch(Msg::SendFailed(e));
                 }
+            }
+        });
+    }
+
+    // A participant's lab secret follows the state into localStorage (a reload, a second tab, a
+    // closed lid take the same lab back); forgotten when the bridge no longer knows it.
+    {
+        let store = store.clone();
+        use_effect_with(store.workshop.secret.clone(), move |secret| {
+            if let (Route::Join { .. }, Some((st, key))) = (&store.workshop.route, storage()) {
+                let _ = match secret {
+                    Some(s) => st.set_item(&key, s),
+                    None => st.remove_item(&key),
+                };
             }
         });
     }
@@ -134,7 +158,21 @@ pub fn App() -> Html {
         });
     }
 
+    let teacher_room = matches!(store.workshop.route, Route::Teacher { .. }) && store.workshop.tab == TeacherTab::Room;
     let class = classes!("app", store.presenter.then_some("presenter"));
+    if teacher_room {
+        return html! {
+            <ContextProvider<Store> context={store.clone()}>
+                <div {class}>
+                    <Header />
+                    if let Some(n) = &store.notice {
+                        <p class="notice" role="alert">{ n }</p>
+                    }
+                    <Room />
+                </div>
+            </ContextProvider<Store>>
+        };
+    }
     // The trace-derived panels take props, not the store: a tick that only moves the clock leaves them be.
     let (session, trace_key, dispatch) = (store.session.clone(), store.trace_key(), store.dispatcher());
     let tool_lines = store.session.borrow().tool_lines.clone();
@@ -142,6 +180,7 @@ pub fn App() -> Html {
         <ContextProvider<Store> context={store.clone()}>
             <div {class}>
                 <Header />
+                <Pushes />
                 if let Some(n) = &store.notice {
                     <p class="notice" role="alert">{ n }</p>
                 }
@@ -167,14 +206,30 @@ pub fn App() -> Html {
                 </main>
                 if store.dialog == Some(crate::state::Dialog::Rewind) { <RewindDialog /> }
                 if store.dialog == Some(crate::state::Dialog::Settings) { <SettingsDialog /> }
+                <JoinForm />
             </div>
         </ContextProvider<Store>>
     }
 }
 
+/// Which page the address asks for.
+fn page_route() -> Route {
+    let loc = web_sys::window().map(|w| w.location());
+    let part =
+        |f: fn(&web_sys::Location) -> Result<String, wasm_bindgen::JsValue>| loc.as_ref().and_then(|l| f(l).ok()).unwrap_or_default();
+    Route::of(&part(web_sys::Location::pathname), &part(web_sys::Location::search))
+}
+
+/// localStorage and the lab secret's key for this bridge (its origin).
+fn storage() -> Option<(web_sys::Storage, String)> {
+    let w = web_sys::window()?;
+    let origin = w.location().origin().ok()?;
+    Some((w.local_storage().ok()??, secret_key(&origin)))
+}
+
 /// The bridge's websocket address, unless the page should stay a simulation: `?offline`, a share
 /// link on first load (it replays in the simulation), or a page not served over http(s).
-fn bridge_url(gen: u32) -> Option<String> {
+fn bridge_url(gen: u32, route: &Route) -> Option<String> {
     let loc = web_sys::window()?.location();
     let search = loc.search().ok()?;
     let offline = search.split(['?', '&']).any(|p| p == "offline");
@@ -184,5 +239,5 @@ fn bridge_url(gen: u32) -> Option<String> {
         "https:" => "wss",
         _ => return None,
     };
-    (!offline && !shared).then(|| format!("{scheme}://{}/ws", loc.host().unwrap_or_default()))
+    (!offline && !shared).then(|| format!("{scheme}://{}{}", loc.host().unwrap_or_default(), route.ws_path()))
 }

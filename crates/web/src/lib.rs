@@ -13,6 +13,7 @@ pub mod session;
 pub mod state;
 pub mod views;
 pub mod walkthrough;
+pub mod workshop;
 
 #[cfg(target_arch = "wasm32")]
 mod app;

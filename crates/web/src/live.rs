@@ -247,14 +247,13 @@ impl LiveKafka {
         out
     }
 
-    /// The websocket is open again: `hello` resumes this namespace before anything else is sent, and
-    /// the group's `__consumer_offsets` watch is renewed. What was queued for the lost connection was
-    /// failed by [`LiveKafka::disconnected`] and is dropped.
-    pub fn reconnected(&mut self) {
+    /// The websocket is open again: `hello` (the page's: it holds the lab's secret) takes this lab
+    /// back before anything else is sent, and the group's `__consumer_offsets` watch is renewed. What
+    /// was queued for the lost connection was failed by [`LiveKafka::disconnected`] and is dropped.
+    pub fn reconnected(&mut self, hello: Op) {
         self.connected = true;
         self.outbox.clear();
-        let namespace = (!self.ns.is_empty()).then(|| self.ns.clone());
-        self.send(Op::Hello { namespace, binary_records: false, join: None, resume: None }, Pending::Other);
+        self.send(hello, Pending::Other);
         let g = self.wire(&self.group);
         self.send(Op::WatchOffsetsTopic { group: g, on: true }, Pending::Other);
     }
@@ -770,10 +769,11 @@ mod tests {
         assert!(matches!(&failed[..], [(3, KafkaReply::Failed { error: KafkaError::Other(e) })] if e.contains("closed")), "{failed:?}");
         assert!(matches!(k.request(4, &req), Some(KafkaReply::Failed { .. })));
         assert!(k.handle_frame("{not json").is_err());
-        // Back: the namespace is resumed first, the watch renewed, and requests go out again.
-        k.reconnected();
+        // Back: the lab is taken back first (with the page's hello), the watch renewed, and requests go out again.
+        let hello = Op::Hello { namespace: None, binary_records: false, join: None, resume: Some("s3cr3t".into()) };
+        k.reconnected(hello.clone());
         let out = sent(&mut k);
-        assert!(matches!(&out[0].op, Op::Hello { namespace: Some(ns), binary_records: false, .. } if ns == "lab-0123456789ab-"), "{out:?}");
+        assert_eq!(out[0].op, hello);
         assert!(matches!(&out[1].op, Op::WatchOffsetsTopic { group, on: true } if group == "lab-0123456789ab-g"), "{out:?}");
         assert_eq!(k.request(5, &req), None);
         assert!(matches!(&sent(&mut k)[..], [Request { op: Op::Engine { .. }, .. }]));

@@ -246,10 +246,10 @@ impl Session {
         }
     }
 
-    /// Live: the bridge connection is open again (the namespace is resumed).
-    pub fn reconnected(&mut self) {
+    /// Live: the bridge connection is open again; `hello` takes the lab back.
+    pub fn reconnected(&mut self, hello: protocol::Op) {
         if let Some(k) = self.run.kafka.live_mut() {
-            k.reconnected();
+            k.reconnected(hello);
         }
     }
 

@@ -9,7 +9,9 @@ use crate::kafka::WebKafka;
 use crate::link::{self, Shared};
 use crate::session::{Act, Session, Settings};
 use crate::walkthrough;
+use crate::workshop::{JoinForm, Route, Workshop, WorkshopMsg};
 use engine::time::Time;
+use protocol::{ErrorCode, Op, Reply, Request, Response, Role};
 use scenario::runner::StatusRow;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -52,6 +54,20 @@ impl PartialEq for SessionRef {
     }
 }
 
+/// Frames of the page itself (hello, the workshop's ops), beside the session's own outbox; drained
+/// by the app's effect after the session's frames. Equal when it is the same outbox.
+#[derive(Clone, Default)]
+pub struct Outbox(pub Rc<RefCell<Vec<String>>>);
+
+impl PartialEq for Outbox {
+    fn eq(&self, other: &Outbox) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// The page's own requests take ids far above the session's, so a reply is never taken for the other's.
+const PAGE_IDS: u64 = 1 << 40;
+
 impl std::ops::Deref for SessionRef {
     type Target = RefCell<Session>;
     fn deref(&self) -> &RefCell<Session> {
@@ -79,6 +95,9 @@ pub struct AppState {
     pub connect_gen: u32,
     /// Bumped to open the connection again after a loss (the same namespace, resumed by `hello`).
     pub reconnects: u32,
+    pub workshop: Workshop,
+    pub outbox: Outbox,
+    next_id: u64,
     /// What the page showed of the session when it last changed.
     seen: Seen,
     /// Bumped by every change; the outbox is drained after each.
@@ -197,6 +216,7 @@ pub enum Msg {
     SendFailed(String),
     /// Live: the wall clock ticked (epoch ms).
     LiveTick(i64),
+    Workshop(WorkshopMsg),
 }
 
 const LIVE_ONLY_FORWARD: &str = "On a real Kafka time only runs forward: chapters cannot be replayed or skipped. New starts a fresh lab (new topic, group and checkpoint folder) to begin again.";
@@ -218,9 +238,18 @@ impl AppState {
             link: Link::Offline,
             connect_gen: 0,
             reconnects: 0,
+            workshop: Workshop::default(),
+            outbox: Outbox::default(),
+            next_id: PAGE_IDS,
             seen,
             rev: 0,
         }
+    }
+
+    /// The page at `route` (from the address), with the lab secret `localStorage` held for this
+    /// bridge (read by the app before the first render).
+    pub fn for_page(route: Route, stored_secret: Option<String>) -> AppState {
+        AppState { workshop: Workshop::new(route, stored_secret), ..AppState::default() }
     }
 
     /// The next state after `msg`, or `None` when the page would show the same thing (and there is
@@ -228,8 +257,9 @@ impl AppState {
     pub fn update(&self, msg: Msg) -> Option<AppState> {
         let mut next = self.clone();
         next.apply(msg);
+        next.start_fresh_run_when_clean();
         next.seen = Seen::of(&next.session.borrow());
-        let frames = next.session.borrow().has_frames();
+        let frames = next.session.borrow().has_frames() || !next.outbox.0.borrow().is_empty();
         if next == *self && !frames {
             return None;
         }
@@ -280,7 +310,11 @@ impl AppState {
                 }
             }
             Msg::SendFailed(e) => self.notice = Some(e),
-            Msg::LiveTick(now) => self.session.borrow_mut().tick_live(now),
+            Msg::LiveTick(now) => {
+                self.session.borrow_mut().tick_live(now);
+                self.report(now);
+            }
+            Msg::Workshop(m) => self.workshop_msg(m),
             Msg::Tick(_) | Msg::StepBatch | Msg::Chapter(_) if live => {
                 if let Msg::Chapter(k) = msg {
                     let done = walkthrough::chapter_done(&self.session.borrow());
@@ -314,6 +348,18 @@ impl AppState {
                 }
                 drop(s);
                 self.selected_batch = None;
+            }
+            Msg::NewPlayground | Msg::ChooseLesson(_) if live && self.workshop.role != Role::Solo => {
+                // A workshop lab is bound to its participant: a fresh run cleans the same lab up.
+                let lesson = match msg {
+                    Msg::ChooseLesson(l) => l,
+                    _ => self.session.borrow().lesson,
+                };
+                if self.workshop.destructive_locked() {
+                    self.notice = Some(crate::workshop::LOCKED_TITLE.into());
+                } else {
+                    self.clean_up_for_fresh_run(lesson, None);
+                }
             }
             Msg::NewPlayground | Msg::ChooseLesson(_) => {
                 let lesson = match msg {
@@ -382,23 +428,49 @@ impl AppState {
         }
     }
 
+    /// Queues one of the page's own requests.
+    fn send(&mut self, op: Op) {
+        self.next_id += 1;
+        self.outbox.0.borrow_mut().push(Request::new(self.next_id, op).to_json());
+    }
+
     fn bridge(&mut self, event: Event, now: i64, live: bool) {
+        if let Event::Frame(Ok(Response { reply: Reply::Welcome { namespace, lab_secret, participant, role, locked, .. }, .. })) = &event {
+            self.welcomed(namespace, lab_secret, participant, *role, *locked, live);
+        }
         match event {
             Event::Opened if live => {
-                self.session.borrow_mut().reconnected();
+                self.session.borrow_mut().reconnected(self.workshop.resume_hello());
                 self.link = Link::Live;
                 self.notice = None;
+                self.workshop.reporter.forget();
+                if self.workshop.role == Role::Teacher {
+                    self.send(Op::WatchRoom { on: true });
+                }
             }
-            Event::Opened => {}
+            // A participant with a lab takes it back; without one, the join form asks for a name.
+            Event::Opened => match &self.workshop.route {
+                Route::Join { .. } if self.workshop.secret.is_some() => self.send(self.workshop.resume_hello()),
+                Route::Join { .. } => self.workshop.join_form = Some(JoinForm::default()),
+                Route::Teacher { .. } => self.send(self.workshop.resume_hello()),
+                Route::Solo => {}
+            },
+            Event::Frame(Ok(Response { reply, id, .. })) if is_workshop_reply(&reply) => self.workshop_reply(reply, id, now, live),
             Event::Frame(Err(e)) => {
                 self.notice = Some(format!("The bridge sent a frame this page cannot read; it was ignored and the session goes on: {e}"))
             }
             // The first frame is the bridge's welcome: an untouched page moves to the real Kafka.
             Event::Frame(Ok(protocol::Response { reply: protocol::Reply::Welcome { namespace, kafka, .. }, .. })) if !live => {
-                if self.session.borrow().entries.is_empty() {
+                if namespace.is_empty() {
+                    // A workshop participant not joined yet: the join form (or the resume) is under way.
+                } else if self.session.borrow().entries.is_empty() {
                     let lesson = self.session.borrow().lesson;
                     self.set_session(Session::live(lesson, &namespace, kafka, now));
                     self.link = Link::Live;
+                    self.workshop.join_form = None;
+                    if self.workshop.role == Role::Teacher {
+                        self.send(Op::WatchRoom { on: true });
+                    }
                 } else {
                     self.notice = Some(
                         "A bridge to a real Kafka answered, but this page already has a simulation going: New switches to the real Kafka."
@@ -426,6 +498,240 @@ impl AppState {
                 self.link = Link::Reconnecting { why, attempt, at_ms: now + bridge_socket::backoff_ms(attempt) };
             }
             Event::Closed(_) => self.link = Link::Offline,
+        }
+    }
+}
+
+/// Replies the workshop's part of the page handles (the session never sees them).
+fn is_workshop_reply(reply: &Reply) -> bool {
+    match reply {
+        Reply::Room { .. }
+        | Reply::ChapterPushed { .. }
+        | Reply::Broadcast { .. }
+        | Reply::Locked { .. }
+        | Reply::LabReset { .. }
+        | Reply::LabStatusStored {} => true,
+        Reply::Error { code, .. } => matches!(code, ErrorCode::UnknownLab | ErrorCode::ResumeNeedsSecret | ErrorCode::NotTeacher),
+        _ => false,
+    }
+}
+
+impl AppState {
+    /// What a welcome says about this page: its role, name, lock, and the lab's secret — kept only
+    /// from the welcome of the lab this page has (a solo bridge opens a fresh lab on every
+    /// connection before the page's `hello` takes the old one back).
+    fn welcomed(&mut self, namespace: &str, secret: &Option<String>, name: &Option<String>, role: Role, locked: bool, live: bool) {
+        let ours = !live || self.session.borrow().run.kafka.live().is_some_and(|k| k.ns == namespace);
+        if !ours || namespace.is_empty() {
+            return;
+        }
+        let w = &mut self.workshop;
+        w.role = role;
+        w.locked = locked;
+        if name.is_some() {
+            w.name = name.clone();
+        }
+        if secret.is_some() {
+            w.secret = secret.clone();
+        }
+    }
+
+    fn workshop_reply(&mut self, reply: Reply, id: Option<u64>, now: i64, live: bool) {
+        let w = &mut self.workshop;
+        match reply {
+            Reply::Room { labs } => {
+                w.room = labs;
+                w.room_at = now;
+            }
+            Reply::ChapterPushed { lesson, chapter } if w.role == Role::Participant => w.pushed = Some((lesson, chapter)),
+            Reply::ChapterPushed { lesson, chapter } => {
+                self.notice = Some(format!("Pushed to every participant: {}", crate::workshop::where_label(&lesson, chapter)))
+            }
+            Reply::Broadcast { text } if w.role == Role::Participant => w.broadcast = Some(text),
+            Reply::Broadcast { .. } => self.notice = Some("Message sent to every participant.".into()),
+            Reply::Locked { locked } => w.locked = locked,
+            Reply::LabReset { namespaces } => {
+                let ns = self.session.borrow().run.kafka.live().map(|k| k.ns.clone());
+                let mine = ns.is_some_and(|ns| namespaces.is_empty() && w.role == Role::Participant || namespaces.contains(&ns));
+                if w.role == Role::Teacher {
+                    self.notice =
+                        Some(format!("Reset {} lab(s): their topics, groups and checkpoint folders are deleted.", namespaces.len()));
+                }
+                if mine && live {
+                    // The bridge has already deleted everything: the fresh run starts at once.
+                    let lesson = self.session.borrow().lesson;
+                    self.workshop.fresh_run = Some((lesson, None));
+                    self.start_fresh_run(now);
+                    if self.workshop.role == Role::Participant {
+                        self.notice = Some("Your teacher reset your lab: a fresh run of the lesson, in the same lab.".into());
+                    }
+                }
+            }
+            Reply::LabStatusStored {} => {}
+            Reply::Error { code: ErrorCode::UnknownLab | ErrorCode::ResumeNeedsSecret, message } => {
+                w.secret = None;
+                let lesson = self.session.borrow().lesson;
+                match w.route {
+                    Route::Join { .. } => {
+                        w.join_form = Some(JoinForm {
+                            notice: Some(format!(
+                                "This workshop's bridge does not know your lab ({message}). Join again with your name to get a new one."
+                            )),
+                        });
+                        w.name = None;
+                        // Back to the page before joining; the socket stays open for the join.
+                        self.set_session(Session::for_lesson(lesson));
+                        self.link = Link::Offline;
+                    }
+                    _ => {
+                        // Solo: the bridge restarted and forgot the lab; a fresh one is the way on.
+                        self.notice = Some(format!("The bridge no longer knows this lab ({message}): this is a fresh lab."));
+                        self.start_over(lesson, true);
+                    }
+                }
+            }
+            Reply::Error { code, message } => self.notice = Some(format!("The bridge refused ({code:?}, request {id:?}): {message}")),
+            _ => {}
+        }
+    }
+
+    fn workshop_msg(&mut self, m: WorkshopMsg) {
+        let w = &mut self.workshop;
+        match m {
+            WorkshopMsg::Join(name) => {
+                let name = name.trim().chars().take(protocol::workshop::MAX_NAME_CHARS).collect::<String>();
+                if name.is_empty() {
+                    w.join_form = Some(JoinForm { notice: Some("Type the name the teacher will see next to your lab.".into()) });
+                    return;
+                }
+                w.join_form = None;
+                self.send(Op::Hello { namespace: None, binary_records: false, join: Some(protocol::Join { name }), resume: None });
+            }
+            WorkshopMsg::Go => {
+                let Some((lesson, chapter)) = w.pushed.take() else { return };
+                let Some((l, _)) = crate::workshop::lesson_by_id(&lesson) else {
+                    self.notice = Some(format!("This page does not have the lesson {lesson:?} your teacher pushed."));
+                    return;
+                };
+                self.go_to(l, chapter);
+            }
+            WorkshopMsg::Stay => w.pushed = None,
+            WorkshopMsg::DismissBroadcast => w.broadcast = None,
+            WorkshopMsg::PushChapter { lesson, chapter } => self.send(Op::PushChapter { lesson, chapter }),
+            WorkshopMsg::Broadcast(text) => {
+                let text = text.trim().to_string();
+                if text.chars().count() > protocol::workshop::MAX_BROADCAST_CHARS {
+                    self.notice = Some(format!(
+                        "A message has at most {} characters; this one has {}.",
+                        protocol::workshop::MAX_BROADCAST_CHARS,
+                        text.chars().count()
+                    ));
+                } else if !text.is_empty() {
+                    self.send(Op::Broadcast { text });
+                }
+            }
+            WorkshopMsg::Lock(locked) => {
+                w.locked = locked;
+                self.send(Op::Lock { locked });
+            }
+            WorkshopMsg::AskReset(which) => w.confirm_reset = Some(which),
+            WorkshopMsg::ConfirmReset(yes) => {
+                if let Some(namespace) = w.confirm_reset.take().filter(|_| yes) {
+                    self.send(Op::ResetLab { namespace });
+                }
+            }
+            WorkshopMsg::Mirror(ns) => w.mirror = ns,
+            WorkshopMsg::Tab(t) => w.tab = t,
+        }
+    }
+
+    /// Follows the teacher to chapter `chapter` of lesson `lesson`: on the walkthrough of that lesson
+    /// the chapters up to it run in real time; anywhere else a fresh run of it in the same lab does.
+    fn go_to(&mut self, lesson: usize, chapter: u32) {
+        let k = chapter as usize;
+        let mut s = self.session.borrow_mut();
+        let chapters = crate::lessons::LESSONS[lesson].chapters();
+        let Some(target) = chapters.get(k) else { return };
+        let next = walkthrough::chapter_done(&s).map_or(0, |d| d + 1);
+        let on_it = s.lesson == lesson && s.schedule.is_empty() && s.lesson_progress() == chapters.get(next).map(|c| c.steps.start);
+        if s.lesson == lesson && next > k {
+            return; // already there
+        }
+        if on_it && s.is_live() {
+            s.schedule_steps(chapters[next].steps.start..target.steps.end);
+        } else if !s.is_live() {
+            drop(s);
+            self.set_session(walkthrough::session_at(lesson, k));
+        } else {
+            drop(s);
+            if self.workshop.destructive_locked() {
+                self.notice = Some(format!("A fresh run needs the topic deleted. {}", crate::workshop::LOCKED_TITLE));
+            } else {
+                self.clean_up_for_fresh_run(lesson, Some(chapter));
+            }
+        }
+    }
+
+    /// The old run's clean-up in its own lab: the job killed, the checkpoint folder and the topic
+    /// deleted (deleting the topic drops the group's offsets for it); the fresh run starts when the
+    /// bridge has answered all of it.
+    fn clean_up_for_fresh_run(&mut self, lesson: usize, chapter: Option<u32>) {
+        let mut s = self.session.borrow_mut();
+        s.schedule.clear();
+        if s.run.engine.is_running() {
+            s.apply(Act::Kill);
+        }
+        s.apply(Act::DeleteCheckpoint);
+        let _ = scenario::backend::KafkaBackend::delete_topic(&mut s.run.kafka, crate::session::TOPIC);
+        drop(s);
+        self.workshop.fresh_run = Some((lesson, chapter));
+        self.notice = None;
+    }
+
+    fn start_fresh_run_when_clean(&mut self) {
+        let clean = {
+            let s = self.session.borrow();
+            match s.run.kafka.live() {
+                Some(k) => self.workshop.fresh_run.is_some() && k.connected && k.waiting() == 0 && !s.has_frames(),
+                None => false,
+            }
+        };
+        if clean {
+            let now = self.session.borrow().now.ms();
+            self.start_fresh_run(now);
+        }
+    }
+
+    /// A fresh session of the pending lesson on the same lab (namespace), and its chapters up to
+    /// the one asked for scheduled in real time.
+    fn start_fresh_run(&mut self, now: i64) {
+        let Some((lesson, chapter)) = self.workshop.fresh_run.take() else { return };
+        let Some((ns, kafka)) = self.session.borrow().run.kafka.live().map(|k| (k.ns.clone(), k.kafka.clone())) else { return };
+        let mut s = Session::live(lesson, &ns, kafka, now.max(self.session.borrow().now.ms()));
+        if let Some(k) = chapter {
+            let chapters = s.lesson_def().chapters();
+            if let Some(c) = chapters.get(k as usize) {
+                s.schedule_steps(0..c.steps.end);
+            }
+        }
+        self.set_session(s);
+        self.share_url = None;
+        self.workshop.reporter.forget();
+    }
+
+    /// A participant reports its lab when the report changed, at most once a second.
+    fn report(&mut self, now: i64) {
+        if self.workshop.role != Role::Participant || self.link != Link::Live {
+            return;
+        }
+        let report = crate::workshop::LabReport::of(&self.session.borrow());
+        if let Some(r) = self.workshop.reporter.due(report, now) {
+            let op = {
+                let s = self.session.borrow();
+                let k = s.run.kafka.live().expect("a live link has a live Kafka");
+                r.op(|t| k.wire(t))
+            };
+            self.send(op);
         }
     }
 }
@@ -472,19 +778,45 @@ mod tests {
     const NOW: i64 = 1_764_600_003_100;
 
     fn welcome() -> Event {
+        welcome_as("lab-0123456789ab-", Some("s3cr3t"), None, protocol::Role::Solo)
+    }
+
+    fn welcome_as(ns: &str, secret: Option<&str>, name: Option<&str>, role: protocol::Role) -> Event {
         let kafka = KafkaState { up: true, bootstrap: "127.0.0.1:9092".into(), detail: None };
         let reply = Reply::Welcome {
             protocol_version: 1,
-            namespace: "lab-0123456789ab-".into(),
+            namespace: ns.into(),
             kafka,
             max_frame_bytes: 262_144,
             binary_records: false,
-            lab_secret: None,
-            participant: None,
-            role: protocol::Role::Solo,
+            lab_secret: secret.map(String::from),
+            participant: name.map(String::from),
+            role,
             locked: false,
         };
         Event::Frame(Ok(Response::new(None, reply)))
+    }
+
+    fn push(reply: Reply) -> Msg {
+        Msg::Bridge(Event::Frame(Ok(Response::new(None, reply))), NOW)
+    }
+
+    /// The page's own frames sent since the last call.
+    fn sent(s: &AppState) -> Vec<protocol::Op> {
+        s.outbox.0.borrow_mut().drain(..).map(|f| serde_json::from_str::<protocol::Request>(&f).unwrap().op).collect()
+    }
+
+    /// A participant's page that joined as Ada.
+    fn joined() -> AppState {
+        let s = AppState::for_page(Route::Join { code: "c0de".into() }, None);
+        let s = s.update(Msg::Bridge(Event::Opened, NOW)).expect("the join form");
+        let s = s
+            .update(Msg::Workshop(WorkshopMsg::Join("Ada".into())))
+            .unwrap()
+            .update(Msg::Bridge(welcome_as("lab-00000000000a-", Some("ada-secret"), Some("Ada"), protocol::Role::Participant), NOW))
+            .unwrap();
+        sent(&s);
+        s
     }
 
     /// A page the bridge welcomed, its first frames sent.
@@ -541,13 +873,153 @@ mod tests {
         assert!(matches!(s.link, Link::Reconnecting { attempt: 2, at_ms, .. } if at_ms == NOW + 3_100));
         let s = s.update(Msg::Bridge(Event::Opened, NOW + 3_200)).unwrap();
         assert_eq!(s.link, Link::Live);
+        // The lab is taken back by its secret, never by the namespace (shown on screen, it proves nothing).
         let first: protocol::Request = serde_json::from_str(&s.session.borrow_mut().take_frames()[0]).unwrap();
-        assert!(matches!(first.op, protocol::Op::Hello { namespace: Some(ns), .. } if ns == "lab-0123456789ab-"));
+        assert!(matches!(&first.op, protocol::Op::Hello { namespace: None, resume: Some(r), .. } if r == "s3cr3t"), "{first:?}");
+        // The solo bridge's own welcome of a fresh connection (a new lab) does not replace the secret.
+        let s = s.update(Msg::Bridge(welcome_as("lab-0000000000ff-", Some("other"), None, protocol::Role::Solo), NOW + 3_300)).unwrap();
+        assert_eq!(s.workshop.secret.as_deref(), Some("s3cr3t"));
+        assert_eq!(s.session.borrow().run.kafka.live().unwrap().ns, "lab-0123456789ab-");
         // The next loss waits one second again.
         let s = s.update(Msg::Bridge(Event::Closed("x".into()), NOW + 9_000)).unwrap();
         assert!(matches!(s.link, Link::Reconnecting { attempt: 1, .. }));
         // A page that never had a bridge stays a simulation.
         let sim = AppState::default().update(Msg::Bridge(Event::Closed("no bridge".into()), NOW));
         assert!(sim.is_none_or(|s| s.link == Link::Offline));
+    }
+
+    #[test]
+    fn a_participant_joins_by_name_and_keeps_the_labs_secret() {
+        let s = AppState::for_page(Route::Join { code: "c0de".into() }, None);
+        // The bridge's first welcome has no lab yet: the page stays as it is.
+        let s = s.update(Msg::Bridge(Event::Opened, NOW)).expect("the join form");
+        assert_eq!(s.workshop.join_form, Some(JoinForm::default()));
+        let s = s.update(Msg::Bridge(welcome_as("", None, None, protocol::Role::Participant), NOW)).unwrap_or(s);
+        assert!(!s.is_live());
+        let s = s.update(Msg::Workshop(WorkshopMsg::Join("   ".into()))).unwrap();
+        assert!(s.workshop.join_form.as_ref().unwrap().notice.is_some(), "an empty name is asked again");
+        assert!(sent(&s).is_empty());
+        let s = s.update(Msg::Workshop(WorkshopMsg::Join(" Ada ".into()))).unwrap();
+        assert!(matches!(&sent(&s)[..], [protocol::Op::Hello { join: Some(j), resume: None, namespace: None, .. }] if j.name == "Ada"));
+        assert_eq!(s.workshop.join_form, None);
+        let s = s
+            .update(Msg::Bridge(welcome_as("lab-00000000000a-", Some("ada-secret"), Some("Ada"), protocol::Role::Participant), NOW))
+            .unwrap();
+        assert!(s.is_live());
+        assert_eq!((s.workshop.name.as_deref(), s.workshop.secret.as_deref()), (Some("Ada"), Some("ada-secret")));
+        assert_eq!(s.workshop.role, protocol::Role::Participant);
+    }
+
+    #[test]
+    fn a_stored_secret_resumes_and_an_unknown_lab_shows_the_join_form_again() {
+        let s = AppState::for_page(Route::Join { code: "c0de".into() }, Some("old".into()));
+        let s = s.update(Msg::Bridge(Event::Opened, NOW)).unwrap();
+        assert!(matches!(&sent(&s)[..], [protocol::Op::Hello { resume: Some(r), join: None, .. }] if r == "old"));
+        assert_eq!(s.workshop.join_form, None);
+        let e = Reply::Error { code: ErrorCode::UnknownLab, message: "no lab has this secret".into() };
+        let s = s.update(push(e)).unwrap();
+        assert_eq!(s.workshop.secret, None, "forgotten (the app's effect removes it from localStorage)");
+        let notice = s.workshop.join_form.clone().and_then(|f| f.notice).unwrap();
+        assert!(notice.contains("does not know your lab") && notice.contains("no lab has this secret"), "{notice}");
+        // A stored secret means nothing outside a workshop participant's page.
+        assert_eq!(AppState::for_page(Route::Solo, Some("x".into())).workshop.secret, None);
+    }
+
+    #[test]
+    fn the_teachers_pushes_reach_a_participant() {
+        let s = joined();
+        let s = s.update(push(Reply::ChapterPushed { lesson: "seed".into(), chapter: 1 })).unwrap();
+        assert_eq!(s.workshop.pushed, Some(("seed".into(), 1)));
+        let stay = s.update(Msg::Workshop(WorkshopMsg::Stay)).unwrap();
+        assert_eq!((stay.workshop.pushed.clone(), stay.session.borrow().schedule.len()), (None, 0));
+        // Go on the walkthrough's start: chapters 1 and 2 run in real time.
+        let go = s.update(Msg::Workshop(WorkshopMsg::Go)).unwrap();
+        let end = crate::lessons::LESSONS[0].chapters()[1].steps.end;
+        assert_eq!(go.session.borrow().schedule.iter().map(|d| d.1).collect::<Vec<_>>(), (0..end).collect::<Vec<_>>());
+        let s = s.update(push(Reply::Broadcast { text: "Break until 11:00".into() })).unwrap();
+        assert_eq!(s.workshop.broadcast.as_deref(), Some("Break until 11:00"));
+        let s = s.update(push(Reply::Locked { locked: true })).unwrap();
+        assert!(s.workshop.destructive_locked());
+        let before = s.session.borrow().entries.len();
+        let s = s.update(Msg::NewPlayground).unwrap();
+        assert!(s.notice.as_deref().unwrap().contains("locked"));
+        assert_eq!((s.session.borrow().entries.len(), s.workshop.fresh_run), (before, None), "no clean-up while locked");
+    }
+
+    #[test]
+    fn a_reset_lab_starts_a_fresh_run_in_the_same_lab() {
+        let s = joined();
+        s.session.borrow_mut().apply(crate::session::Act::Start(Default::default()));
+        let old = s.session.clone();
+        let s = s.update(push(Reply::LabReset { namespaces: vec!["lab-00000000000a-".into()] })).unwrap();
+        assert!(s.session != old, "a fresh session");
+        assert_eq!(s.session.borrow().run.kafka.live().unwrap().ns, "lab-00000000000a-");
+        assert!(!s.session.borrow().run.engine.is_running());
+        let frames = s.session.borrow_mut().take_frames();
+        assert!(frames.iter().any(|f| f.contains("createTopic") && f.contains("lab-00000000000a-words")), "{frames:?}");
+        // Another lab's reset leaves this one be.
+        let same = s.session.clone();
+        let s = s.update(push(Reply::LabReset { namespaces: vec!["lab-00000000000b-".into()] })).unwrap_or(s);
+        assert!(s.session == same);
+    }
+
+    #[test]
+    fn a_participant_reports_its_lab_when_it_changes_at_most_once_a_second() {
+        let s = joined();
+        s.session.borrow_mut().take_frames();
+        let s = s.update(Msg::LiveTick(NOW + 250)).unwrap();
+        let ops = sent(&s);
+        let [protocol::Op::LabStatus { lesson, job, partitions, .. }] = &ops[..] else { panic!("{ops:?}") };
+        assert_eq!((lesson.as_str(), *job), ("seed", protocol::JobState::Idle));
+        assert!(partitions.iter().all(|p| p.topic == "lab-00000000000a-words"), "{partitions:?}");
+        s.session.borrow_mut().apply(crate::session::Act::Start(Default::default()));
+        let s = s.update(Msg::LiveTick(NOW + 500)).unwrap_or(s);
+        assert!(sent(&s).is_empty(), "within the second");
+        let s = s.update(Msg::LiveTick(NOW + 1_300)).unwrap();
+        assert!(matches!(&sent(&s)[..], [protocol::Op::LabStatus { job: protocol::JobState::Running, .. }]));
+        let s = s.update(Msg::LiveTick(NOW + 2_600)).unwrap_or(s);
+        assert!(sent(&s).is_empty(), "unchanged");
+    }
+
+    #[test]
+    fn the_teacher_watches_the_room_and_acts_on_it() {
+        let s = AppState::for_page(Route::Teacher { secret: "t".into() }, None);
+        let s = s.update(Msg::Bridge(Event::Opened, NOW)).unwrap();
+        assert!(matches!(&sent(&s)[..], [protocol::Op::Hello { resume: None, join: None, namespace: None, .. }]));
+        let s = s.update(Msg::Bridge(welcome_as("lab-0000000000ee-", None, None, protocol::Role::Teacher), NOW)).unwrap();
+        assert!(matches!(&sent(&s)[..], [protocol::Op::WatchRoom { on: true }]));
+        let lab = protocol::RoomLab {
+            namespace: "lab-00000000000a-".into(),
+            name: "Ada".into(),
+            lesson: "seed".into(),
+            chapter: 2,
+            job: protocol::JobState::Running,
+            exception: None,
+            partitions: vec![],
+            last_activity_ms: NOW - 12_000,
+            online: true,
+        };
+        let s = s.update(push(Reply::Room { labs: vec![lab] })).unwrap();
+        assert_eq!((s.workshop.room.len(), s.workshop.room_at), (1, NOW));
+        let s = s.update(Msg::Workshop(WorkshopMsg::Mirror(Some("lab-00000000000a-".into())))).unwrap();
+        assert_eq!(s.workshop.mirrored().map(|l| l.name.as_str()), Some("Ada"));
+        let s = s.update(Msg::Workshop(WorkshopMsg::PushChapter { lesson: "seed".into(), chapter: 3 })).unwrap();
+        assert!(matches!(&sent(&s)[..], [protocol::Op::PushChapter { chapter: 3, .. }]));
+        let s = s.update(Msg::Workshop(WorkshopMsg::Broadcast("x".repeat(281)))).unwrap();
+        assert!(sent(&s).is_empty() && s.notice.as_deref().unwrap().contains("281"));
+        let s = s.update(Msg::Workshop(WorkshopMsg::Lock(true))).unwrap();
+        assert!(matches!(&sent(&s)[..], [protocol::Op::Lock { locked: true }]));
+        assert!(!s.workshop.destructive_locked(), "the teacher's own buttons stay on");
+        // A reset asks first; cancelled, nothing is sent.
+        let s = s.update(Msg::Workshop(WorkshopMsg::AskReset(None))).unwrap();
+        let cancelled = s.update(Msg::Workshop(WorkshopMsg::ConfirmReset(false))).unwrap();
+        assert!(sent(&cancelled).is_empty());
+        let s = s.update(Msg::Workshop(WorkshopMsg::AskReset(Some("lab-00000000000a-".into())))).unwrap();
+        let s = s.update(Msg::Workshop(WorkshopMsg::ConfirmReset(true))).unwrap();
+        assert!(matches!(&sent(&s)[..], [protocol::Op::ResetLab { namespace: Some(ns) }] if ns == "lab-00000000000a-"));
+        // A participant's reset leaves the teacher's own lab be.
+        let own = s.session.clone();
+        let s = s.update(push(Reply::LabReset { namespaces: vec!["lab-00000000000a-".into()] })).unwrap();
+        assert!(s.session == own && s.notice.as_deref().unwrap().starts_with("Reset 1 lab(s)"));
     }
 }

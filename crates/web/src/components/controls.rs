@@ -19,6 +19,9 @@ pub fn Controls() -> Html {
         let s = store.clone();
         Callback::from(move |_: MouseEvent| s.dispatch(Msg::Dialog(Some(d))))
     };
+    // The teacher's lock: destructive buttons off, their text readable, the tooltip says why.
+    let locked = store.workshop.destructive_locked();
+    let why = |title: &'static str| if locked { crate::workshop::LOCKED_TITLE } else { title };
     let del_part = use_state(|| 0i32);
     let del_before = use_state(|| 1i64);
     let on_del = {
@@ -35,9 +38,9 @@ pub fn Controls() -> Html {
                     title="ssc.stop(stopSparkContext = true, stopGracefully = true)">{ "■ Graceful stop" }</button>
                 <button onclick={act(Act::Kill)} disabled={!running} data-testid="kill" title="kill -9 the driver">{ "✖ Kill" }</button>
                 <button onclick={dialog(Dialog::Rewind)} class="primary" data-testid="rewind">{ "⟲ Rewind group…" }</button>
-                <button onclick={act(Act::DeleteCheckpoint)} data-testid="delete-checkpoint" title="rm -r the checkpoint directory">{ "✖ Delete checkpoint" }</button>
+                <button onclick={act(Act::DeleteCheckpoint)} data-testid="delete-checkpoint" disabled={locked} title={why("rm -r the checkpoint directory")}>{ "✖ Delete checkpoint" }</button>
                 <button onclick={act(Act::ChangeCode)} data-testid="change-code" title="the application's classes change: old checkpoints no longer deserialize">{ "✎ Change code" }</button>
-                <button onclick={act(Act::RecreateTopic)} data-testid="recreate-topic" title="kafka-topics --delete, then --create with the same partitions">{ "♻ Delete & re-create topic" }</button>
+                <button onclick={act(Act::RecreateTopic)} data-testid="recreate-topic" disabled={locked} title={why("kafka-topics --delete, then --create with the same partitions")}>{ "♻ Delete & re-create topic" }</button>
                 <button onclick={dialog(Dialog::Settings)} data-testid="settings">{ "⚙ Settings…" }</button>
             </div>
             <div class="inline" role="group" aria-label="Delete records">
@@ -50,7 +53,7 @@ pub fn Controls() -> Html {
                     <input type="number" min="0" class="num" value={del_before.to_string()} aria-label="before offset"
                         oninput={let b = del_before.clone(); Callback::from(move |e: InputEvent| b.set(e.target_unchecked_into::<web_sys::HtmlInputElement>().value().parse().unwrap_or(0)))} />
                 </label>
-                <button onclick={on_del} data-testid="delete-records">{ "Delete records" }</button>
+                <button onclick={on_del} data-testid="delete-records" disabled={locked} title={why("kafka-delete-records --offset-json-file …")}>{ "Delete records" }</button>
             </div>
         </section>
     }

@@ -48,6 +48,11 @@ pub fn Header() -> Html {
     html! {
         <header class="top">
             <h1>{ "Offset Lab" }</h1>
+            { match (&store.workshop.role, &store.workshop.name) {
+                (protocol::Role::Participant, Some(name)) => html! { <span class="badge who" data-testid="participant" title="Your name in the workshop; the teacher sees it next to your lab">{ format!("You: {name}") }</span> },
+                (protocol::Role::Teacher, _) => html! { <span class="badge who" data-testid="participant">{ "Teacher" }</span> },
+                _ => html! {},
+            } }
             { match (&live, &store.link) {
                 (Some((ns, kafka, _)), Link::Live) if kafka.up => html! {
                     <span class="badge live" data-testid="mode" title={format!("Topics and groups on this Kafka carry the prefix {ns}; checkpoint files go to the bridge's folder {}", ns.trim_end_matches('-'))}>
@@ -89,7 +94,12 @@ pub fn Header() -> Html {
                 <label class="toggle"><input type="checkbox" checked={store.presenter}
                     onchange={let s = store.clone(); Callback::from(move |_| s.dispatch(Msg::Presenter(!s.presenter)))} />{ " Presenter" }</label>
                 <button onclick={on_share} data-testid="share">{ "Share link" }</button>
-                <button onclick={d(|_| Msg::NewPlayground)} title={if live.is_some() { "A fresh lab on the real Kafka: new topic, group and checkpoint folder" } else { "Back to an empty topic at 12:00:00" }}>{ "New" }</button>
+                if store.workshop.role == protocol::Role::Teacher {
+                    <button onclick={let s = store.clone(); Callback::from(move |_| s.dispatch(Msg::Workshop(crate::workshop::WorkshopMsg::Tab(crate::workshop::TeacherTab::Room))))}
+                        data-testid="room-tab">{ "◂ The room" }</button>
+                }
+                <button onclick={d(|_| Msg::NewPlayground)} disabled={store.workshop.destructive_locked()} data-testid="new"
+                    title={if store.workshop.destructive_locked() { crate::workshop::LOCKED_TITLE } else if store.workshop.role != protocol::Role::Solo && live.is_some() { "A fresh run in your lab: the topic and the checkpoint folder are deleted and made again" } else if live.is_some() { "A fresh lab on the real Kafka: new topic, group and checkpoint folder" } else { "Back to an empty topic at 12:00:00" }}>{ "New" }</button>
             </div>
             if let Some(url) = &store.share_url {
                 <input class="share-url" readonly=true value={url.clone()} aria-label="Share link" data-testid="share-url" />

@@ -11,9 +11,11 @@ mod job_output;
 mod partitions;
 mod produce;
 mod rewind;
+mod room;
 mod settings;
 mod tool_output;
 mod walkthrough;
+mod workshop;
 
 pub use batches::Batches;
 pub use checkpoints::Checkpoints;
@@ -26,9 +28,11 @@ pub use job_output::JobOutput;
 pub use partitions::Partitions;
 pub use produce::Produce;
 pub use rewind::RewindDialog;
+pub use room::Room;
 pub use settings::SettingsDialog;
 pub use tool_output::ToolOutput;
 pub use walkthrough::Walkthrough;
+pub use workshop::{JoinForm, Pushes};
 
 use crate::state::Store;
 use yew::prelude::*;

@@ -30,18 +30,24 @@ pub fn Partitions() -> Html {
             { for status.rows.iter().map(|r| lane(r, &s.run.kafka)) }
             <table class="numbers" data-testid="offsets-table">
                 <caption class="sr">{ "Offsets per partition" }</caption>
-                <thead><tr><th>{ "partition" }</th><th>{ "log start" }</th><th>{ "log end" }</th><th>{ "▲ currentOffsets" }</th><th>{ "◆ checkpoint" }</th><th>{ "● committed" }</th><th>{ "lag" }</th><th>{ "" }</th></tr></thead>
+                <thead><tr><th>{ "partition" }</th><th>{ "log start" }</th><th>{ "log end" }</th><th>{ "▲ current" }<wbr />{ "Offsets" }</th><th>{ "◆ checkpoint" }</th><th>{ "● committed" }</th><th>{ "lag" }</th></tr></thead>
                 <tbody>
                     { for status.rows.iter().map(|r| {
                         let lag = match (r.log_end, r.committed) { (Some(e), Some(c)) => (e - c).to_string(), _ => "–".into() };
                         let warn = disagreement(r);
-                        html! { <tr class={classes!(warn.is_some().then_some("warn"))} data-testid={format!("row-{}", r.partition)}>
-                            <th scope="row">{ r.partition.to_string() }</th>
-                            <td>{ opt(r.log_start) }</td><td>{ opt(r.log_end) }</td>
-                            <td>{ opt(r.current) }</td><td>{ opt(r.checkpointed) }</td><td>{ opt(r.committed) }</td>
-                            <td>{ lag }</td>
-                            <td class="why">{ warn.map(|w| format!("⚠ {w}")).unwrap_or_default() }</td>
-                        </tr> }
+                        // The note gets a row of its own under the numbers: beside them it would
+                        // widen the table past the column at 1366 px.
+                        html! { <>
+                            <tr class={classes!(warn.is_some().then_some("warn"))} data-testid={format!("row-{}", r.partition)}>
+                                <th scope="row">{ r.partition.to_string() }</th>
+                                <td>{ opt(r.log_start) }</td><td>{ opt(r.log_end) }</td>
+                                <td>{ opt(r.current) }</td><td>{ opt(r.checkpointed) }</td><td>{ opt(r.committed) }</td>
+                                <td>{ lag }</td>
+                            </tr>
+                            if let Some(w) = warn {
+                                <tr class="warn why-row" data-testid={format!("why-{}", r.partition)}><td class="why" colspan="7">{ format!("⚠ {w}") }</td></tr>
+                            }
+                        </> }
                     }) }
                 </tbody>
             </table>
@@ -55,20 +61,7 @@ fn opt(v: Option<i64>) -> String {
 
 /// The one-line reason a row deserves attention, with its numbers.
 fn disagreement(r: &StatusRow) -> Option<String> {
-    let end = r.log_end?;
-    let start = r.log_start.unwrap_or(0);
-    if let Some(k) = r.checkpointed.filter(|k| *k > end) {
-        return Some(format!("checkpoint {k} > log end {end}"));
-    }
-    if let Some(k) = r.checkpointed.filter(|k| *k < start) {
-        return Some(format!("checkpoint {k} < log start {start}"));
-    }
-    if let (Some(k), Some(g)) = (r.checkpointed, r.committed) {
-        if k != g {
-            return Some(format!("checkpoint {k} ≠ committed {g}: a restart reads from {k}"));
-        }
-    }
-    None
+    crate::workshop::disagreement(r.checkpointed, r.committed, r.log_start, r.log_end)
 }
 
 fn lane(r: &StatusRow, kafka: &WebKafka) -> Html {

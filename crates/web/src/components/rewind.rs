@@ -144,7 +144,8 @@ pub fn RewindDialog() -> Html {
                     </> },
                 } }
                 <div class="buttons">
-                    <button class="primary" onclick={execute} disabled={preview.is_err()} data-testid="reset-execute">{ "Execute (--execute)" }</button>
+                    <button class="primary" onclick={execute} disabled={preview.is_err() || store.workshop.destructive_locked()} data-testid="reset-execute"
+                        title={if store.workshop.destructive_locked() { crate::workshop::LOCKED_TITLE } else { "" }}>{ "Execute (--execute)" }</button>
                     <button onclick={close} data-testid="reset-close">{ "Close" }</button>
                 </div>
             </div>

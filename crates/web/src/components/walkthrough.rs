@@ -42,7 +42,8 @@ pub fn Walkthrough() -> Html {
         <section class="panel walkthrough" aria-labelledby="walk-h">
             <h2 id="walk-h">{ "Walkthrough" }</h2>
             <label class="lesson">{ "Lesson " }
-                <select aria-label="lesson" data-testid="lesson" onchange={let s = store.clone(); Callback::from(move |e: Event| {
+                <select aria-label="lesson" data-testid="lesson" disabled={store.workshop.destructive_locked()}
+                    title={if store.workshop.destructive_locked() { crate::workshop::LOCKED_TITLE } else { "" }} onchange={let s = store.clone(); Callback::from(move |e: Event| {
                     let i = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value().parse().unwrap_or(0);
                     s.dispatch(Msg::ChooseLesson(i));
                 })}>
