@@ -281,7 +281,7 @@ impl<'s, K: KafkaBackend> StructuredRun<'s, K> {
         }
         if let Some(x) = &e.batch_ranges {
             for (id, want) in x {
-                let got = self.batches().filter(|b| b.0.to_string() == *id).next_back().map(|b| b.1);
+                let got = self.batches().rfind(|b| b.0.to_string() == *id).map(|b| b.1);
                 eq(&format!("ranges of batch {id}"), &Some(want.clone()), &got);
             }
         }
