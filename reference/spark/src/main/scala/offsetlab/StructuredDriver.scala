@@ -214,7 +214,7 @@ final class StructuredRun(o: Driver.Opts) {
     val p = new Properties; cfg.foreach { case (k, v) => p.setProperty(k, v) }
     val w = Files.newBufferedWriter(cfgFile); try p.store(w, s"scenario $name") finally w.close()
     Seq("stop", "ready", "go", "idle", "terminated", "crash", "status.json").foreach(f => Files.deleteIfExists(control.resolve(f)))
-    val cmd = Seq("java", "-Xmx768m", "-XX:+UseSerialGC") ++ Driver.JvmOpens ++ Seq(s"-Doffsetlab.clock=$clockFile", "-cp", o.jobCp,
+    val cmd = Seq("java", "-Xmx768m", "-XX:+UseSerialGC") ++ Driver.JvmOpens ++ Seq(s"-Doffsetlab.clock=$clockFile", "-cp", jobClasspath,
       "org.apache.spark.sql.offsetlab.StructuredJob", cfgFile.toString)
     val t = System.currentTimeMillis()
     launchedAt = t
@@ -226,6 +226,17 @@ final class StructuredRun(o: Driver.Opts) {
     quiesce()
     executorGroup = status().get("executorGroup").collect { case JStr(g) => g }.getOrElse("")
   }
+
+  /** The job's classpath with Spark SQL's ANTLR runtime (4.9.3, resolved by the pom's `spark-sql-antlr` copy) in place of
+   *  tomlj's 4.11.1, which cannot read the ATN of Spark's generated parser. */
+  private lazy val jobClasspath: String = o.jobCp.split(File.pathSeparator).map { e =>
+    val f = new File(e)
+    if (f.getName.startsWith("antlr4-runtime-") && f.getName != "antlr4-runtime-4.9.3.jar") {
+      val spark = new File(f.getParentFile.getParentFile, "4.9.3/antlr4-runtime-4.9.3.jar")
+      if (!spark.isFile) throw new IllegalStateException(s"$spark is missing: `mvn compile` in reference/spark resolves it")
+      spark.getPath
+    } else e
+  }.mkString(File.pathSeparator)
 
   private def status(): Map[String, Json] = read("status.json").map(Json.parse) match {
     case Some(o: JObj) => o.fields.toMap
