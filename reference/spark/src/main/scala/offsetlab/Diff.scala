@@ -121,7 +121,7 @@ object Diff {
       case JArr(xs) => JArr(xs.map(walk))
       case o => o
     }
-    JObj(e.fields.map { case (k, x) => k -> (if (k == "t" || k == "event") x else walk(x)) })
+    JObj(e.fields.filterNot(_._1 == "id").map { case (k, x) => k -> (if (k == "t" || k == "event") x else walk(x)) })
   }
 
   private def multiset(xs: Seq[String]): Map[String, Int] = xs.groupBy(identity).map { case (k, v) => k -> v.size }

@@ -72,7 +72,7 @@ object StructuredJob {
     while (!Files.exists(control.resolve("go"))) Thread.sleep(10)
     val df = spark.readStream.format("kafka").options(options + ("kafka.bootstrap.servers" -> get("bootstrap"))).load()
     val sink = new ForeachBatchSink[Row]((ds: Dataset[Row], batchId: Long) => addBatch(ds, batchId), df.exprEnc)
-    val clock = new TriggerClock(_ => idle())
+    val clock = new TriggerClock(target => idle(target))
     val q = try spark.streams.startQuery(None, Some(ckpt.toString), df, Map.empty, sink, OutputMode.Append(),
       useTempCheckpointLocation = false, recoverFromCheckpointLocation = true, trigger = trigger, triggerClock = clock)
     catch { case e: Throwable => terminated(Some(e)); sys.exit(0) }
@@ -98,21 +98,23 @@ object StructuredJob {
   }
 
   /** The query thread waits for the next trigger: everything due now is done. */
-  private def idle(): Unit = {
+  private def idle(target: Long): Unit = {
     scan()
     traceStarted()
     writeStatus(true)
-    write("idle", ScenarioClock.now().toString)
+    write("idle", target.toString)
   }
 
   /** The sink (foreachBatch): the batch's offset ranges are its `KafkaBatchInputPartition`s, as planned by Spark's
    *  `KafkaMicroBatchStream.planInputPartitions`; the rows are what the batch reads. */
   private def addBatch(ds: Dataset[Row], batchId: Long): Unit = {
     if (Files.exists(control.resolve("crash"))) Runtime.getRuntime.halt(137) // kill -9 inside the batch: no commits/N
+    while (query == null) Thread.sleep(2) // startQuery returns once the query thread runs, maybe after its first batch began
     traceStarted()
     // KafkaBatchInputPartition and KafkaOffsetRange are private[kafka010]: read through their accessors
     def call(o: AnyRef, m: String): AnyRef = o.getClass.getMethod(m).invoke(o)
-    val ranges = ds.queryExecution.executedPlan.collect { case s: MicroBatchScanExec => s.inputPartitions }.flatten
+    // foreachBatch hands over a Dataset over the batch's RDD; the scan is in the query's IncrementalExecution
+    val ranges = query.lastExecution.executedPlan.collect { case s: MicroBatchScanExec => s.inputPartitions }.flatten
       .filter(_.getClass.getSimpleName == "KafkaBatchInputPartition").map { part =>
         val r = call(part, "offsetRange")
         val tp = call(r, "topicPartition").asInstanceOf[org.apache.kafka.common.TopicPartition]
