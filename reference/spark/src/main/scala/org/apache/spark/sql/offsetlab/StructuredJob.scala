@@ -108,9 +108,13 @@ object StructuredJob {
   /** The sink (foreachBatch): the batch's offset ranges are its `KafkaBatchInputPartition`s, as planned by Spark's
    *  `KafkaMicroBatchStream.planInputPartitions`; the rows are what the batch reads. */
   private def addBatch(ds: Dataset[Row], batchId: Long): Unit = {
-    if (Files.exists(control.resolve("crash"))) Runtime.getRuntime.halt(137) // kill -9 inside the batch: no commits/N
     while (query == null) Thread.sleep(2) // startQuery returns once the query thread runs, maybe after its first batch began
     traceStarted()
+    if (Files.exists(control.resolve("crash"))) {
+      // kill -9 inside the batch: offsets/N is written (trace it as any look at the checkpoint would), commits/N never is
+      scan()
+      Runtime.getRuntime.halt(137)
+    }
     // KafkaBatchInputPartition and KafkaOffsetRange are private[kafka010]: read through their accessors
     def call(o: AnyRef, m: String): AnyRef = o.getClass.getMethod(m).invoke(o)
     // foreachBatch hands over a Dataset over the batch's RDD; the scan is in the query's IncrementalExecution
