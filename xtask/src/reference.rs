@@ -206,7 +206,11 @@ fn spark_dir(ctx: &Ctx) -> PathBuf {
 }
 
 fn run_dir(ctx: &Ctx, scenario: &Path) -> PathBuf {
-    let stem = scenario.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scenario".into());
+    let mut stem = scenario.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scenario".into());
+    // scenarios/structured/reset-ignored.toml must not share scenarios/reset-ignored.toml's run folder (the lanes run side by side)
+    if scenario.parent().and_then(Path::file_name).is_some_and(|d| d == "structured") {
+        stem = format!("structured-{stem}");
+    }
     ctx.root.join("target").join(if spark4() { "reference-spark4" } else { "reference" }).join(stem)
 }
 

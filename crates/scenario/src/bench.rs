@@ -22,6 +22,7 @@ fn scenario(partitions: i32, steps: Vec<(i64, Action)>) -> Scenario {
         job: JobConfig::seed(&["words"], "g"),
         steps: steps.into_iter().map(|(ms, action)| Step { at: Time(NOON + ms), action, line: 0 }).collect(),
         chapters: Vec::new(),
+        structured: None,
     }
 }
 

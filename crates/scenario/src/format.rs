@@ -20,6 +20,9 @@ pub struct Scenario {
     /// The walkthrough's chapters (`[[chapter]]`), in order; empty, or covering every step.
     /// Not engine input: the runner never reads them.
     pub chapters: Vec<Chapter>,
+    /// `[job] api = "structured"`: a Structured Streaming query and its steps (below);
+    /// then `job` is the seed's and `steps` is empty, so a DStream shell runs nothing.
+    pub structured: Option<StructuredScenario>,
 }
 
 /// A `[[chapter]]`: it opens at the step written after it and runs until the next chapter.
@@ -157,44 +160,54 @@ struct RawTopic {
 
 #[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawJob {
-    app_name: Option<String>,
-    checkpoint_dir: Option<String>,
-    batch_interval: Option<String>,
-    strategy: Option<String>,
-    topics: Option<Vec<String>>,
-    assign: Option<Vec<TopicPartition>>,
-    starting_offsets: Option<BTreeMap<TopicPartition, i64>>,
-    group: Option<String>,
-    auto_offset_reset: Option<String>,
-    enable_auto_commit: Option<bool>,
-    max_rate_per_partition: Option<i64>,
-    min_rate_per_partition: Option<i64>,
-    pipeline: Option<Vec<String>>,
-    outputs: Option<Vec<String>>,
+pub(crate) struct RawJob {
+    /// `"dstream"` (the default) or `"structured"`.
+    pub(crate) api: Option<String>,
+    /// Structured Streaming: `"5s"` (ProcessingTime), `"0s"`, `"AvailableNow"` or `"Once"`.
+    pub(crate) trigger: Option<String>,
+    /// Structured Streaming: the Kafka source's `.option(k, v)`s, verbatim (`subscribe`, `startingOffsets`, …).
+    pub(crate) options: Option<BTreeMap<String, toml::Value>>,
+    /// Structured Streaming: `spark.sql.streaming.minBatchesToRetain`.
+    pub(crate) min_batches_to_retain: Option<i64>,
+    pub(crate) app_name: Option<String>,
+    pub(crate) checkpoint_dir: Option<String>,
+    pub(crate) batch_interval: Option<String>,
+    pub(crate) strategy: Option<String>,
+    pub(crate) topics: Option<Vec<String>>,
+    pub(crate) assign: Option<Vec<TopicPartition>>,
+    pub(crate) starting_offsets: Option<BTreeMap<TopicPartition, i64>>,
+    pub(crate) group: Option<String>,
+    pub(crate) auto_offset_reset: Option<String>,
+    pub(crate) enable_auto_commit: Option<bool>,
+    pub(crate) max_rate_per_partition: Option<i64>,
+    pub(crate) min_rate_per_partition: Option<i64>,
+    pub(crate) pipeline: Option<Vec<String>>,
+    pub(crate) outputs: Option<Vec<String>>,
     /// More `kafkaParams` for the consumers, as a Spark job passes them (`"auto.commit.interval.ms" = 4000`).
-    kafka_params: Option<BTreeMap<String, toml::Value>>,
+    pub(crate) kafka_params: Option<BTreeMap<String, toml::Value>>,
 }
 
 /// A step's keys; whatever is left over goes to `expect` (serde cannot deny unknown keys here).
 #[derive(Deserialize)]
-struct RawStep {
-    at: String,
+pub(crate) struct RawStep {
+    pub(crate) at: String,
     #[serde(rename = "do")]
-    action: String,
-    job: Option<RawJob>,
-    graceful: Option<bool>,
-    topic: Option<String>,
-    partition: Option<i32>,
-    partitions: Option<i32>,
-    values: Option<Vec<String>>,
-    lines: Option<Vec<String>>,
-    before: Option<i64>,
-    args: Option<String>,
-    group: Option<String>,
-    topics: Option<Vec<String>>,
+    pub(crate) action: String,
+    pub(crate) job: Option<RawJob>,
+    pub(crate) graceful: Option<bool>,
+    pub(crate) topic: Option<String>,
+    pub(crate) partition: Option<i32>,
+    pub(crate) partitions: Option<i32>,
+    pub(crate) values: Option<Vec<String>>,
+    pub(crate) lines: Option<Vec<String>>,
+    pub(crate) before: Option<i64>,
+    pub(crate) args: Option<String>,
+    pub(crate) group: Option<String>,
+    pub(crate) topics: Option<Vec<String>>,
+    /// Structured Streaming's `kill`: the driver dies inside the next batch, after `offsets/N`, before `commits/N`.
+    pub(crate) in_batch: Option<bool>,
     #[serde(flatten)]
-    expect: BTreeMap<String, toml::Value>,
+    pub(crate) expect: BTreeMap<String, toml::Value>,
 }
 
 /// Parses and checks a scenario; `file` only names it in errors.
@@ -209,8 +222,26 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, String> {
     let day_start = Time(
         kafka_model::reset::parse_datetime(&format!("{day}T00:00:00.000")).map_err(|_| format!("{file}: day `{day}` is not YYYY-MM-DD"))?,
     );
-    let job = build_job(&RawJob::default(), &raw.job).map_err(|e| format!("{file}: [job]: {e}"))?;
     let chapters = chapters(file, text, raw.chapter, &step_lines)?;
+    match raw.job.api.as_deref() {
+        None | Some("dstream") => {}
+        Some("structured") => {
+            let structured = build_structured(file, &raw.job, raw.step, day_start, &step_lines, &err_at)?;
+            return Ok(Scenario {
+                name: raw.name,
+                title: raw.title,
+                description: raw.description,
+                day_start,
+                topics: raw.topic.into_iter().map(|t| (t.name, t.partitions)).collect(),
+                job: JobConfig::seed(&["words"], "g"),
+                steps: Vec::new(),
+                chapters,
+                structured: Some(structured),
+            });
+        }
+        Some(other) => return Err(format!("{file}: [job]: api `{other}` is not one of dstream, structured")),
+    }
+    let job = build_job(&RawJob::default(), &raw.job).map_err(|e| format!("{file}: [job]: {e}"))?;
     let mut steps = Vec::new();
     let mut last = Time(i64::MIN);
     for (i, s) in raw.step.into_iter().enumerate() {
@@ -231,6 +262,7 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, String> {
         job,
         steps,
         chapters,
+        structured: None,
     })
 }
 
@@ -293,6 +325,7 @@ fn build_action(base: &RawJob, job: &JobConfig, s: RawStep) -> Result<Action, St
         ("args", s.args.is_some()),
         ("group", s.group.is_some()),
         ("topics", s.topics.is_some()),
+        ("in_batch", s.in_batch.is_some()),
     ]
     .iter()
     .filter(|(_, g)| *g)
@@ -370,6 +403,9 @@ fn build_action(base: &RawJob, job: &JobConfig, s: RawStep) -> Result<Action, St
 
 /// Builds the job from `[job]`, with `over`'s keys taking precedence.
 fn build_job(base: &RawJob, over: &RawJob) -> Result<JobConfig, String> {
+    if let Some(k) = structured_key(over) {
+        return Err(format!("`{k}` belongs to a Structured Streaming job (api = \"structured\")"));
+    }
     macro_rules! pick {
         ($f:ident) => {
             over.$f.clone().or_else(|| base.$f.clone())
@@ -481,6 +517,251 @@ fn header_lines(text: &str, header: &str) -> Vec<usize> {
     text.lines().enumerate().filter(|(_, l)| l.trim() == header).map(|(i, _)| i + 1).collect()
 }
 
+// ---------- Structured Streaming scenarios (`[job] api = "structured"`) ----------
+
+/// A Structured Streaming scenario's query and steps.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StructuredScenario {
+    pub job: StructuredJob,
+    pub steps: Vec<StructuredStep>,
+}
+
+/// What `spark.readStream.format("kafka").options(…).load().writeStream.trigger(…).option("checkpointLocation", …)` is given.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StructuredJob {
+    pub checkpoint_dir: String,
+    /// `"5s"`, `"AvailableNow"`, `"Once"` as written; [`StructuredJob::trigger`] reads it.
+    pub trigger: String,
+    /// The source's options as written, values as strings (`kafka.bootstrap.servers` is the runner's).
+    pub options: BTreeMap<String, String>,
+    pub min_batches_to_retain: i64,
+}
+
+impl StructuredJob {
+    pub fn trigger(&self) -> Result<structured::Trigger, String> {
+        Ok(match self.trigger.as_str() {
+            "AvailableNow" => structured::Trigger::AvailableNow,
+            "Once" => structured::Trigger::Once,
+            "0s" | "0ms" | "0" => structured::Trigger::ProcessingTime(Duration(0)),
+            d => structured::Trigger::ProcessingTime(Duration(parse_duration(d)?)),
+        })
+    }
+
+    /// The engine's query: the options as `KafkaSourceProvider` validates them, with `bootstrap`.
+    pub fn query(&self, bootstrap: &str) -> Result<structured::QueryConfig, String> {
+        let mut opts: Vec<(&str, &str)> = vec![("kafka.bootstrap.servers", bootstrap)];
+        opts.extend(self.options.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let uri = format!("file:/offset-lab/{}", self.checkpoint_dir);
+        let mut q = structured::QueryConfig::from_options(&opts, self.trigger()?, &self.checkpoint_dir, &uri)?;
+        q.min_batches_to_retain = self.min_batches_to_retain;
+        Ok(q)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StructuredStep {
+    pub at: Time,
+    pub action: StructuredAction,
+    pub line: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum StructuredAction {
+    /// `writeStream…start()` in a new driver, with the step's `job` keys over `[job]`'s.
+    Start {
+        job: StructuredJob,
+    },
+    /// `query.stop()`.
+    Stop,
+    /// `kill -9` of the driver; `in_batch`: inside the next batch, after `offsets/N` and before `commits/N`.
+    Kill {
+        in_batch: bool,
+    },
+    /// The Kafka tools, as in DStream scenarios; `reset_offsets` args may name `{executorGroup}`, the
+    /// group the query's executors use.
+    Kafka(Action),
+    DeleteCheckpoint,
+    Expect(Box<StructuredExpect>),
+}
+
+/// What an `expect` step of a Structured Streaming scenario checks.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StructuredExpect {
+    pub running: Option<bool>,
+    /// The message of the exception the query terminated with, exactly.
+    pub error: Option<String>,
+    pub error_class: Option<String>,
+    pub no_error: Option<bool>,
+    pub log_end: Option<BTreeMap<TopicPartition, i64>>,
+    pub log_start: Option<BTreeMap<TopicPartition, i64>>,
+    /// The ranges of the newest batch the sink ran.
+    pub last_ranges: Option<Ranges>,
+    /// The ranges of batches by id (their newest run): `{ "1" = { "words-0" = [3, 5] } }`.
+    pub batch_ranges: Option<BTreeMap<String, Ranges>>,
+    /// The values the sink received since the previous `expect`, in batch order (sorted within a batch).
+    pub rows_since_last_expect: Option<Vec<String>>,
+    /// `offsets/` and `commits/` of the checkpoint: `["commits/0", "offsets/0", "offsets/1"]`.
+    pub checkpoint_files: Option<Vec<String>>,
+    /// The executors' group's committed offsets in Kafka (nothing of Spark's reads them).
+    pub executor_group_committed: Option<BTreeMap<TopicPartition, i64>>,
+}
+
+/// A key of `over` only a Structured Streaming job has.
+fn structured_key(over: &RawJob) -> Option<&'static str> {
+    [
+        ("api", over.api.is_some()),
+        ("trigger", over.trigger.is_some()),
+        ("options", over.options.is_some()),
+        ("min_batches_to_retain", over.min_batches_to_retain.is_some()),
+    ]
+    .into_iter()
+    .find(|(k, given)| *given && !(*k == "api" && over.api.as_deref() == Some("dstream")))
+    .map(|(k, _)| k)
+}
+
+/// A key of `job` only a DStream job has.
+fn dstream_key(job: &RawJob) -> Option<&'static str> {
+    [
+        ("app_name", job.app_name.is_some()),
+        ("batch_interval", job.batch_interval.is_some()),
+        ("strategy", job.strategy.is_some()),
+        ("topics", job.topics.is_some()),
+        ("assign", job.assign.is_some()),
+        ("starting_offsets", job.starting_offsets.is_some()),
+        ("group", job.group.is_some()),
+        ("auto_offset_reset", job.auto_offset_reset.is_some()),
+        ("enable_auto_commit", job.enable_auto_commit.is_some()),
+        ("max_rate_per_partition", job.max_rate_per_partition.is_some()),
+        ("min_rate_per_partition", job.min_rate_per_partition.is_some()),
+        ("pipeline", job.pipeline.is_some()),
+        ("outputs", job.outputs.is_some()),
+        ("kafka_params", job.kafka_params.is_some()),
+    ]
+    .into_iter()
+    .find(|(_, g)| *g)
+    .map(|(k, _)| k)
+}
+
+fn option_string(k: &str, v: &toml::Value) -> Result<String, String> {
+    Ok(match v {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Integer(i) => i.to_string(),
+        toml::Value::Boolean(b) => b.to_string(),
+        _ => return Err(format!("options: `{k}` must be a string, integer or boolean (Spark's options are strings)")),
+    })
+}
+
+fn build_structured_job(base: Option<&StructuredJob>, over: &RawJob) -> Result<StructuredJob, String> {
+    if let Some(k) = dstream_key(over) {
+        return Err(format!(
+            "`{k}` belongs to a DStream job; a Structured Streaming job takes checkpoint_dir, trigger, options, min_batches_to_retain"
+        ));
+    }
+    if over.api.as_deref().is_some_and(|a| a != "structured") && base.is_some() {
+        return Err("a start step cannot change the job's api".into());
+    }
+    let mut options = base.map(|b| b.options.clone()).unwrap_or_default();
+    for (k, v) in over.options.iter().flatten() {
+        if k.eq_ignore_ascii_case("kafka.bootstrap.servers") {
+            return Err("options: `kafka.bootstrap.servers` is the runner's (the model, or the harness's broker)".into());
+        }
+        options.insert(k.clone(), option_string(k, v)?);
+    }
+    let checkpoint_dir = over.checkpoint_dir.clone().or_else(|| base.map(|b| b.checkpoint_dir.clone())).unwrap_or_else(|| "ckpt".into());
+    if checkpoint_dir.is_empty() {
+        return Err("checkpoint_dir must not be empty: the offset and commit logs live there".into());
+    }
+    let job = StructuredJob {
+        checkpoint_dir,
+        trigger: over.trigger.clone().or_else(|| base.map(|b| b.trigger.clone())).unwrap_or_else(|| "0s".into()),
+        options,
+        min_batches_to_retain: over.min_batches_to_retain.or(base.map(|b| b.min_batches_to_retain)).unwrap_or(100),
+    };
+    if job.min_batches_to_retain < 1 {
+        return Err(format!("min_batches_to_retain = {} must be at least 1 (Spark's requirement)", job.min_batches_to_retain));
+    }
+    // refused here, with the source's own message, rather than when the run gets to the start
+    job.query("127.0.0.1:9092")?;
+    Ok(job)
+}
+
+fn build_structured(
+    file: &str,
+    raw_job: &RawJob,
+    raw_steps: Vec<RawStep>,
+    day_start: Time,
+    step_lines: &[usize],
+    err_at: &dyn Fn(usize, String) -> String,
+) -> Result<StructuredScenario, String> {
+    let job = build_structured_job(None, raw_job).map_err(|e| format!("{file}: [job]: {e}"))?;
+    let mut steps = Vec::new();
+    let mut last = Time(i64::MIN);
+    for (i, s) in raw_steps.into_iter().enumerate() {
+        let at = Time(day_start.ms() + parse_clock(&s.at).map_err(|e| err_at(i, e))?);
+        if at < last {
+            return Err(err_at(i, format!("`at = \"{}\"` is earlier than the step before it; time never goes backwards", s.at)));
+        }
+        last = at;
+        let action = build_structured_action(&job, s).map_err(|e| err_at(i, e))?;
+        steps.push(StructuredStep { at, action, line: step_lines.get(i).copied().unwrap_or(0) });
+    }
+    Ok(StructuredScenario { job, steps })
+}
+
+fn build_structured_action(job: &StructuredJob, s: RawStep) -> Result<StructuredAction, String> {
+    let a = s.action.clone();
+    let only = |allowed: &[&str], s: &RawStep| -> Result<(), String> {
+        let given = [("job", s.job.is_some()), ("graceful", s.graceful.is_some()), ("in_batch", s.in_batch.is_some())];
+        match given.iter().find(|(k, g)| *g && !allowed.contains(k)) {
+            Some((k, _)) => Err(format!("`{k}` does not belong to `do = \"{a}\"` in a Structured Streaming scenario")),
+            None => Ok(()),
+        }
+    };
+    Ok(match a.as_str() {
+        "start" => {
+            only(&["job"], &s)?;
+            if let Some(k) = s.expect.keys().next() {
+                return Err(format!("unknown key `{k}` for `do = \"start\"`"));
+            }
+            StructuredAction::Start {
+                job: match &s.job {
+                    Some(over) => build_structured_job(Some(job), over).map_err(|e| format!("job: {e}"))?,
+                    None => job.clone(),
+                },
+            }
+        }
+        "stop" => {
+            only(&[], &s)?;
+            StructuredAction::Stop
+        }
+        "kill" => {
+            only(&["in_batch"], &s)?;
+            StructuredAction::Kill { in_batch: s.in_batch.unwrap_or(false) }
+        }
+        "delete_checkpoint" => {
+            only(&[], &s)?;
+            StructuredAction::DeleteCheckpoint
+        }
+        "expect" => {
+            only(&[], &s)?;
+            let table = toml::Value::Table(s.expect.into_iter().collect());
+            let e: StructuredExpect = table.try_into().map_err(|e: toml::de::Error| format!("expect: {}", e.message()))?;
+            StructuredAction::Expect(Box::new(e))
+        }
+        "produce" | "create_topic" | "delete_topic" | "delete_records" | "add_partitions" | "reset_offsets" => {
+            only(&[], &s)?;
+            StructuredAction::Kafka(build_action(&RawJob::default(), &JobConfig::seed(&["words"], "g"), s)?)
+        }
+        other => {
+            return Err(format!(
+                "`do = \"{other}\"` is not a Structured Streaming step; known: start, stop, kill, produce, create_topic, \
+                 delete_topic, delete_records, add_partitions, reset_offsets, delete_checkpoint, expect"
+            ))
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -582,6 +863,53 @@ committed = { "words-0" = 2 }
         assert!(e.contains("1 chapter tables but 0 `[[chapter]]` header lines"), "{e}");
         let untitled = MINIMAL.replacen("[[step]]", "[[chapter]]\ntitle = \" \"\n[[step]]", 1);
         assert!(parse("t.toml", &untitled).unwrap_err().contains("`title` is empty"));
+    }
+
+    const STRUCTURED: &str = r#"
+version = 1
+name = "s"
+[[topic]]
+name = "words"
+partitions = 2
+[job]
+api = "structured"
+trigger = "5s"
+options = { subscribe = "words", maxOffsetsPerTrigger = 10, failOnDataLoss = false }
+[[step]]
+at = "12:00:02"
+do = "start"
+job = { options = { startingOffsets = "earliest" } }
+[[step]]
+at = "12:00:05"
+do = "kill"
+in_batch = true
+"#;
+
+    #[test]
+    fn structured_scenarios_parse_with_spark_option_strings() {
+        let s = parse("s.toml", STRUCTURED).unwrap();
+        assert!(s.steps.is_empty(), "a DStream shell runs nothing of it");
+        let st = s.structured.unwrap();
+        assert_eq!(st.job.options["maxOffsetsPerTrigger"], "10");
+        assert_eq!(st.job.options["failOnDataLoss"], "false");
+        let StructuredAction::Start { job } = &st.steps[0].action else { panic!("start") };
+        assert_eq!(job.options["startingOffsets"], "earliest");
+        assert_eq!(job.query("b:1").unwrap().max_offsets_per_trigger, Some(10));
+        assert_eq!(st.steps[1].action, StructuredAction::Kill { in_batch: true });
+    }
+
+    #[test]
+    fn structured_errors_name_the_line_and_sparks_message() {
+        let e = parse("s.toml", &STRUCTURED.replace("in_batch = true", "graceful = true")).unwrap_err();
+        assert!(e.starts_with("s.toml:15: step 2") && e.contains("`graceful` does not belong"), "{e}");
+        let e = parse("s.toml", &STRUCTURED.replace("subscribe = \"words\", ", "")).unwrap_err();
+        assert!(e.contains("One of the following options must be specified for Kafka source"), "{e}");
+        let e = parse("s.toml", &STRUCTURED.replace("trigger = \"5s\"", "trigger = \"5s\"\ngroup = \"g\"")).unwrap_err();
+        assert!(e.contains("`group` belongs to a DStream job"), "{e}");
+        let e = parse("t.toml", &MINIMAL.replace("group = \"g\"", "group = \"g\"\ntrigger = \"5s\"")).unwrap_err();
+        assert!(e.contains("`trigger` belongs to a Structured Streaming job"), "{e}");
+        let e = parse("t.toml", &MINIMAL.replace("do = \"start\"", "do = \"kill\"\nin_batch = true")).unwrap_err();
+        assert!(e.contains("`in_batch` does not belong"), "{e}");
     }
 
     #[test]

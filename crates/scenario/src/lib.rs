@@ -8,6 +8,7 @@ pub mod format;
 #[cfg(feature = "real-kafka")]
 pub mod real;
 pub mod runner;
+pub mod structured;
 pub mod table;
 
 use engine::storage::{MemoryStorage, Storage};

@@ -121,7 +121,7 @@ fn fresh_start_writes_the_checkpoint_as_spark_does() {
     assert!(offsets0.starts_with("v1\n{\"batchWatermarkMs\":0,\"batchTimestampMs\":1000,\"conf\":{"), "{offsets0}");
     assert!(offsets0.ends_with("}}\n{\"words\":{\"1\":0,\"0\":2}}"), "{offsets0}");
     assert_eq!(s.file("ckpt/commits/0"), "v1\n{\"nextBatchWatermarkMs\":0}");
-    assert_eq!(s.batches(), vec![(0, vec![("words-0".into(), 0, 2), ("words-1".into(), 0, 0)])]);
+    assert_eq!(s.batches(), vec![(0, vec![("words-0".into(), 0, 2),])]);
     let rows: Vec<String> = s
         .trace
         .iter()
@@ -135,7 +135,7 @@ fn fresh_start_writes_the_checkpoint_as_spark_does() {
     assert!(!s.storage.files.contains_key("ckpt/offsets/1"));
     s.produce(1, 3);
     s.tick(3_000);
-    assert_eq!(s.batches()[1], (1, vec![("words-0".into(), 2, 2), ("words-1".into(), 0, 3)]));
+    assert_eq!(s.batches()[1], (1, vec![("words-1".into(), 0, 3)]));
     assert_eq!(s.engine.progress().unwrap().0, 2);
 }
 
@@ -146,12 +146,12 @@ fn latest_start_skips_what_was_there() {
     s.start(0, &cfg(&[], every_second()));
     assert_eq!(s.storage.files["ckpt/sources/0/0"], b"\0v1\n{\"words\":{\"0\":4,\"1\":0}}".to_vec());
     // Nothing is committed yet, so isNewDataAvailable holds and batch 0 runs, empty.
-    assert_eq!(s.batches(), vec![(0, vec![("words-0".into(), 4, 4), ("words-1".into(), 0, 0)])]);
+    assert_eq!(s.batches(), vec![(0, vec![])]);
     s.tick(1_000);
     assert_eq!(s.batches().len(), 1, "no new data, no batch");
     s.produce(0, 1);
     s.tick(2_000);
-    assert_eq!(s.batches()[1], (1, vec![("words-0".into(), 4, 5), ("words-1".into(), 0, 0)]));
+    assert_eq!(s.batches()[1], (1, vec![("words-0".into(), 4, 5),]));
 }
 
 #[test]
@@ -181,9 +181,9 @@ fn kill_between_offset_log_and_commit_log_reruns_the_same_range() {
     assert_eq!(started, Some((1, true)));
     let b = s.batches();
     // Batch 1 ran in the killed process (its rows went to the sink) and runs again with exactly the logged range.
-    assert_eq!(b.last().unwrap(), &(1, vec![("words-0".into(), 3, 5), ("words-1".into(), 0, 0)]));
+    assert_eq!(b.last().unwrap(), &(1, vec![("words-0".into(), 3, 5),]));
     s.tick(6_000);
-    assert_eq!(s.batches().last().unwrap(), &(2, vec![("words-0".into(), 5, 15), ("words-1".into(), 0, 0)]));
+    assert_eq!(s.batches().last().unwrap(), &(2, vec![("words-0".into(), 5, 15),]));
 }
 
 #[test]
@@ -199,7 +199,7 @@ fn reset_offsets_on_the_generated_group_changes_nothing() {
     s.kafka.reset_offsets(&format!("--group {group} --reset-offsets --topic words --to-earliest --execute")).unwrap();
     s.produce(0, 1);
     s.start(1_000, &c);
-    assert_eq!(s.batches().last().unwrap(), &(1, vec![("words-0".into(), 5, 6), ("words-1".into(), 0, 0)]));
+    assert_eq!(s.batches().last().unwrap(), &(1, vec![("words-0".into(), 5, 6),]));
     assert_eq!(s.kafka.committed(&group), offsets(&[(0, 0), (1, 0)]), "Spark never commits to it either");
 }
 
@@ -234,10 +234,10 @@ fn topic_recreated_warns_and_moves_on_with_fail_on_data_loss_false() {
     let warning = s.trace.iter().find_map(|e| if let Event::DataLossWarning { message } = e { Some(message.clone()) } else { None });
     assert!(warning.unwrap().starts_with("Partition words-0's offset was changed from 5 to 2, some data may have been missed. \n"));
     // The batch's range runs backwards and reads nothing; the next one starts from the new end.
-    assert_eq!(s.batches().last().unwrap(), &(1, vec![("words-0".into(), 5, 2), ("words-1".into(), 0, 0)]));
+    assert_eq!(s.batches().last().unwrap(), &(1, vec![]));
     s.produce(0, 1);
     s.tick(2_000);
-    assert_eq!(s.batches().last().unwrap(), &(2, vec![("words-0".into(), 2, 3), ("words-1".into(), 0, 0)]));
+    assert_eq!(s.batches().last().unwrap(), &(2, vec![("words-0".into(), 2, 3),]));
 }
 
 #[test]
@@ -252,7 +252,13 @@ fn retention_passing_the_checkpoint() {
         s.kafka.delete_records(&TopicPartition::new("words", 0), 5).unwrap();
         s.start(1_000, &cfg(&[("failOnDataLoss", fail)], every_second()));
         if fail == "true" {
-            assert!(s.error().unwrap().contains("Cannot fetch offset 2"), "{:?}", s.error());
+            // the executor's consumer's own exception, as real Spark 3.5.1 fails
+            assert!(
+                s.error().unwrap().contains("Fetch position FetchPosition{offset=2,")
+                    && s.error().unwrap().contains("is out of range for partition words-0"),
+                "{:?}",
+                s.error()
+            );
         } else {
             let rows: Vec<i64> = s
                 .trace
@@ -422,7 +428,8 @@ fn assign_keeps_its_partitions_and_a_deleted_topic_fails_describe_topics() {
     ];
     let c = QueryConfig::from_options(&opts, every_second(), "ckpt", "file:/tmp/ckpt").unwrap();
     s.start(0, &c);
-    assert_eq!(s.batches()[0].1.len(), 2, "assign keeps only the named partitions");
+    // an empty batch has no input partitions; the offsets it logged name only the assigned partitions
+    assert!(s.file("ckpt/offsets/0").ends_with("\n{\"other\":{\"0\":0},\"words\":{\"0\":0}}"), "{}", s.file("ckpt/offsets/0"));
     s.kafka.produce("words", Some(0), Some("k"), "x").unwrap();
     s.kafka.delete_topic("other").unwrap();
     s.tick(1_000);
@@ -451,7 +458,7 @@ fn starting_offsets_by_timestamp() {
     s.produce(1, 1); // words-1 offset 0 at 2000
     let by = r#"{"words":{"0":1500,"1":2500}}"#;
     s.start(3_000, &cfg(&[("startingOffsetsByTimestamp", by), ("startingOffsetsByTimestampStrategy", "latest")], every_second()));
-    assert_eq!(s.batches()[0], (0, vec![("words-0".into(), 2, 4), ("words-1".into(), 1, 1)]));
+    assert_eq!(s.batches()[0], (0, vec![("words-0".into(), 2, 4),]));
 
     let mut s2 = Shell::new();
     s2.kafka = s.kafka.clone();
@@ -494,7 +501,7 @@ fn stop_during_a_batch_abandons_it_and_the_restart_reruns_it() {
     assert!(s.storage.files.contains_key("ckpt/offsets/0") && !s.storage.files.contains_key("ckpt/commits/0"));
     assert!(s.engine.handle_reply(99, Reply::Kafka(engine::kafka::KafkaReply::Left)).is_err(), "no request waits any more");
     s.start(1_000, &c);
-    assert_eq!(s.batches(), vec![(0, vec![("words-0".into(), 0, 3), ("words-1".into(), 0, 0)])]);
+    assert_eq!(s.batches(), vec![(0, vec![("words-0".into(), 0, 3),])]);
 }
 
 #[test]
@@ -507,7 +514,7 @@ fn subscribe_pattern_follows_new_matching_topics() {
     let c = QueryConfig::from_options(&opts, every_second(), "ckpt", "file:/tmp/ckpt").unwrap();
     s.start(0, &c);
     // findFirstIn: unanchored, so "or" matches "words" and not "clicks".
-    assert_eq!(s.batches()[0].1, vec![("words-0".to_string(), 0, 1), ("words-1".to_string(), 0, 0)]);
+    assert_eq!(s.batches()[0].1, vec![("words-0".to_string(), 0, 1),]);
     s.kafka.create_topic("orders", 1).unwrap();
     s.kafka.produce("orders", Some(0), Some("k"), "o").unwrap();
     s.tick(1_000);

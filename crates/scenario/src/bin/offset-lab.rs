@@ -118,6 +118,11 @@ fn run(args: &[String]) -> ExitCode {
             None => Box::new(engine::storage::MemoryStorage::default()),
         };
         let outcome = match &bootstrap {
+            // `[job] api = "structured"`: crates/structured's engine (scenario::structured)
+            None if s.structured.is_some() => scenario::structured::run_with(&s, storage).map(|run| report_structured(&s, &run, trace)),
+            Some(_) if s.structured.is_some() => {
+                Err("Structured Streaming scenarios run against the in-memory model only (no --bootstrap yet)".into())
+            }
             None => scenario::run_with(&s, storage).map(|run| report(&s, &run.trace, &run.log, &run.failures, trace)),
             Some(b) => run_real(&s, storage, b, trace),
         };
@@ -158,6 +163,25 @@ fn report(
         eprintln!("{}: all expectations met", s.name);
     }
     failures.is_empty()
+}
+
+/// Prints a finished Structured Streaming run; true when every expectation was met.
+fn report_structured(s: &format::Scenario, run: &scenario::structured::StructuredRun<'_>, trace: bool) -> bool {
+    if trace {
+        print!("{}", scenario::structured::trace_jsonl(run));
+    } else {
+        println!("═══ {} — {}", s.name, s.title);
+        for l in &run.log {
+            println!("{l}");
+        }
+    }
+    for fail in &run.failures {
+        eprintln!("✗ {fail}");
+    }
+    if run.failures.is_empty() {
+        eprintln!("{}: all expectations met", s.name);
+    }
+    run.failures.is_empty()
 }
 
 #[cfg(feature = "real-kafka")]

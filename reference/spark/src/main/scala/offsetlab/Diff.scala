@@ -13,7 +13,10 @@ import org.apache.spark.streaming.offsetlab.Json._
 object Diff {
   /** Events compared as ordered sequences; the rest (job-level, per batch) as multisets. */
   val Ordered = Seq("contextStarted", "checkpointRead", "batchGenerated", "commitSent", "commitCompleted", "batchCompleted",
-    "checkpointWritten", "stateCheckpointed", "error", "contextStopped")
+    "checkpointWritten", "stateCheckpointed", "error", "contextStopped",
+    // Structured Streaming (docs/trace.md)
+    "queryStarted", "initialOffsetsWritten", "offsetLogWritten", "logPurged", "dataLossWarning", "batchRun", "commitLogWritten",
+    "queryTerminated")
   val Unordered = Seq("jobStarted", "jobFinished", "output")
   val TimeFields = Set("batch", "zeroTime", "firstBatch", "checkpointTime", "time")
   val TimeLists = Set("rescheduled", "pendingTimes")
@@ -32,10 +35,16 @@ object Diff {
     val sparkBatch = num(runInfo, "batchMs")
     val end = if (Files.exists(run.resolve("end.json"))) num(parseObj(new String(Files.readAllBytes(run.resolve("end.json")))), "end") else Long.MaxValue
     val toml = org.tomlj.Toml.parse(scenario)
-    val engineBatch = durMs(toml.getTable("job").getString("batch_interval"))
-    val spark = lines(run.resolve("trace.jsonl")).filter(e => e.get("t").forall { case JNum(t) => t <= end; case _ => true })
+    val engineBatch = if (isStructured(scenario)) sparkBatch else durMs(toml.getTable("job").getString("batch_interval"))
+    val spark0 = lines(run.resolve("trace.jsonl")).filter(e => e.get("t").forall { case JNum(t) => t <= end; case _ => true })
       .filterNot(e => e.get("event").exists(k => k == JStr("restoredStream") || k == JStr("commitQueued") || k == JStr("timerStopped")))
-    val engine = lines(Paths.get(m("engine")))
+    val spark = if (isStructured(scenario)) spark0.map(structuredNormalise(_, num(runInfo, "t0"))) else spark0
+    val engine0 = lines(Paths.get(m("engine")))
+    // Structured Streaming: the query id and the group's UUID are random, offsets files carry the trigger clock
+    val structured = Option(toml.getTable("job")).flatMap(j => Option(j.getString("api"))).contains("structured")
+    val dayNoon = java.time.LocalDate.parse(Option(toml.getString("day")).getOrElse("2026-01-01")).atTime(12, 0)
+      .toInstant(java.time.ZoneOffset.UTC).toEpochMilli
+    val engine = if (structured) engine0.map(structuredNormalise(_, dayNoon)) else engine0
     val known = m.get("known").map(Paths.get(_)).filter(Files.exists(_)).toSeq.flatMap(p => Files.readAllLines(p).asScala)
       .map(_.trim).filter(l => l.nonEmpty && !l.startsWith("#")).map { l =>
         val body = l.takeWhile(_ != '#').trim
@@ -93,6 +102,26 @@ object Diff {
     if (Files.exists(ex)) lines(ex).filter(_.get("ok").contains(JBool(false))).foreach(e => report("expect", "spark", e.render))
     println(s"diff $name: $unknown unexplained difference(s), $knownCount known")
     sys.exit(if (unknown == 0) 0 else 1)
+  }
+
+  private def isStructured(scenario: Path): Boolean =
+    Option(org.tomlj.Toml.parse(scenario).getTable("job")).flatMap(j => Option(j.getString("api"))).contains("structured")
+
+  private val GroupUuid = """-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}--?\d+""".r
+  private val BatchTimestamp = """"batchTimestampMs":(\d+)""".r
+
+  /** A Structured Streaming event with what differs by construction taken out: the query id and record timestamps
+   *  (not compared), the generated group's UUID and checkpoint-path hash (`<uuid>-<hash>`), and the offset log's
+   *  `batchTimestampMs` as milliseconds since the scenario's 12:00:00 (`zero` on that side's clock). */
+  def structuredNormalise(e: JObj, zero: Long): JObj = {
+    def walk(v: Json): Json = v match {
+      case JStr(x) => JStr(BatchTimestamp.replaceAllIn(GroupUuid.replaceAllIn(x, "-<uuid>-<hash>"),
+        m => s""""batchTimestampMs":"+${m.group(1).toLong - zero}""""))
+      case JObj(fs) => JObj(fs.filterNot { case (k, _) => k == "id" || k == "timestamp" }.map { case (k, x) => k -> walk(x) })
+      case JArr(xs) => JArr(xs.map(walk))
+      case o => o
+    }
+    JObj(e.fields.filterNot(_._1 == "id").map { case (k, x) => k -> (if (k == "t" || k == "event") x else walk(x)) })
   }
 
   private def multiset(xs: Seq[String]): Map[String, Int] = xs.groupBy(identity).map { case (k, v) => k -> v.size }

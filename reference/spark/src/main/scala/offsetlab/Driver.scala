@@ -33,7 +33,9 @@ object Driver {
       m.getOrElse("scale", "1").toDouble, m.getOrElse("codec", "lz4"), m.getOrElse("warmup-ms", "25000").toLong,
       m.get("pace").contains("fast"))
     // exit 1: an expectation failed on real Spark; exit 2: the run itself could not be made (setup, broker, …)
-    val ok = try new Run(o).run() catch { case e: Throwable => System.err.println(s"driver: $e"); e.printStackTrace(); sys.exit(2) }
+    // `[job] api = "structured"`: a Structured Streaming query (StructuredDriver.scala)
+    val structured = Option(Toml.parse(o.scenario).getTable("job")).flatMap(j => Option(j.getString("api"))).contains("structured")
+    val ok = try { if (structured) new StructuredRun(o).run() else new Run(o).run() } catch { case e: Throwable => System.err.println(s"driver: $e"); e.printStackTrace(); sys.exit(2) }
     sys.exit(if (ok) 0 else 1)
   }
 
