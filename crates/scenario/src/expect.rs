@@ -132,9 +132,7 @@ impl<K: KafkaBackend> Run<'_, K> {
         }
         for (what, want, start) in [("log end", &e.log_end, false), ("log start", &e.log_start, true)] {
             if let Some(x) = want {
-                let got: BTreeMap<_, _> =
-                    x.keys().map(|tp| (tp.clone(), self.kafka.log_range(tp).map(|l| if start { l.0 } else { l.1 }))).collect();
-                let want: BTreeMap<_, _> = x.iter().map(|(tp, o)| (tp.clone(), Some(*o))).collect();
+                let (want, got) = log_offsets(&self.kafka, x, start);
                 eq(what, &want, &got);
             }
         }
@@ -233,6 +231,14 @@ impl<K: KafkaBackend> Run<'_, K> {
 }
 
 /// A step as a short phrase for logs.
+/// An `expect`'s log starts (`start`) or log ends, next to what Kafka has (none for a partition it
+/// does not have): the same check for the DStream and the Structured Streaming runner.
+pub(crate) type LogOffsets = BTreeMap<TopicPartition, Option<i64>>;
+pub(crate) fn log_offsets(kafka: &impl KafkaBackend, want: &BTreeMap<TopicPartition, i64>, start: bool) -> (LogOffsets, LogOffsets) {
+    let got = want.keys().map(|tp| (tp.clone(), kafka.log_range(tp).map(|l| if start { l.0 } else { l.1 }))).collect();
+    (want.iter().map(|(tp, o)| (tp.clone(), Some(*o))).collect(), got)
+}
+
 pub fn describe(a: &Action) -> String {
     match a {
         Action::Start { .. } => "start: StreamingContext.getOrCreate(…).start()".into(),

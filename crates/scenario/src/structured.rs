@@ -2,6 +2,7 @@
 //! a Kafka (the in-memory model unless said otherwise) and the checkpoint storage the DStream runner uses.
 
 use crate::backend::KafkaBackend;
+use crate::expect::log_offsets;
 use crate::format::{Action, Ranges, Scenario, StructuredAction, StructuredExpect, StructuredScenario, StructuredStep};
 use engine::io::{Reply, Request};
 use engine::offsets::TopicPartition;
@@ -270,9 +271,7 @@ impl<'s, K: KafkaBackend> StructuredRun<'s, K> {
         }
         for (what, want, start) in [("log end", &e.log_end, false), ("log start", &e.log_start, true)] {
             if let Some(x) = want {
-                let got: BTreeMap<_, _> =
-                    x.keys().map(|tp| (tp.clone(), self.kafka.log_range(tp).map(|l| if start { l.0 } else { l.1 }))).collect();
-                let want: BTreeMap<_, _> = x.iter().map(|(tp, o)| (tp.clone(), Some(*o))).collect();
+                let (want, got) = log_offsets(&self.kafka, x, start);
                 eq(what, &want, &got);
             }
         }
