@@ -4,8 +4,8 @@
 //! run side by side (the same experiment on both APIs, chapter k of each taken together). The seed
 //! experiment is first.
 
-pub use scenario::format::Chapter;
 use engine::time::Time;
+pub use scenario::format::Chapter;
 use scenario::format::{self, Action, Scenario, StructuredAction};
 use std::sync::OnceLock;
 
