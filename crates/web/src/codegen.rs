@@ -178,7 +178,7 @@ fn dstream_scala(job: &JobConfig, bootstrap: &str, name: &dyn Fn(&str) -> String
     let checkpoint = job.checkpoint_dir.as_deref();
     let uses_state = job.pipeline.contains(&Transform::UpdateStateByKeySum);
     if uses_state {
-        s.push_str("  val sum = (values: Seq[Int], state: Option[Int]) => Some(values.sum + state.getOrElse(0))\n\n");
+        s.push_str("  val sum = (values: Seq[Int], state: Option[Int]) => Option(values.sum + state.getOrElse(0))\n\n");
     }
     s.push_str("  def creatingFunc(): StreamingContext = {\n");
     s.push_str(&format!("    val conf = new SparkConf().setAppName({})\n", scala_str(&job.app_name)));

@@ -682,6 +682,26 @@ mod tests {
     }
 
     #[test]
+    fn a_structured_lesson_replays_from_its_actions_to_the_same_query() {
+        let lesson = LESSONS.iter().position(|l| l.id == "ss-reset-ignored").unwrap();
+        let mut s = Session::for_lesson(lesson);
+        for i in 0..4 {
+            s.apply(Act::Lesson(i));
+        }
+        s.apply(Act::Produce { partition: Some(1), lines: vec!["x".into()] });
+        s.apply(Act::KillInBatch);
+        s.step_batch(5);
+        s.apply(Act::Start(Settings::default()));
+        s.step_batch(5);
+        let ss = s.ss.as_ref().unwrap();
+        assert!(ss.batches().iter().any(|b| b.rerun), "{:?}", ss.batches());
+        assert!(s.run.trace.is_empty(), "the idle DStream side ran nothing");
+        let r = Session::replay(lesson, &s.entries, s.now.ms());
+        assert_eq!(r.ss.as_ref().unwrap().run.trace, ss.run.trace);
+        assert_eq!(r.ss.as_ref().unwrap().files(), ss.files());
+    }
+
+    #[test]
     fn producing_without_a_key_or_partition_shows_the_models_error() {
         let mut s = Session::new();
         s.apply(Act::Produce { partition: None, lines: vec!["novalue".into()] });

@@ -70,7 +70,7 @@ pub fn CodeView(props: &Props) -> Html {
             <div class="inline" role="tablist">
                 { tab(false, "Scala") }
                 if code.pyspark.is_ok() { { tab(true, "PySpark") } }
-                <button onclick={on_copy} data-testid={format!("{id}-copy")}>{ "⧉ Copy" }</button>
+                <button onclick={on_copy} data-testid={format!("{id}-copy")}>{ "Copy" }</button>
                 if let Some(c) = &*copied { <small role="status" data-testid={format!("{id}-copied")}>{ c }</small> }
             </div>
             if let Err(why) = &code.pyspark { <p class="note">{ *why }</p> }

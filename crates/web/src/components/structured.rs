@@ -36,7 +36,7 @@ pub fn SsControls() -> Html {
                 <button onclick={act(Act::Kill)} disabled={!running} data-testid="ss-kill" title="kill -9 the driver">{ "✖ Kill" }</button>
                 <button onclick={act(Act::KillInBatch)} disabled={!running} data-testid="ss-kill-in-batch"
                     title="kill -9 the driver inside the next batch: after offsets/N is written, before commits/N">{ "✖ Kill inside the next batch" }</button>
-                <button onclick={step} data-testid="ss-step" title="to the query's next trigger">{ "⏭ Next trigger" }</button>
+                <button onclick={step} data-testid="ss-step" title="to the query's next trigger">{ "Next trigger ›|" }</button>
                 <button onclick={act(Act::ResetOffsets { args: SsSide::reset_args() })} disabled={locked} data-testid="ss-reset"
                     title={why("kafka-consumer-groups --reset-offsets --to-earliest --execute on the job's group")}>
                     { if both { "⟲ Rewind both groups to earliest" } else { "⟲ Rewind the executors' group to earliest" } }</button>
@@ -58,6 +58,9 @@ pub fn SsNumbers() -> Html {
     html! {
         <section class="panel partitions ss-numbers" aria-labelledby="ss-parts-h">
             <h2 id="ss-parts-h">{ "Topic " }<code>{ TOPIC }</code>{ " — where the query stands" }</h2>
+            if s.is_live() {
+                <p class="hint" data-testid="ss-simulated">{ "This query runs on the in-memory Kafka model on this page, beside your live lab: Structured Streaming through the bridge is not there yet." }</p>
+            }
             <table class="numbers" data-testid="ss-offsets-table">
                 <caption class="sr">{ "Offsets per partition of the Structured Streaming query" }</caption>
                 <thead><tr><th>{ "partition" }</th><th>{ "log start" }</th><th>{ "log end" }</th>

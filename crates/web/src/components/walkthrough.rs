@@ -75,7 +75,8 @@ pub fn Walkthrough() -> Html {
                     if k > 0 { <button onclick={go(k - 1)}>{ "◀ Back" }</button> }
                 }
             </div>
-            <ol class="chapters">
+            // keyed by lesson: a list reused across lessons kept its old numbering in Chromium
+            <ol class="chapters" key={lesson.id}>
                 { for chapters.iter().enumerate().map(|(i, c)| {
                     let here = on_lesson && done == Some(i);
                     html! { <li class={classes!(here.then_some("here"))}>
