@@ -48,6 +48,29 @@ class Lab {
   }
 }
 
+// What is wider than its box, or disabled and hard to read, at the page's size.
+function clipped(page) {
+  return page.evaluate(() => {
+    const out = [];
+    const doc = document.scrollingElement;
+    if (doc.scrollWidth > window.innerWidth + 1) out.push(`page ${doc.scrollWidth} > ${window.innerWidth}`);
+    for (const el of document.querySelectorAll('.col, .panel, .top, .timeline')) {
+      if (el.scrollWidth > el.clientWidth + 1) out.push(`${el.className} ${el.scrollWidth} > ${el.clientWidth}`);
+    }
+    const right = document.querySelector('.col-right').getBoundingClientRect();
+    if (right.right > window.innerWidth + 1) out.push(`right column ends at ${right.right}`);
+    // Disabled text against its own background: WCAG contrast of at least 4.5:1.
+    const rgb = s => s.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number);
+    const lum = c => { const [r, g, b] = c.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+    for (const b of document.querySelectorAll('button:disabled')) {
+      const st = getComputedStyle(b);
+      const [x, y] = [lum(rgb(st.color)), lum(rgb(st.backgroundColor))].sort((p, q) => q - p);
+      const c = (x + 0.05) / (y + 0.05);
+      if (c < 4.5) out.push(`disabled "${b.innerText}" contrast ${c.toFixed(2)}`);
+    }
+    return out;
+  });
+}
 
 const figures = {};
 const tests = [
@@ -130,29 +153,58 @@ const tests = [
     ok(await lab.page.locator('tr.why-row').count() > 0, 'the disagreement notes are shown');
     for (const presenter of [false, true]) {
       if (presenter) await lab.page.locator('.toggle input').check();
-      const report = await lab.page.evaluate(() => {
-        const out = [];
-        const doc = document.scrollingElement;
-        if (doc.scrollWidth > window.innerWidth + 1) out.push(`page ${doc.scrollWidth} > ${window.innerWidth}`);
-        for (const el of document.querySelectorAll('.col, .panel, .top, .timeline')) {
-          if (el.scrollWidth > el.clientWidth + 1) out.push(`${el.className} ${el.scrollWidth} > ${el.clientWidth}`);
-        }
-        const right = document.querySelector('.col-right').getBoundingClientRect();
-        if (right.right > window.innerWidth + 1) out.push(`right column ends at ${right.right}`);
-        // Disabled text against its own background: WCAG contrast of at least 4.5:1.
-        const rgb = s => s.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number);
-        const lum = c => { const [r, g, b] = c.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
-        for (const b of document.querySelectorAll('button:disabled')) {
-          const st = getComputedStyle(b);
-          const [x, y] = [lum(rgb(st.color)), lum(rgb(st.backgroundColor))].sort((p, q) => q - p);
-          const c = (x + 0.05) / (y + 0.05);
-          if (c < 4.5) out.push(`disabled "${b.innerText}" contrast ${c.toFixed(2)}`);
-        }
-        return out;
-      });
+      const report = await clipped(lab.page);
       await lab.shot(presenter ? '10-layout-presenter' : '10-layout-normal');
       eq(report, [], `${presenter ? 'presenter' : 'normal'} type: clipped or unreadable`);
     }
+  }],
+  ['structured lesson: offsets/N as written, the uncommitted batch re-run, the query\'s code, nothing clipped', async lab => {
+    await lab.open();
+    await lab.id('lesson').selectOption({ label: 'Structured Streaming: a batch in offsets/ but not in commits/ runs again' });
+    await lab.chapter(1);
+    eq(await lab.text('running'), '● job running', 'the query runs');
+    await lab.chapter(2);
+    // The killed batch: offsets/1 written, commits/1 not; the newest offsets file is open, its text as Spark writes it.
+    ok((await lab.text('ss-checkpoint-files')).includes('offsets/1 ✗ no commits/1 — a restart runs this batch again'), 'offsets/1 is marked');
+    const text = await lab.text('ss-file-text');
+    ok(/^v1\n\{"batchWatermarkMs":0,"batchTimestampMs":\d+,"conf":\{.*\}\}\n\{"words":\{"0":5\}\}$/s.test(text), `offsets/1 text: ${text}`);
+    ok((await lab.text('ss-row-0')).replace(/\s+/g, ' ').includes('5 offsets/1 ✗ not committed'), 'the offset log column');
+    ok((await lab.text('ss-group')).includes('-executor'), 'the generated group is named');
+    await lab.id('ss-checkpoint-files').locator('button', { hasText: 'sources/0/0' }).click();
+    eq(await lab.text('ss-file-text'), '\\u0000v1\n{"words":{"0":0}}', 'sources/0/0 with its zero byte');
+    await lab.shot('12-structured-uncommitted');
+    await lab.chapter(3);
+    const b1 = await lab.text('ss-batch-1');
+    ok(b1.includes('words-0 [3, 5)') && b1.includes('re-run of an uncommitted batch') && b1.includes('commits/ ✓'), `batch 1 re-run: ${b1}`);
+    ok(!(await lab.text('ss-checkpoint-files')).includes('no commits/'), 'every batch committed after the re-run');
+    // The code of this query, in Scala and PySpark, with a copy button.
+    const scala = await lab.text('code-ss-text');
+    for (const want of ['.option("subscribe", "words")', '.option("startingOffsets", "earliest")', 'Trigger.ProcessingTime("5 seconds")', '.option("checkpointLocation", "ckpt")'])
+      ok(scala.includes(want), `Scala code has ${want}`);
+    await lab.id('code-ss').locator('button', { hasText: 'PySpark' }).click();
+    const py = await lab.text('code-ss-text');
+    ok(py.includes(".option('startingOffsets', 'earliest')") && py.includes("processingTime='5 seconds'"), `PySpark code: ${py.slice(0, 200)}`);
+    await lab.page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+    await lab.click('code-ss-copy');
+    await lab.id('code-ss-copied').waitFor();
+    eq(await lab.text('code-ss-copied'), 'Copied.', 'copied');
+    eq((await lab.page.evaluate(() => navigator.clipboard.readText())).trim(), py.trim(), 'the clipboard holds the PySpark code');
+    await lab.shot('13-structured-rerun-code');
+    eq(await clipped(lab.page), [], 'structured lesson at 1366×768: clipped or unreadable');
+  }],
+  ['side by side: the same rewind on DStream and Structured Streaming, two columns of three numbers', async lab => {
+    await lab.open();
+    await lab.id('lesson').selectOption({ label: 'Side by side: the same --reset-offsets with DStream and with Structured Streaming' });
+    await lab.chapter(3);
+    eq((await lab.row('words-0'))[4], '0', 'DStream: group g rewound to 0');
+    ok((await lab.text('ss-row-0')).replace(/\s+/g, ' ').endsWith(' 0'), 'Structured Streaming: the executors\' group rewound to 0');
+    await lab.chapter(4);
+    eq((await lab.row('words-0')).slice(3, 5), ['4', '4'], 'DStream: checkpoint and committed at 4 again');
+    const ss = (await lab.text('ss-row-0')).replace(/\s+/g, ' ');
+    ok(ss.includes('4 offsets/') && ss.includes('✓ committed') && ss.endsWith(' none'), `Structured Streaming: offset log at 4, a new group with nothing committed: ${ss}`);
+    ok((await lab.text('code-dstream-text')).includes('commitAsync(offsetRanges)') && (await lab.text('code-ss-text')).includes('.option("subscribe", "words")'), 'both codes');
+    await lab.shot('14-side-by-side');
+    eq(await clipped(lab.page), [], 'side by side at 1366×768: clipped or unreadable');
   }],
   ['keyboard and presenter mode at 1366×768', async lab => {
     await lab.open();

@@ -176,6 +176,70 @@ pub fn App() -> Html {
     // The trace-derived panels take props, not the store: a tick that only moves the clock leaves them be.
     let (session, trace_key, dispatch) = (store.session.clone(), store.trace_key(), store.dispatcher());
     let tool_lines = store.session.borrow().tool_lines.clone();
+    let lesson = store.session.borrow().lesson_def();
+    let columns = if !lesson.has_dstream() {
+        // A Structured Streaming lesson: the query's panels in the DStream panels' places.
+        html! { <main class="grid">
+            <section class="col col-left" aria-label="Controls">
+                <Walkthrough />
+                <SsControls />
+                <Produce />
+                <ToolOutput lines={tool_lines} />
+            </section>
+            <section class="col col-mid" aria-label="Offsets and batches">
+                <SsNumbers />
+                <SsBatches />
+            </section>
+            <section class="col col-right" aria-label="Checkpoint and code">
+                <SsCheckpoint />
+                <CodeView api={Api::Structured} />
+            </section>
+        </main> }
+    } else if lesson.side_by_side() {
+        html! { <main class="grid twin">
+            <section class="col col-left" aria-label="Controls">
+                <Walkthrough />
+                <SsControls />
+                <Produce />
+                <ToolOutput lines={tool_lines} />
+            </section>
+            <section class="col col-mid" aria-label="DStream" data-testid="column-dstream">
+                <h2 class="api-title">{ "DStream (Kafka 0-10 direct stream)" }</h2>
+                <Partitions />
+                <Batches session={session.clone()} trace_key={trace_key.clone()} selected={store.selected_batch} {dispatch} />
+                <CodeView api={Api::DStream} />
+            </section>
+            <section class="col col-right" aria-label="Structured Streaming" data-testid="column-structured">
+                <h2 class="api-title">{ "Structured Streaming (Kafka source)" }</h2>
+                <SsNumbers />
+                <SsCheckpoint />
+                <SsBatches />
+                <CodeView api={Api::Structured} />
+            </section>
+        </main> }
+    } else {
+        html! { <main class="grid">
+            <section class="col col-left" aria-label="Controls">
+                <Walkthrough />
+                <Controls />
+                <Produce />
+                <ToolOutput lines={tool_lines} />
+            </section>
+            <section class="col col-mid" aria-label="Offsets and batches">
+                <ErrorPanel current=true session={session.clone()} trace_key={trace_key.clone()} />
+                <Partitions />
+                <Batches session={session.clone()} trace_key={trace_key.clone()} selected={store.selected_batch} {dispatch} />
+                <ErrorPanel current=false session={session.clone()} trace_key={trace_key.clone()} />
+            </section>
+            <section class="col col-right" aria-label="Group, checkpoints and output">
+                <Group />
+                <Checkpoints />
+                <JobOutput {session} {trace_key} />
+                <CodeView api={Api::DStream} />
+                <Inspector />
+            </section>
+        </main> }
+    };
     html! {
         <ContextProvider<Store> context={store.clone()}>
             <div {class}>
@@ -184,26 +248,7 @@ pub fn App() -> Html {
                 if let Some(n) = &store.notice {
                     <p class="notice" role="alert">{ n }</p>
                 }
-                <main class="grid">
-                    <section class="col col-left" aria-label="Controls">
-                        <Walkthrough />
-                        <Controls />
-                        <Produce />
-                        <ToolOutput lines={tool_lines} />
-                    </section>
-                    <section class="col col-mid" aria-label="Offsets and batches">
-                        <ErrorPanel current=true session={session.clone()} trace_key={trace_key.clone()} />
-                        <Partitions />
-                        <Batches session={session.clone()} trace_key={trace_key.clone()} selected={store.selected_batch} {dispatch} />
-                        <ErrorPanel current=false session={session.clone()} trace_key={trace_key.clone()} />
-                    </section>
-                    <section class="col col-right" aria-label="Group, checkpoints and output">
-                        <Group />
-                        <Checkpoints />
-                        <JobOutput {session} {trace_key} />
-                        <Inspector />
-                    </section>
-                </main>
+                { columns }
                 if store.dialog == Some(crate::state::Dialog::Rewind) { <RewindDialog /> }
                 if store.dialog == Some(crate::state::Dialog::Settings) { <SettingsDialog /> }
                 <JoinForm />

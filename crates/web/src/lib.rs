@@ -3,6 +3,7 @@
 
 pub mod bridge_socket;
 pub mod bridge_storage;
+pub mod codegen;
 pub mod explain;
 pub mod inspect;
 pub mod kafka;
@@ -10,6 +11,7 @@ pub mod lessons;
 pub mod link;
 pub mod live;
 pub mod session;
+pub mod ss;
 pub mod state;
 pub mod views;
 pub mod walkthrough;

@@ -5,8 +5,9 @@
 
 use crate::bridge_storage::{BridgeStorage, StorageLink};
 use crate::kafka::WebKafka;
-use crate::lessons::{Lesson, LESSONS};
+use crate::lessons::{Lesson, Side, LESSONS};
 use crate::live::LiveKafka;
+use crate::ss::SsSide;
 use engine::config::{JobConfig, Strategy};
 use engine::offsets::{Offsets, TopicPartition};
 use engine::time::{Duration, Time};
@@ -80,6 +81,10 @@ pub enum Act {
     DeleteCheckpoint,
     #[serde(rename = "X")]
     ChangeCode,
+    /// `kill -9` of the driver inside the next batch (Structured Streaming: after `offsets/N`, before
+    /// `commits/N`); a DStream job is killed at once.
+    #[serde(rename = "B")]
+    KillInBatch,
 }
 
 /// An action at a logical time (epoch ms).
@@ -110,6 +115,8 @@ pub struct Session {
     last_lesson: Option<(i64, i64)>,
     /// The group's lag (log end − committed) per partition, sampled at every batch-grid point.
     pub lag_history: VecDeque<LagSample>,
+    /// A lesson with a Structured Streaming query: its run, on its own in-memory Kafka (`ss.rs`).
+    pub ss: Option<SsSide>,
 }
 
 /// One sample of [`Session::lag_history`]: `None` where nothing is committed.
@@ -167,6 +174,7 @@ impl Session {
             schedule: VecDeque::new(),
             last_lesson: None,
             lag_history: VecDeque::new(),
+            ss: LESSONS[lesson].structured().map(SsSide::new),
         };
         session.run.advance_to(now);
         session
@@ -260,7 +268,7 @@ impl Session {
         }
         self.advance_to(Time(now_ms));
         while let Some(&(due, i)) = self.schedule.front() {
-            let is_expect = matches!(self.scenario().steps.get(i).map(|s| &s.action), Some(Action::Expect(_)));
+            let is_expect = self.lesson_def().steps().get(i).is_some_and(|s| s.is_expect);
             let fresh = self.run.kafka.live().and_then(|k| k.facts_asked_at).is_some_and(|t| t >= due);
             // A check reads facts asked for after its time, so it never judges a stale picture.
             if due > now_ms || (is_expect && !fresh) {
@@ -284,7 +292,7 @@ impl Session {
     /// runs 1 s after one here too); real time cannot jump ahead.
     pub fn schedule_steps(&mut self, steps: std::ops::Range<usize>) {
         let now = self.now.ms();
-        let steps_of = &self.scenario().steps;
+        let steps_of = self.lesson_def().steps();
         let grid = self.scenario().job.batch_duration.ms().max(1);
         let mut prev = self.schedule.back().map(|&(d, i)| (d, steps_of[i].at.ms())).or(self.last_lesson);
         for i in steps {
@@ -337,25 +345,36 @@ impl Session {
     }
 
     fn apply_at(&mut self, at: i64, act: Act) {
-        let at = match &act {
-            Act::Lesson(i) if !self.is_live() => self.scenario().steps.get(*i).map_or(at, |s| s.at.ms()).max(self.now.ms()).max(at),
+        let step = match &act {
+            Act::Lesson(i) => self.lesson_def().steps().get(*i).copied(),
+            _ => None,
+        };
+        let at = match step {
+            Some(s) if !self.is_live() => s.at.ms().max(self.now.ms()).max(at),
             _ => at.max(self.now.ms()),
         };
-        if let Act::Lesson(i) = &act {
-            self.last_lesson = self.scenario().steps.get(*i).map(|s| (at, s.at.ms()));
+        if let Act::Lesson(_) = &act {
+            self.last_lesson = step.map(|s| (at, s.at.ms()));
         }
         // Time passes the session's way first (lag samples), then the step runs at its time.
         self.advance_to(Time(at));
         self.entries.push(Entry { at, act: act.clone() });
         let before = self.run.log.len();
         let index = self.entries.len() - 1;
-        for action in self.actions(&act) {
+        let mut lines = Vec::new();
+        if let Some(ss) = &mut self.ss {
+            match step {
+                Some(s) if s.side == Side::Structured => ss.lesson_step(s.index, Time(at)),
+                _ => lines = ss.page_act(index, Time(at), &act),
+            }
+        }
+        let dstream_acts = LESSONS[self.lesson].has_dstream() && step.is_none_or(|s| s.side == Side::DStream);
+        for action in self.actions(&act).into_iter().filter(|_| dstream_acts) {
             let step = Step { at: Time(at), action, line: 0 };
             self.run.step(index, &step);
         }
         self.now = Time(at);
         // What the tools printed, and refusals, for the page's "tool output" box.
-        let mut lines = Vec::new();
         for l in &self.run.log[before..] {
             match l {
                 LogEntry::Tool { lines: t, .. } => lines.extend(t.iter().cloned()),
@@ -371,10 +390,13 @@ impl Session {
     /// The scenario actions one page action stands for.
     fn actions(&self, act: &Act) -> Vec<Action> {
         match act {
-            Act::Lesson(i) => self.scenario().steps.get(*i).map(|s| s.action.clone()).into_iter().collect(),
+            Act::Lesson(i) => match self.lesson_def().steps().get(*i) {
+                Some(s) if s.side == Side::DStream => self.scenario().steps.get(s.index).map(|s| s.action.clone()).into_iter().collect(),
+                _ => vec![],
+            },
             Act::Start(settings) => vec![Action::Start { job: settings.job(&self.scenario().job, self.partitions()) }],
             Act::Stop { graceful } => vec![Action::Stop { graceful: *graceful }],
-            Act::Kill => vec![Action::Kill],
+            Act::Kill | Act::KillInBatch => vec![Action::Kill],
             Act::Produce { partition, lines } => {
                 // Split here, as the console producer splits what is typed; a line without the
                 // separator is a value without a key (the model then asks for a key or a partition).
@@ -399,7 +421,10 @@ impl Session {
             Act::DeleteRecords { partition, before } => {
                 vec![Action::DeleteRecords { partition: TopicPartition::new(TOPIC, *partition), before: *before }]
             }
-            Act::ResetOffsets { args } => vec![Action::ResetOffsets { args: args.clone() }],
+            // The page's rewind of a side-by-side lesson names the query's group by its placeholder.
+            Act::ResetOffsets { args } => {
+                vec![Action::ResetOffsets { args: args.replace(scenario::structured::EXECUTOR_GROUP, &self.group()) }]
+            }
             Act::DeleteCheckpoint => vec![Action::DeleteCheckpoint],
             Act::ChangeCode => vec![Action::ChangeCode],
         }
@@ -412,6 +437,9 @@ impl Session {
         while t > self.now {
             let next = self.now.next_grid_point(grid).min(t);
             self.run.advance_to(next);
+            if let Some(ss) = &mut self.ss {
+                ss.advance_to(next);
+            }
             self.now = next;
             if next.is_multiple_of(Time(0), grid) {
                 self.sample_lag();
@@ -435,7 +463,12 @@ impl Session {
 
     /// "Step one batch": to the engine's next timer (the next batch), or one batch interval when idle.
     pub fn step_batch(&mut self, batch_secs: i64) {
-        let next = self.run.engine.next_timeout().filter(|t| *t > self.now);
+        let ss_only = !self.lesson_def().has_dstream();
+        let next = match &mut self.ss {
+            Some(ss) if ss_only => ss.next_trigger(),
+            _ => self.run.engine.next_timeout(),
+        }
+        .filter(|t| *t > self.now);
         let to = next.unwrap_or(Time(self.now.ms() + batch_secs.max(1) * 1000));
         self.advance_to(to);
     }
@@ -458,6 +491,18 @@ impl Session {
         let dir = self.scenario().job.checkpoint_dir.clone()?;
         let bytes = self.run.storage.read(&format!("{dir}/{name}")).ok()?;
         Some(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Whether a job runs: the DStream job, or the Structured Streaming query.
+    pub fn job_running(&self) -> bool {
+        self.run.engine.is_running() || self.ss.as_ref().is_some_and(SsSide::is_running)
+    }
+
+    /// The lesson's checks that failed, on either side.
+    pub fn failures(&self) -> Vec<String> {
+        let mut f = self.run.failures.clone();
+        f.extend(self.ss.iter().flat_map(|ss| ss.run.failures.iter().cloned()));
+        f
     }
 
     /// How far the walkthrough got: the number of leading lesson steps in the log, if the log is
@@ -634,6 +679,26 @@ mod tests {
         s.handle_frame(&dup.to_json(), now).unwrap();
         assert_eq!(s.run.trace.len(), trace);
         assert!(s.tool_lines.is_empty(), "{:?}", s.tool_lines);
+    }
+
+    #[test]
+    fn a_structured_lesson_replays_from_its_actions_to_the_same_query() {
+        let lesson = LESSONS.iter().position(|l| l.id == "ss-reset-ignored").unwrap();
+        let mut s = Session::for_lesson(lesson);
+        for i in 0..4 {
+            s.apply(Act::Lesson(i));
+        }
+        s.apply(Act::Produce { partition: Some(1), lines: vec!["x".into()] });
+        s.apply(Act::KillInBatch);
+        s.step_batch(5);
+        s.apply(Act::Start(Settings::default()));
+        s.step_batch(5);
+        let ss = s.ss.as_ref().unwrap();
+        assert!(ss.batches().iter().any(|b| b.rerun), "{:?}", ss.batches());
+        assert!(s.run.trace.is_empty(), "the idle DStream side ran nothing");
+        let r = Session::replay(lesson, &s.entries, s.now.ms());
+        assert_eq!(r.ss.as_ref().unwrap().run.trace, ss.run.trace);
+        assert_eq!(r.ss.as_ref().unwrap().files(), ss.files());
     }
 
     #[test]

@@ -126,6 +126,8 @@ struct Seen {
     schedule: (usize, Option<i64>),
     /// Live: Kafka's health and the requests in flight.
     kafka: Option<(bool, Option<String>, usize)>,
+    /// The Structured Streaming side: its trace, its log and whether the query runs.
+    ss: Option<(usize, usize, bool)>,
 }
 
 /// What the trace-derived panels (batches, the error, the job's output) are drawn from: they render
@@ -137,6 +139,7 @@ pub struct TraceKey {
     group_state: String,
     running: bool,
     checkpoint_files: usize,
+    ss: Option<(usize, usize, bool)>,
 }
 
 impl Seen {
@@ -163,6 +166,7 @@ impl Seen {
             lag: (s.lag_history.len(), s.lag_history.back().map(|l| l.at)),
             schedule: (s.schedule.len(), s.schedule.front().map(|(due, _)| countdown_secs(*due, now))),
             kafka: live.map(|k| (k.kafka.up, k.kafka.detail.clone(), k.waiting())),
+            ss: s.ss.as_ref().map(|ss| (ss.run.trace.len(), ss.run.log.len(), ss.is_running())),
         }
     }
 }
@@ -275,6 +279,7 @@ impl AppState {
             group_state: s.group_state.clone(),
             running: s.running,
             checkpoint_files: s.checkpoint_files,
+            ss: s.ss,
         }
     }
 
@@ -846,6 +851,40 @@ mod tests {
         assert!(sim.update(Msg::SelectBatch(None)).is_none());
         assert!(sim.update(Msg::Play(true)).is_some_and(|n| n.playing && n.rev == sim.rev + 1));
         assert!(sim.update(Msg::Tick(200)).is_some());
+    }
+
+    #[test]
+    fn a_structured_lesson_goes_by_chapters_and_triggers_and_its_restart_re_runs_the_uncommitted_batch() {
+        let i = crate::lessons::LESSONS.iter().position(|l| l.id == "ss-rerun-uncommitted").unwrap();
+        let s = AppState::default().update(Msg::ChooseLesson(i)).unwrap();
+        let s = s.update(Msg::NextChapter).unwrap();
+        assert!(s.session.borrow().job_running());
+        let s = s.update(Msg::NextChapter).unwrap();
+        {
+            let sess = s.session.borrow();
+            let ss = sess.ss.as_ref().unwrap();
+            assert!(ss.files().iter().any(|f| f.name == "offsets/1" && f.uncommitted));
+            assert!(!sess.job_running());
+            assert_eq!(sess.failures(), Vec::<String>::new());
+            assert_eq!(sess.run.trace, vec![], "a Structured Streaming lesson runs no DStream job");
+        }
+        // The page's own start and one step: the query's next trigger on its 5 s grid re-runs batch 1.
+        let s = s.update(Msg::Do(Act::Start(Settings::default()))).unwrap();
+        let before = s.session.borrow().now;
+        let s = s.update(Msg::StepBatch).unwrap();
+        let now = s.session.borrow().now;
+        assert!(now > before && now.ms() % 5_000 == 0 && now.ms() - before.ms() <= 5_000, "{before:?} → {now:?}");
+        let b = s.session.borrow().ss.as_ref().unwrap().batches();
+        assert!(b.iter().any(|b| b.batch_id == 1 && b.rerun && b.committed), "{b:?}");
+        // A kill inside the next batch, after records: offsets/2 without commits/2.
+        let s = s.update(Msg::Do(Act::Produce { partition: Some(0), lines: vec!["z".into()] })).unwrap();
+        let s = s.update(Msg::Do(Act::KillInBatch)).unwrap();
+        let s = s.update(Msg::StepBatch).unwrap();
+        let sess = s.session.borrow();
+        let ss = sess.ss.as_ref().unwrap();
+        assert!(!ss.is_running());
+        assert_eq!(ss.files().iter().filter(|f| f.uncommitted).map(|f| f.name.as_str()).collect::<Vec<_>>(), ["offsets/2"]);
+        assert_eq!(ss.rows()[0].offset_log, Some((2, 6, false)));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::session::{Act, Session};
 pub fn session_at(lesson: usize, k: usize) -> Session {
     let mut s = Session::for_lesson(lesson);
     let end = s.lesson_def().chapters().get(k).map_or(0, |c| c.steps.end);
-    for i in 0..end.min(s.scenario().steps.len()) {
+    for i in 0..end.min(s.lesson_def().steps().len()) {
         s.apply(Act::Lesson(i));
     }
     s
@@ -16,7 +16,7 @@ pub fn session_at(lesson: usize, k: usize) -> Session {
 
 /// A chapter whose steps are all `expect`s.
 pub fn only_checks(lesson: &Lesson, c: &Chapter) -> bool {
-    lesson.scenario().steps[c.steps.clone()].iter().all(|s| matches!(s.action, scenario::format::Action::Expect(_)))
+    lesson.steps()[c.steps.clone()].iter().all(|s| s.is_expect)
 }
 
 /// The chapter a lesson step belongs to.
@@ -39,9 +39,36 @@ mod tests {
     fn every_lesson_runs_chapter_by_chapter_with_every_check_holding() {
         for (i, l) in LESSONS.iter().enumerate() {
             let s = session_at(i, l.chapters().len() - 1);
-            assert_eq!(s.run.failures, Vec::<String>::new(), "{}", l.id);
+            assert_eq!(s.failures(), Vec::<String>::new(), "{}", l.id);
             assert_eq!(chapter_done(&s), Some(l.chapters().len() - 1), "{}", l.id);
+            // Each side ran its own file: a structured lesson's query ran batches, a DStream job generated some.
+            if let Some(ss) = &s.ss {
+                assert!(!ss.batches().is_empty(), "{}", l.id);
+            }
+            let dstream_batches = s.run.trace.iter().filter(|t| matches!(t.event, TraceEvent::BatchGenerated { .. })).count();
+            assert_eq!(dstream_batches > 0, l.has_dstream(), "{}", l.id);
         }
+    }
+
+    #[test]
+    fn the_side_by_side_lesson_ends_with_both_positions_from_their_checkpoints() {
+        let (i, l) = LESSONS.iter().enumerate().find(|(_, l)| l.side_by_side()).unwrap();
+        // After the rewind (chapter 3), both groups say 0; after the restart both jobs are past f.
+        let s = session_at(i, 2);
+        let tp = |p| engine::offsets::TopicPartition::new("words", p);
+        assert_eq!(s.committed().get(&tp(0)), Some(&0));
+        let ss = s.ss.as_ref().unwrap();
+        assert_eq!(ss.rows().iter().map(|r| r.group_committed).collect::<Vec<_>>(), [Some(0), Some(0)]);
+        let rewound = ss.executor_group().unwrap();
+        let s = session_at(i, l.chapters().len() - 1);
+        assert_eq!(s.committed().get(&tp(0)), Some(&4), "the restored commit queue and the next commit undid the rewind");
+        let ss = s.ss.as_ref().unwrap();
+        let rows = ss.rows();
+        assert_eq!(rows.iter().map(|r| r.offset_log.map(|o| o.1)).collect::<Vec<_>>(), [Some(4), Some(2)]);
+        // The restarted query draws a new UUID: a group nobody ever committed to; the rewound one is left as it was.
+        assert_ne!(ss.executor_group().unwrap(), rewound);
+        assert_eq!(rows.iter().map(|r| r.group_committed).collect::<Vec<_>>(), [None, None]);
+        assert_eq!(ss.run.kafka.committed(&rewound).values().copied().collect::<Vec<_>>(), [0, 0]);
     }
 
     #[test]

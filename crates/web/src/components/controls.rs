@@ -9,7 +9,7 @@ use yew::prelude::*;
 #[component]
 pub fn Controls() -> Html {
     let store = use_store();
-    let running = store.session.borrow().run.engine.is_running();
+    let running = store.session.borrow().job_running();
     let partitions = store.session.borrow().partitions();
     let act = |a: Act| {
         let s = store.clone();

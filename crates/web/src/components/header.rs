@@ -11,7 +11,7 @@ pub fn Header() -> Html {
     let (now, running, live) = {
         let s = store.session.borrow();
         let live = s.run.kafka.live().map(|k| (k.ns.clone(), k.kafka.clone(), k.waiting()));
-        (clock(shown_clock(&s)), s.run.engine.is_running(), live)
+        (clock(shown_clock(&s)), s.job_running(), live)
     };
     let d = |m: fn(&crate::state::Store) -> Msg| {
         let s = store.clone();

@@ -2,6 +2,7 @@
 
 mod batches;
 mod checkpoints;
+mod code;
 mod controls;
 mod error_panel;
 mod group;
@@ -13,12 +14,14 @@ mod produce;
 mod rewind;
 mod room;
 mod settings;
+mod structured;
 mod tool_output;
 mod walkthrough;
 mod workshop;
 
 pub use batches::Batches;
 pub use checkpoints::Checkpoints;
+pub use code::{Api, CodeView};
 pub use controls::Controls;
 pub use error_panel::ErrorPanel;
 pub use group::Group;
@@ -30,6 +33,7 @@ pub use produce::Produce;
 pub use rewind::RewindDialog;
 pub use room::Room;
 pub use settings::SettingsDialog;
+pub use structured::{SsBatches, SsCheckpoint, SsControls, SsNumbers};
 pub use tool_output::ToolOutput;
 pub use walkthrough::Walkthrough;
 pub use workshop::{JoinForm, Pushes};

@@ -3,7 +3,6 @@
 use super::use_store;
 use crate::state::Msg;
 use crate::walkthrough::{chapter_done, LESSONS};
-use scenario::format::Action;
 use yew::prelude::*;
 
 #[component]
@@ -13,7 +12,7 @@ pub fn Walkthrough() -> Html {
     let chapters = lesson.chapters();
     let (done, failures) = {
         let s = store.session.borrow();
-        (chapter_done(&s), s.run.failures.clone())
+        (chapter_done(&s), s.failures())
     };
     let on_lesson = store.session.borrow().lesson_progress().is_some();
     // Live: the chapter's steps wait for their real time.
@@ -36,7 +35,7 @@ pub fn Walkthrough() -> Html {
     };
     let checks = |k: usize| {
         let c = &chapters[k];
-        lesson.scenario().steps[c.steps.clone()].iter().filter(|s| matches!(s.action, Action::Expect(_))).count()
+        lesson.steps()[c.steps.clone()].iter().filter(|s| s.is_expect).count()
     };
     html! {
         <section class="panel walkthrough" aria-labelledby="walk-h">
@@ -76,7 +75,8 @@ pub fn Walkthrough() -> Html {
                     if k > 0 { <button onclick={go(k - 1)}>{ "◀ Back" }</button> }
                 }
             </div>
-            <ol class="chapters">
+            // keyed by lesson: a list reused across lessons kept its old numbering in Chromium
+            <ol class="chapters" key={lesson.id}>
                 { for chapters.iter().enumerate().map(|(i, c)| {
                     let here = on_lesson && done == Some(i);
                     html! { <li class={classes!(here.then_some("here"))}>
