@@ -298,6 +298,8 @@ struct Holder {
     /// `None`: a workshop participant that has not joined or resumed yet.
     ns: Option<Namespace>,
     participant: Option<String>,
+    /// The lab held existed before this connection took it (the welcome says so).
+    resumed: bool,
 }
 
 impl Holder {
@@ -330,7 +332,7 @@ impl Drop for RoomWatch<'_> {
 }
 
 async fn connection(mut socket: WebSocket, app: Arc<App>, who: Who) {
-    let mut holder = Holder { who, ns: None, participant: None };
+    let mut holder = Holder { who, ns: None, participant: None, resumed: false };
     // A solo page gets a lab at once (and its secret, once); a teacher gets the teacher's own lab; a
     // workshop participant gets one by joining or resuming.
     let mut first_secret = None;
@@ -350,9 +352,13 @@ async fn connection(mut socket: WebSocket, app: Arc<App>, who: Who) {
             }
         }
         Who::Teacher => {
+            let existed = app.labs().all().any(|l| l.record.teacher);
             let made = app.labs().teacher(now_ms());
             match made {
-                Ok(ns) => holder.hold(&app, ns, Some(crate::labs::TEACHER.into())),
+                Ok(ns) => {
+                    holder.hold(&app, ns, Some(crate::labs::TEACHER.into()));
+                    holder.resumed = existed;
+                }
                 Err(e) => {
                     let _ = send(&mut socket, Response::new(None, Reply::Error { code: ErrorCode::QuotaExceeded, message: e })).await;
                     return;
@@ -592,6 +598,7 @@ fn hello(
         return match found {
             Some((ns, name)) => {
                 holder.hold(app, ns, (!name.is_empty()).then_some(name));
+                holder.resumed = true;
                 Ok(None)
             }
             None => Err(err(
@@ -619,6 +626,7 @@ fn hello(
         let (ns, secret) = made.map_err(|e| err(ErrorCode::QuotaExceeded, e))?;
         app.save_labs();
         holder.hold(app, ns, Some(name));
+        holder.resumed = false;
         return Ok(Some(secret));
     }
     match (namespace, &holder.ns) {
@@ -702,6 +710,7 @@ fn welcome(app: &App, holder: &Holder, binary: bool, lab_secret: Option<String>)
             participant: holder.participant.clone(),
             role,
             locked: holder.who == Who::Participant && app.locked.load(Ordering::Relaxed),
+            resumed: holder.resumed,
         },
     )
 }
@@ -869,6 +878,17 @@ pub async fn dispatch_with(kafka: &Kafka, checkpoint_root: &std::path::Path, ns:
                 .await
                 .map_err(|e| OpError::new(ErrorCode::InvalidArgument, format!("storage task failed: {e}")))?;
             Reply::Storage { storage }
+        }
+        Op::CheckpointFiles { dir } => {
+            let disk = CheckpointDir::for_namespace(checkpoint_root, ns.prefix());
+            let listed = {
+                let dir = dir.clone();
+                tokio::task::spawn_blocking(move || disk.files_under(&dir, MAX_CHECKPOINT_FILES))
+                    .await
+                    .map_err(|e| OpError::new(ErrorCode::InvalidArgument, format!("storage task failed: {e}")))?
+            };
+            let files = listed.map_err(|e| OpError::new(ErrorCode::InvalidArgument, e))?;
+            Reply::CheckpointFiles { dir, files: files.into_iter().map(|(path, bytes)| StoredFile { path, bytes }).collect() }
         }
         Op::Engine { request } => {
             check_engine(ns, &request).map_err(ns_err)?;

@@ -154,6 +154,7 @@ mod tests {
                 participant: Some("Ada".into()),
                 role: Role::Participant,
                 locked: true,
+                resumed: true,
             },
             Reply::LabStatusStored {},
             Reply::Room {

@@ -460,12 +460,12 @@ impl AppState {
                 self.notice = Some(format!("The bridge sent a frame this page cannot read; it was ignored and the session goes on: {e}"))
             }
             // The first frame is the bridge's welcome: an untouched page moves to the real Kafka.
-            Event::Frame(Ok(protocol::Response { reply: protocol::Reply::Welcome { namespace, kafka, .. }, .. })) if !live => {
+            Event::Frame(Ok(protocol::Response { reply: protocol::Reply::Welcome { namespace, kafka, resumed, .. }, .. })) if !live => {
                 if namespace.is_empty() {
                     // A workshop participant not joined yet: the join form (or the resume) is under way.
                 } else if self.session.borrow().entries.is_empty() {
                     let lesson = self.session.borrow().lesson;
-                    self.set_session(Session::live(lesson, &namespace, kafka, now));
+                    self.set_session(Session::live(lesson, &namespace, kafka, now, resumed));
                     self.link = Link::Live;
                     self.workshop.join_form = None;
                     if self.workshop.role == Role::Teacher {
@@ -707,7 +707,8 @@ impl AppState {
     fn start_fresh_run(&mut self, now: i64) {
         let Some((lesson, chapter)) = self.workshop.fresh_run.take() else { return };
         let Some((ns, kafka)) = self.session.borrow().run.kafka.live().map(|k| (k.ns.clone(), k.kafka.clone())) else { return };
-        let mut s = Session::live(lesson, &ns, kafka, now.max(self.session.borrow().now.ms()));
+        // The lab was emptied first (reset, or Go's clean slate): made as new.
+        let mut s = Session::live(lesson, &ns, kafka, now.max(self.session.borrow().now.ms()), false);
         if let Some(k) = chapter {
             let chapters = s.lesson_def().chapters();
             if let Some(c) = chapters.get(k as usize) {
@@ -793,6 +794,7 @@ mod tests {
             participant: name.map(String::from),
             role,
             locked: false,
+            resumed: secret.is_none(),
         };
         Event::Frame(Ok(Response::new(None, reply)))
     }
