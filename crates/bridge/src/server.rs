@@ -761,12 +761,20 @@ async fn guarded_dispatch(app: &App, ns: &Namespace, who: Who, op: Op) -> Result
                     .collect();
                 q.check_create(&existing, topic, *partitions).map_err(quota)?;
             }
-            Op::Produce { topic, records, .. } => {
+            Op::Produce { records, .. } => {
+                let due = app.labs().get(&lab).is_some_and(|l| l.usage.measure_due(now));
+                if due {
+                    // What is really on the broker (it survives a bridge restart), at most every few seconds.
+                    let sizes = lab_topic_sizes(&app.kafka, &lab).await?;
+                    if let Some(l) = app.labs().get_mut(&lab) {
+                        l.usage.measured(now, sizes);
+                    }
+                }
                 let bytes = record_bytes(records);
                 let mut labs = app.labs();
                 let usage = &mut labs.get_mut(&lab).expect("checked above").usage;
                 q.check_produce(usage, now, records.len() as u64, bytes).map_err(quota)?;
-                produced = Some((topic.clone(), records.len() as u64, bytes));
+                produced = Some((records.len() as u64, bytes));
             }
             Op::Storage { request: StorageRequest::Write { bytes, .. } | StorageRequest::WriteCheckpoint { bytes, .. } } => {
                 let dir = CheckpointDir::for_namespace(&app.config.checkpoint_root, &lab).root().to_path_buf();
@@ -778,18 +786,42 @@ async fn guarded_dispatch(app: &App, ns: &Namespace, who: Who, op: Op) -> Result
     }
     let deleted = if let Op::DeleteTopic { topic } = &op { Some(topic.clone()) } else { None };
     let makes = !matches!(op, Op::DescribeTopic { .. } | Op::DescribeGroup { .. } | Op::Fetch { .. });
-    let result = dispatch_with(&app.kafka, &app.config.checkpoint_root, ns, op).await;
+    let result = match op {
+        // A workshop's lab topics carry configs that make the broker keep them within the lab's bytes.
+        Op::CreateTopic { topic, partitions } if app.workshop.is_some() => {
+            let configs = q.topic_configs();
+            match ns.check("topic", &topic) {
+                Err(e) => Err(ns_err(e)),
+                Ok(()) => app
+                    .kafka
+                    .create_topic_with_configs(&topic, partitions, &configs)
+                    .await
+                    .map(|()| Reply::TopicCreated { topic, partitions }),
+            }
+        }
+        op => dispatch_with(&app.kafka, &app.config.checkpoint_root, ns, op).await,
+    };
     let mut labs = app.labs();
     labs.touch(&lab, now, makes);
     if let (Ok(_), Some(lab)) = (&result, labs.get_mut(&lab)) {
-        if let Some((topic, records, bytes)) = produced {
-            lab.usage.produced(&topic, now, records, bytes);
+        if let Some((records, bytes)) = produced {
+            lab.usage.produced(now, records, bytes);
         }
         if let Some(topic) = deleted {
             lab.usage.topic_deleted(&topic);
         }
     }
     result
+}
+
+/// The size on the broker of each of the lab's topics (`lab` is its namespace prefix).
+pub async fn lab_topic_sizes(kafka: &Kafka, lab: &str) -> Result<BTreeMap<String, u64>, OpError> {
+    let topics: Vec<String> = kafka.list_topics().await?.into_iter().map(|t| t.topic).filter(|t| t.starts_with(lab)).collect();
+    let mut sizes = BTreeMap::new();
+    for ((topic, _), bytes) in kafka.log_dir_sizes(&topics).await? {
+        *sizes.entry(topic).or_default() += bytes;
+    }
+    Ok(sizes)
 }
 
 fn ns_err(e: String) -> OpError {
