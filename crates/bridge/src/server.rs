@@ -765,9 +765,11 @@ async fn guarded_dispatch(app: &App, ns: &Namespace, who: Who, op: Op) -> Result
                 let due = app.labs().get(&lab).is_some_and(|l| l.usage.measure_due(now));
                 if due {
                     // What is really on the broker (it survives a bridge restart), at most every few seconds.
-                    let sizes = lab_topic_sizes(&app.kafka, &lab).await?;
-                    if let Some(l) = app.labs().get_mut(&lab) {
-                        l.usage.measured(now, sizes);
+                    // A failed measure (Kafka restarting) keeps the last one; the produce tells Kafka's state.
+                    if let Ok(sizes) = lab_topic_sizes(&app.kafka, &lab).await {
+                        if let Some(l) = app.labs().get_mut(&lab) {
+                            l.usage.measured(now, sizes);
+                        }
                     }
                 }
                 let bytes = record_bytes(records);

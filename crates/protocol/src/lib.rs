@@ -533,6 +533,7 @@ pub const OP_NAMES: &[&str] = &[
     "commitOffsets",
     "engine",
     "storage",
+    "checkpointFiles",
     "watch",
     "watchOffsetsTopic",
     "labStatus",
@@ -576,6 +577,7 @@ mod tests {
             Op::DescribeTopic { topic: "t".into() },
             Op::CommitOffsets { group: "g".into(), offsets: vec![PartitionOffset { topic: "t".into(), partition: 0, offset: 4 }] },
             Op::WatchOffsetsTopic { group: "g".into(), on: true },
+            Op::CheckpointFiles { dir: "ckpt".into() },
             Op::Engine { request: KafkaRequest::OffsetFetch { group: "g".into(), partitions: vec![TopicPartition::new("t", 0)] } },
         ];
         for (i, op) in ops.into_iter().enumerate() {
