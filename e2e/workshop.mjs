@@ -229,6 +229,10 @@ await test('resetting one lab leaves the others; a reload returns to the same la
     return (r[1] === '4' && r[2] === '4' && r[3] === '4' && r[4] === '4') || r.join(' ');
   }, 40000);
   await teacher.until("Ada's numbers after the restart", async () => JSON.stringify((await adaCard()).slice(0, 3)) === JSON.stringify(['4', '4', '[0, 4)']) || await adaCard());
+  if (await teacher.id('mirror').count() === 0) await teacher.id('lab-Ada').click();
+  await teacher.until("Ada's mirror after the reload", async t => (await t.text('mirror')).includes("Ada's lab") || await t.text('mirror'));
+  await teacher.shot('06-grid-and-mirror-after-reload');
+  await teacher.nothingClipped('the grid and mirror after the reload');
   await ada.click('stop');
   // A second tab of the same participant (same browser context: same localStorage) sees the same lab.
   const tab = new Person(await ada.page.context().newPage(), 'Ada-tab');
