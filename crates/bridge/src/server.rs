@@ -711,6 +711,12 @@ fn welcome(app: &App, holder: &Holder, binary: bool, lab_secret: Option<String>)
             role,
             locked: holder.who == Who::Participant && app.locked.load(Ordering::Relaxed),
             resumed: holder.resumed,
+            lesson: holder
+                .ns
+                .as_ref()
+                .filter(|_| holder.resumed)
+                .and_then(|ns| app.labs().get(ns.prefix()).map(|l| l.record.lesson.clone()))
+                .filter(|l| !l.is_empty()),
         },
     )
 }

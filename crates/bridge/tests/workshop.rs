@@ -240,6 +240,18 @@ async fn a_workshop_lab_is_resumed_by_its_secret_after_a_bridge_restart() {
     })
     .await;
     ada.ok(Op::Storage { request: StorageRequest::Write { path: "ckpt/u1/rdd-1".into(), bytes: b"state".to_vec() } }).await;
+    let status =
+        Op::LabStatus { lesson: "retention".into(), chapter: 1, job: JobState::Running, exception: None, partitions: vec![], group: None };
+    ada.ok(status).await;
+    // A reload on the same bridge: the welcome says the lab is resumed, and on which lesson.
+    let mut tab = Client::connect(&addr, &format!("join={join}")).await;
+    match tab.ok(hello(None, Some(&secret))).await {
+        Reply::Welcome { namespace, resumed: true, lesson, .. } => {
+            assert_eq!((namespace, lesson.as_deref()), (ns.clone(), Some("retention")))
+        }
+        r => panic!("{r:?}"),
+    }
+    drop(tab);
     let file = std::fs::read_to_string(dir.join("state/participants.json")).unwrap();
     assert!(file.contains("\"Ada\"") && file.contains(&ns) && !file.contains(&secret), "{file}");
 

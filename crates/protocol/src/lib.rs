@@ -216,6 +216,10 @@ pub enum Reply {
         /// its topics, group and checkpoint folder may hold what an earlier page made.
         #[serde(default)]
         resumed: bool,
+        /// A resumed lab's lesson as its page last reported it (`seed`, `retention`…): a reloaded page
+        /// opens the lesson whose job wrote the checkpoint it reads back.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lesson: Option<String>,
     },
     /// Answer to `labStatus`.
     LabStatusStored {},

@@ -155,6 +155,7 @@ mod tests {
                 role: Role::Participant,
                 locked: true,
                 resumed: true,
+                lesson: Some("retention".into()),
             },
             Reply::LabStatusStored {},
             Reply::Room {
