@@ -1,5 +1,7 @@
-// What both end-to-end runners share: Debian's Chromium, assertions, and the loop that runs each
-// test in a fresh 1366×768 context, screenshots a failure and prints "e2e: N passed, M failed".
+// What the end-to-end runners share: Debian's Chromium, a 1366×768 page that records its errors,
+// the page object of a live page (test ids, the offsets table, the lab's namespace, waiting for
+// real batches), assertions, and the loop that runs each test in a fresh context, screenshots a
+// failure and prints "e2e: N passed, M failed".
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +18,42 @@ export function launch() {
   });
 }
 
+// A fresh 1366×768 context and its page; the page's uncaught errors are collected in `errors`.
+export async function newPage(browser) {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', e => errors.push(String(e)));
+  return { context, page, errors };
+}
+
+// The page served by the bridge, by its test ids. `who` names it in timeouts; `prefix` its screenshots.
+export class LivePage {
+  constructor(page, who = 'page', prefix = '') { this.page = page; this.who = who; this.prefix = prefix; }
+  id(x) { return this.page.locator(`[data-testid=${x}]`); }
+  async text(x) { return (await this.id(x).first().innerText()).trim(); }
+  async click(x) { await this.id(x).first().click(); }
+  // The offsets table's row of a partition: log start, log end, currentOffsets, checkpoint, committed, lag.
+  async row(p) { return (await this.id(`row-${p}`).locator('td').allInnerTexts()).map(s => s.trim()); }
+  async shot(name) { await this.page.screenshot({ path: path.join(artifacts, `${this.prefix}${name}.png`) }); }
+  // The lab's prefix on the broker, from the mode label's tooltip.
+  async namespace() {
+    const title = await this.id('mode').getAttribute('title');
+    return /prefix (lab-[0-9a-f]{12}-)/.exec(title || '')?.[1];
+  }
+  // Waits until fn(this) is true, re-reading the page; real batches take real seconds.
+  async until(what, fn, ms = 30000) {
+    const t0 = Date.now();
+    let last;
+    while (Date.now() - t0 < ms) {
+      last = await fn(this).catch(e => String(e));
+      if (last === true) return;
+      await this.page.waitForTimeout(250);
+    }
+    throw new Error(`${this.who}: timed out after ${ms} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+  }
+}
+
 export function eq(actual, expected, what) {
   const a = JSON.stringify(actual), e = JSON.stringify(expected);
   if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
@@ -27,10 +65,7 @@ export function ok(cond, what) { if (!cond) throw new Error(what); }
 export async function runAll(browser, tests, makeLab, prefix = '') {
   let passed = 0, failed = 0;
   for (const [name, fn] of tests) {
-    const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
-    const page = await context.newPage();
-    const errors = [];
-    page.on('pageerror', e => errors.push(String(e)));
+    const { context, page, errors } = await newPage(browser);
     try {
       await fn(makeLab(page));
       if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);

@@ -3,39 +3,19 @@
 // Real time: the walkthrough takes the lesson's own ~2.5 minutes.
 import fs from 'node:fs';
 import path from 'node:path';
-import { artifacts, eq, launch, ok, runAll } from './harness.mjs';
+import { LivePage, eq, launch, ok, runAll } from './harness.mjs';
 
 const base = process.argv[2] || 'http://127.0.0.1:8787/';
 const checkpointRoot = process.argv[3];
 
 const browser = await launch();
 
-class Live {
-  constructor(page) { this.page = page; }
-  id(x) { return this.page.locator(`[data-testid=${x}]`); }
-  async text(x) { return (await this.id(x).innerText()).trim(); }
-  async click(x) { await this.id(x).click(); }
-  async row(p) { return (await this.id(`row-${p}`).locator('td').allInnerTexts()).map(s => s.trim()); }
-  async shot(name) { await this.page.screenshot({ path: path.join(artifacts, `${name}.png`) }); }
+class Live extends LivePage {
+  constructor(page) { super(page, 'live', ''); }
   async open() {
     await this.page.goto(base);
     await this.page.waitForFunction(() => (document.querySelector('[data-testid=mode]')?.innerText || '').startsWith('LIVE'), null, { timeout: 20000 });
     return await this.text('mode');
-  }
-  async namespace() {
-    const title = await this.id('mode').getAttribute('title');
-    return /prefix (lab-[0-9a-f]{12}-)/.exec(title)[1];
-  }
-  // Waits until fn(page) is true, re-reading the page; real batches take real seconds.
-  async until(what, fn, ms = 30000) {
-    const t0 = Date.now();
-    let last;
-    while (Date.now() - t0 < ms) {
-      last = await fn(this).catch(e => String(e));
-      if (last === true) return;
-      await this.page.waitForTimeout(250);
-    }
-    throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
   }
   // Clicks "next" and waits until chapter n (1-based) has run all its steps on the real Kafka;
   // a chapter that only checks runs on at once (`last` is then the chapter shown at the end).

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { artifacts, eq, launch, ok } from './harness.mjs';
+import { LivePage, eq, launch, newPage, ok } from './harness.mjs';
 
 const base = process.argv[2] || 'http://127.0.0.1:8787/';
 const dir = process.argv[3];
@@ -17,29 +17,10 @@ const url = new URL(base);
 const browser = await launch();
 
 // One person's page: a participant (by name) or the teacher.
-class Person {
-  constructor(page, who) { this.page = page; this.who = who; }
-  id(x) { return this.page.locator(`[data-testid=${x}]`); }
-  async text(x) { return (await this.id(x).first().innerText()).trim(); }
-  async click(x) { await this.id(x).first().click(); }
-  async row(p) { return (await this.id(`row-${p}`).locator('td').allInnerTexts()).map(s => s.trim()); }
-  async shot(name) { await this.page.screenshot({ path: path.join(artifacts, `workshop-${name}.png`) }); }
-  async namespace() {
-    const title = await this.id('mode').getAttribute('title');
-    return /prefix (lab-[0-9a-f]+-)/.exec(title)?.[1];
-  }
+class Person extends LivePage {
+  constructor(page, who) { super(page, who, 'workshop-'); }
   async live() {
     await this.page.waitForFunction(() => (document.querySelector('[data-testid=mode]')?.innerText || '').startsWith('LIVE · Apache'), null, { timeout: 20000 });
-  }
-  async until(what, fn, ms = 30000) {
-    const t0 = Date.now();
-    let last;
-    while (Date.now() - t0 < ms) {
-      last = await fn(this).catch(e => String(e));
-      if (last === true) return;
-      await this.page.waitForTimeout(250);
-    }
-    throw new Error(`${this.who}: timed out after ${ms} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
   }
   // Nothing is cut off at 1366×768: neither the page nor any column, card or panel scrolls sideways.
   async nothingClipped(what) {
@@ -57,11 +38,9 @@ class Person {
 }
 
 async function person(who) {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
-  const page = await context.newPage();
+  const { page, errors } = await newPage(browser);
   const p = new Person(page, who);
-  p.errors = [];
-  page.on('pageerror', e => p.errors.push(String(e)));
+  p.errors = errors;
   return p;
 }
 
@@ -228,11 +207,33 @@ await test('resetting one lab leaves the others; a reload returns to the same la
   ok((await grace.page.locator('.notice').innerText()).includes('reset your lab'), 'Grace is told');
   eq((await ada.row('words-0')).slice(1, 2), ['2'], "Ada's records are still there");
   const adaNs = await ada.namespace();
+  const checkpoint = (await ada.row('words-0'))[3];
+  eq(checkpoint, '2', "Ada's checkpoint before the reload");
   await ada.page.reload();
   await ada.live();
   eq(await ada.namespace(), adaNs, 'the reload is in the same lab');
   eq(await ada.id('join-form').count(), 0, 'no join form after a reload');
   await ada.until("Ada's records after the reload", async a => (await a.row('words-0'))[1] === '2' || (await a.row('words-0')).join(' '));
+  // The same batches: the checkpoint is read back from the bridge, on the page and on the teacher's card.
+  await ada.until("Ada's checkpoint after the reload", async a => (await a.row('words-0'))[3] === checkpoint || (await a.row('words-0')).join(' '));
+  const tool = (await ada.id('tool-output').count()) ? await ada.text('tool-output') : '';
+  ok(tool.includes("read this lab's checkpoint back from the bridge"), `the page says it read the checkpoint back: ${tool}`);
+  ok(!tool.includes('exists'), `a resumed lab's topic is not made again: ${tool}`);
+  const adaCard = async () => (await teacher.id('lab-Ada').locator('[data-testid=card-words-0]').locator('td').allInnerTexts()).map(s => s.trim());
+  await teacher.until("Ada's checkpoint on the teacher's card after the reload", async () => (await adaCard())[0] === checkpoint || await adaCard());
+  // The job restarts from that checkpoint and goes on with the next records.
+  await ada.click('quick-p0');
+  await ada.click('start');
+  await ada.until('the restarted job to read and commit up to 4', async a => {
+    const r = await a.row('words-0');
+    return (r[1] === '4' && r[2] === '4' && r[3] === '4' && r[4] === '4') || r.join(' ');
+  }, 40000);
+  await teacher.until("Ada's numbers after the restart", async () => JSON.stringify((await adaCard()).slice(0, 3)) === JSON.stringify(['4', '4', '[0, 4)']) || await adaCard());
+  if (await teacher.id('mirror').count() === 0) await teacher.id('lab-Ada').click();
+  await teacher.until("Ada's mirror after the reload", async t => (await t.text('mirror')).includes("Ada's lab") || await t.text('mirror'));
+  await teacher.shot('06-grid-and-mirror-after-reload');
+  await teacher.nothingClipped('the grid and mirror after the reload');
+  await ada.click('stop');
   // A second tab of the same participant (same browser context: same localStorage) sees the same lab.
   const tab = new Person(await ada.page.context().newPage(), 'Ada-tab');
   await tab.page.goto(`${base}?join=${code}`);

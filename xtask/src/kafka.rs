@@ -302,6 +302,11 @@ pub fn pid_file(ctx: &Ctx) -> PathBuf {
     Files::new(ctx).pid
 }
 
+/// The broker's data folder (`log.dirs`), for the workshop soak's disk samples.
+pub fn data_dir(ctx: &Ctx) -> PathBuf {
+    Files::new(ctx).data
+}
+
 /// Holds `<cache>/kafka/lock` until dropped, so concurrent xtask runs do not start two brokers.
 fn lock(ctx: &Ctx) -> Result<fs::File, String> {
     let dir = ctx.cache.join("kafka");
@@ -471,7 +476,9 @@ fn server_properties(files: &Files, port: u16) -> String {
          share.coordinator.state.topic.replication.factor=1\n\
          share.coordinator.state.topic.min.isr=1\n\
          # A group with one member becomes Stable at once instead of after 3 s.\n\
-         group.initial.rebalance.delay.ms=0\n",
+         group.initial.rebalance.delay.ms=0\n\
+         # Size-based retention (a workshop's lab topics set retention.bytes) is applied every 30 s, not 5 min.\n\
+         log.retention.check.interval.ms=30000\n",
         data = files.data.display(),
     )
 }

@@ -18,6 +18,8 @@ const HELP: &str = "usage: cargo xtask workshop [--listen 0.0.0.0:8787] [--clean
   bench [--participants 50] [--seconds 300] [--only calm|restarts]
               simulated participants over the websocket against the real Kafka, undisturbed and then with
               Kafka and the bridge each restarted once: errors, lost records, latency, CPU, RSS
+  bench --soak [--participants 50] [--seconds 480] [--volume-mib 60]
+              a 3-hour workshop's volume in compressed time; the broker's disk sampled every 30 s
   -- ...      passed to the bridge (e.g. --idle-timeout 30m --max-topics 3)";
 
 /// Where a workshop keeps its files: `state/` (join code, teacher secret, participants.json) and
@@ -151,6 +153,14 @@ fn bench(ctx: &Ctx, args: &[String]) -> Result<(), String> {
     kafka::ensure_started(ctx)?;
     step("building the bridge and the workshop benchmark (release)");
     run(cargo(&ctx.root).args(["build", "-q", "--release", "-p", "bridge", "--bin", "bridge", "--example", "workshop_bench"]))?;
+    let mut extra = Vec::new();
+    if args.iter().any(|a| a == "--soak") {
+        extra.push("--kafka-data".to_string());
+        extra.push(kafka::data_dir(ctx).display().to_string());
+        if !args.iter().any(|a| a == "--seconds") {
+            extra.extend(["--seconds".to_string(), "480".to_string()]);
+        }
+    }
     run(Command::new(ctx.root.join("target/release/examples/workshop_bench"))
         .args(["--bootstrap", &kafka::bootstrap(), "--bridge"])
         .arg(ctx.root.join("target/release/bridge"))
@@ -158,7 +168,8 @@ fn bench(ctx: &Ctx, args: &[String]) -> Result<(), String> {
         .arg(crate::util::xtask_exe()?)
         .arg("--kafka-pid-file")
         .arg(kafka::pid_file(ctx))
-        .args(args))
+        .args(args)
+        .args(extra))
 }
 
 /// Removes every lab's topics, groups and checkpoint folder (Kafka must run for that), then the

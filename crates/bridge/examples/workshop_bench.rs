@@ -3,8 +3,12 @@
 //! errors, acknowledged-but-lost records, action latency and the processes' CPU and memory. Run twice:
 //! undisturbed, and with Kafka restarted once and the bridge restarted once mid-run. Figures, not a test.
 //!
+//! `--soak` instead pushes the volume of a 3-hour workshop in compressed time (every participant
+//! `--volume-mib` MiB of 1 KiB records) and samples the broker's data folder on disk (as `du` counts
+//! it) every 30 s: with the lab topics' retention.bytes and segment.bytes it levels off.
+//!
 //! Flags: --bootstrap HOST:PORT --bridge BIN --xtask BIN [--participants 50] [--seconds 300]
-//! [--kafka-pid-file PATH] [--only calm|restarts]
+//! [--kafka-pid-file PATH] [--only calm|restarts] [--soak --kafka-data DIR [--volume-mib 60]]
 
 use futures_util::{SinkExt, StreamExt};
 use protocol::*;
@@ -24,6 +28,9 @@ struct Args {
     seconds: u64,
     kafka_pid_file: Option<PathBuf>,
     only: Option<String>,
+    soak: bool,
+    kafka_data: Option<PathBuf>,
+    volume_mib: u64,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -35,6 +42,9 @@ fn parse_args() -> Result<Args, String> {
         seconds: 300,
         kafka_pid_file: None,
         only: None,
+        soak: false,
+        kafka_data: None,
+        volume_mib: 60,
     };
     let mut it = std::env::args().skip(1);
     while let Some(f) = it.next() {
@@ -47,6 +57,9 @@ fn parse_args() -> Result<Args, String> {
             "--seconds" => a.seconds = v()?.parse().map_err(|e| format!("--seconds: {e}"))?,
             "--kafka-pid-file" => a.kafka_pid_file = Some(v()?.into()),
             "--only" => a.only = Some(v()?),
+            "--soak" => a.soak = true,
+            "--kafka-data" => a.kafka_data = Some(v()?.into()),
+            "--volume-mib" => a.volume_mib = v()?.parse().map_err(|e| format!("--volume-mib: {e}"))?,
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -384,6 +397,127 @@ async fn phase(args: &Args, restarts: bool) {
     );
 }
 
+/// Bytes a folder takes on disk, as `du` counts them (allocated blocks: Kafka's preallocated index
+/// files are sparse and count for what they hold).
+fn disk_bytes(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => disk_bytes(&e.path()),
+            Ok(m) => m.blocks() * 512,
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// A workshop's volume in compressed time: each participant produces `volume_mib` MiB of 1 KiB
+/// records in frames of 200, evenly over `seconds`; the broker's data folder is sampled every 30 s.
+async fn soak(args: &Args) {
+    const RECORD: usize = 1024;
+    const PER_FRAME: usize = 200;
+    let data = args.kafka_data.clone().expect("--soak needs --kafka-data");
+    let dir = std::env::temp_dir().join(format!("offset-lab-workshop-soak-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut bridge = start_bridge(args, &dir, port);
+    let join = std::fs::read_to_string(dir.join("state/join-code")).unwrap().trim().to_string();
+    let frames_each = (args.volume_mib * 1024 * 1024).div_ceil((RECORD * PER_FRAME) as u64);
+    let every = Duration::from_secs_f64(args.seconds as f64 / frames_each as f64);
+    let compressed = 3.0 * 3600.0 / args.seconds as f64;
+    println!(
+        "\n== soak: {} participants × {} MiB each (1 KiB records, {frames_each} frames of {PER_FRAME}), simulated volume of a 3-hour workshop \
+         (a participant producing about 0.33 MiB a minute) in compressed time: {} s, {compressed:.1}× ==",
+        args.participants, args.volume_mib, args.seconds
+    );
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let started = Instant::now();
+    let until = started + Duration::from_secs(args.seconds);
+    let tasks: Vec<_> = (0..args.participants)
+        .map(|i| {
+            let (addr, join, tally) = (bridge.addr.clone(), join.clone(), Arc::clone(&tally));
+            tokio::spawn(async move {
+                let Some(mut conn) = Conn::open(&addr, &join).await else { return };
+                let hello =
+                    Op::Hello { namespace: None, binary_records: false, join: Some(Join { name: format!("s{i:02}") }), resume: None };
+                let Some(Reply::Welcome { namespace, .. }) = conn.call(hello).await else { return };
+                let topic = format!("{namespace}words");
+                conn.call(Op::CreateTopic { topic: topic.clone(), partitions: 3 }).await;
+                let value = "x".repeat(RECORD);
+                tokio::time::sleep(Duration::from_millis((i as u64 * 97) % 2000)).await;
+                for n in 0..frames_each {
+                    let due = started + every.mul_f64(n as f64);
+                    if Instant::now() > until + Duration::from_secs(60) {
+                        break;
+                    }
+                    tokio::time::sleep_until(due.into()).await;
+                    let records = (0..PER_FRAME).map(|k| NewRecord::new(Some(&format!("k{k}")), &value)).collect();
+                    let reply = conn.call(Op::Produce { topic: topic.clone(), records, partition: None }).await;
+                    let mut t = tally.lock().unwrap();
+                    t.actions += 1;
+                    match reply {
+                        Some(Reply::Produced { .. }) => {}
+                        Some(Reply::Error { code, .. }) => *t.errors.entry(format!("produce: {code:?}")).or_default() += 1,
+                        Some(_) | None => *t.errors.entry("produce: no reply".into()).or_default() += 1,
+                    }
+                }
+            })
+        })
+        .collect();
+    let base = disk_bytes(&data);
+    let mib = |b: u64| b as f64 / 1048576.0;
+    println!("  {:>6}  {:>9}  {:>12}", "soak", "workshop", "Kafka data");
+    println!("  {:>5}s  {:>7}min  {:>8.1} MiB  (before)", 0, 0, mib(base));
+    let mut samples = vec![base];
+    while tasks.iter().any(|t| !t.is_finished()) {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        let t = started.elapsed().as_secs();
+        let bytes = disk_bytes(&data);
+        samples.push(bytes);
+        let produced = tally.lock().unwrap().actions * (RECORD * PER_FRAME) as u64;
+        println!(
+            "  {t:>5}s  {:>7.0}min  {:>8.1} MiB  ({:.0} MiB produced so far)",
+            t as f64 * compressed / 60.0,
+            mib(bytes),
+            mib(produced)
+        );
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let t = tally.lock().unwrap();
+    let max = samples.iter().copied().max().unwrap_or(0);
+    let quotas = bridge::quota::Quotas::default();
+    let configs: BTreeMap<String, u64> = quotas.topic_configs().into_iter().filter_map(|(k, v)| Some((k, v.parse().ok()?))).collect();
+    let per_partition = configs.get("retention.bytes").copied().unwrap_or(0) + configs.get("segment.bytes").copied().unwrap_or(0);
+    println!(
+        "produced {:.0} MiB in {} frames ({} errors{}); Kafka data max {:.1} MiB, {:.1} MiB over the start; \
+         bound by the topics' configs: {} partitions × (retention.bytes + segment.bytes = {:.2} MiB) = {:.0} MiB of segments",
+        mib(t.actions * (RECORD * PER_FRAME) as u64),
+        t.actions,
+        t.errors.values().sum::<u64>(),
+        t.errors.iter().map(|(k, n)| format!(", {n} {k}")).collect::<String>(),
+        mib(max),
+        mib(max.saturating_sub(base)),
+        args.participants * 3,
+        mib(per_partition),
+        mib(per_partition * (args.participants as u64) * 3)
+    );
+    drop(t);
+    let _ = bridge.child.kill();
+    let _ = bridge.child.wait();
+    let _ = Command::new(&args.bridge)
+        .args(["--clean", "--bootstrap", &args.bootstrap, "--checkpoints"])
+        .arg(dir.join("checkpoints"))
+        .arg("--workshop")
+        .arg(dir.join("state"))
+        .stdout(std::process::Stdio::null())
+        .status();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn main() {
     let args = match parse_args() {
         Ok(a) => a,
@@ -394,6 +528,9 @@ fn main() {
     };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
+        if args.soak {
+            return soak(&args).await;
+        }
         if args.only.as_deref() != Some("restarts") {
             phase(&args, false).await;
         }

@@ -1,5 +1,6 @@
 //! Per-lab quotas: topics, partitions, records per minute, bytes on the broker, checkpoint bytes on
-//! disk. Pure accounting (times are passed in); the server asks before an operation and records after.
+//! disk, and the topic configs that make the broker keep a lab's topics within its bytes. Pure
+//! accounting (times and measures are passed in); the server asks before an operation and records after.
 
 use protocol::NewRecord;
 use std::collections::{BTreeMap, VecDeque};
@@ -9,7 +10,7 @@ pub struct Quotas {
     pub topics: usize,
     pub partitions: i64,
     pub records_per_minute: u64,
-    /// Bytes of keys and values this lab's produces put on the broker, over its live topics.
+    /// Bytes of this lab's topics on the broker's disk (DescribeLogDirs), over its live topics.
     pub broker_bytes: u64,
     pub checkpoint_bytes: u64,
 }
@@ -22,14 +23,22 @@ impl Default for Quotas {
 
 const MINUTE_MS: i64 = 60_000;
 
-/// What one lab has used. Topic counts come from Kafka at each create (they survive a bridge restart);
-/// produced records and bytes are counted here, from the bridge's own produces.
+/// How long a measure of a lab's bytes on the broker is used before it is taken again.
+pub const MEASURE_EVERY_MS: i64 = 5_000;
+
+/// Kafka's smallest `segment.bytes` (1 MiB): a log rolls to a new segment at this size.
+pub const SEGMENT_BYTES: u64 = 1024 * 1024;
+
+/// What one lab has used. Topic counts come from Kafka at each create and bytes on the broker from
+/// Kafka's own log sizes (both survive a bridge restart); records per minute are counted here.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Usage {
     /// (time ms, records) of the produces of the last minute.
     recent: VecDeque<(i64, u64)>,
-    /// Bytes produced per topic, until the topic is deleted.
-    bytes: BTreeMap<String, u64>,
+    /// The lab's topics' size on the broker (per topic) and when it was measured.
+    measured: Option<(i64, BTreeMap<String, u64>)>,
+    /// Key and value bytes produced since that measure (not in it yet).
+    since: u64,
 }
 
 impl Quotas {
@@ -66,12 +75,24 @@ impl Quotas {
         let on_broker = usage.broker_bytes();
         if on_broker + bytes > self.broker_bytes {
             return Err(format!(
-                "broker-bytes quota: {on_broker} bytes produced into this lab's topics + {bytes} = {} > {} allowed; delete a topic first",
+                "broker-bytes quota: {on_broker} bytes of this lab's topics on the broker + {bytes} = {} > {} allowed; delete a topic first",
                 on_broker + bytes,
                 self.broker_bytes
             ));
         }
         Ok(())
+    }
+
+    /// The configs a workshop lab's topics are made with, so that the broker itself keeps the lab
+    /// within its bytes on the broker: a partition holds `retention.bytes` of closed segments plus the
+    /// segment being written (at most `segment.bytes`), and a lab has at most `partitions` partitions.
+    /// Kafka deletes the oldest closed segments beyond `retention.bytes` at each retention check.
+    pub fn topic_configs(&self) -> Vec<(String, String)> {
+        // Below 2 MiB a partition the config cannot keep the bound (segments are at least 1 MiB); the
+        // produce check still refuses what goes over.
+        let per_partition = self.broker_bytes / self.partitions.max(1) as u64;
+        let retention = per_partition.saturating_sub(SEGMENT_BYTES).max(1);
+        vec![("retention.bytes".into(), retention.to_string()), ("segment.bytes".into(), SEGMENT_BYTES.to_string())]
     }
 
     /// Before a checkpoint write of `bytes` into a folder holding `on_disk` bytes.
@@ -88,17 +109,32 @@ impl Quotas {
 }
 
 impl Usage {
-    pub fn produced(&mut self, topic: &str, now_ms: i64, records: u64, bytes: u64) {
+    pub fn produced(&mut self, now_ms: i64, records: u64, bytes: u64) {
         self.recent.push_back((now_ms, records));
-        *self.bytes.entry(topic.to_string()).or_default() += bytes;
+        self.since += bytes;
     }
 
+    /// A deleted topic's bytes are given back at once (Kafka removes its files shortly after).
     pub fn topic_deleted(&mut self, topic: &str) {
-        self.bytes.remove(topic);
+        if let Some((_, sizes)) = &mut self.measured {
+            sizes.remove(topic);
+        }
     }
 
+    /// Whether the bytes on the broker should be measured again at `now_ms`.
+    pub fn measure_due(&self, now_ms: i64) -> bool {
+        self.measured.as_ref().is_none_or(|(at, _)| now_ms - at >= MEASURE_EVERY_MS)
+    }
+
+    /// Kafka's sizes of the lab's topics at `now_ms` (what was produced before is in them).
+    pub fn measured(&mut self, now_ms: i64, sizes: BTreeMap<String, u64>) {
+        self.measured = Some((now_ms, sizes));
+        self.since = 0;
+    }
+
+    /// The lab's bytes on the broker: the last measure and what was produced since.
     pub fn broker_bytes(&self) -> u64 {
-        self.bytes.values().sum()
+        self.measured.as_ref().map_or(0, |(_, s)| s.values().sum()) + self.since
     }
 
     fn forget_before(&mut self, ms: i64) {
@@ -134,9 +170,9 @@ mod tests {
         let q = Quotas { records_per_minute: 100, ..Quotas::default() };
         let mut u = Usage::default();
         q.check_produce(&mut u, 0, 60, 10).unwrap();
-        u.produced("t", 0, 60, 10);
+        u.produced(0, 60, 10);
         q.check_produce(&mut u, 30_000, 40, 10).unwrap();
-        u.produced("t", 30_000, 40, 10);
+        u.produced(30_000, 40, 10);
         let e = q.check_produce(&mut u, 59_999, 1, 1).unwrap_err();
         assert!(e.contains("100 records in the last 60 s + 1 = 101 > 100 allowed"), "{e}");
         // The first 60 are a minute old at 60 000 ms.
@@ -144,15 +180,30 @@ mod tests {
     }
 
     #[test]
-    fn broker_bytes_count_until_the_topic_is_deleted() {
+    fn broker_bytes_are_kafkas_measure_plus_what_was_produced_since_until_the_topic_is_deleted() {
         let q = Quotas { broker_bytes: 100, ..Quotas::default() };
         let mut u = Usage::default();
-        u.produced("a", 0, 1, 60);
-        u.produced("b", 0, 1, 30);
+        assert!(u.measure_due(0), "a restarted bridge measures first");
+        u.measured(0, [("a".to_string(), 60), ("b".to_string(), 20)].into());
+        u.produced(1, 1, 10);
+        assert!(!u.measure_due(MEASURE_EVERY_MS - 1) && u.measure_due(MEASURE_EVERY_MS));
         let e = q.check_produce(&mut u, 1, 1, 20).unwrap_err();
-        assert!(e.contains("90 bytes produced into this lab's topics + 20 = 110 > 100 allowed"), "{e}");
+        assert!(e.contains("90 bytes of this lab's topics on the broker + 20 = 110 > 100 allowed"), "{e}");
         u.topic_deleted("a");
         q.check_produce(&mut u, 1, 1, 20).unwrap();
+        // The next measure holds what was produced: it is not counted twice.
+        u.measured(2, [("b".to_string(), 35)].into());
+        assert_eq!(u.broker_bytes(), 35);
+    }
+
+    #[test]
+    fn topic_configs_keep_a_lab_at_its_limit_partitions_within_its_broker_bytes() {
+        let q = Quotas::default();
+        let c: BTreeMap<String, u64> = q.topic_configs().into_iter().map(|(k, v)| (k, v.parse().unwrap())).collect();
+        let (retention, segment) = (c["retention.bytes"], c["segment.bytes"]);
+        assert_eq!(segment, SEGMENT_BYTES);
+        assert!((retention + segment) * q.partitions as u64 <= q.broker_bytes, "{retention} + {segment}");
+        assert!(retention > 0);
     }
 
     #[test]

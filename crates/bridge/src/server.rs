@@ -298,6 +298,8 @@ struct Holder {
     /// `None`: a workshop participant that has not joined or resumed yet.
     ns: Option<Namespace>,
     participant: Option<String>,
+    /// The lab held existed before this connection took it (the welcome says so).
+    resumed: bool,
 }
 
 impl Holder {
@@ -330,7 +332,7 @@ impl Drop for RoomWatch<'_> {
 }
 
 async fn connection(mut socket: WebSocket, app: Arc<App>, who: Who) {
-    let mut holder = Holder { who, ns: None, participant: None };
+    let mut holder = Holder { who, ns: None, participant: None, resumed: false };
     // A solo page gets a lab at once (and its secret, once); a teacher gets the teacher's own lab; a
     // workshop participant gets one by joining or resuming.
     let mut first_secret = None;
@@ -350,9 +352,13 @@ async fn connection(mut socket: WebSocket, app: Arc<App>, who: Who) {
             }
         }
         Who::Teacher => {
+            let existed = app.labs().all().any(|l| l.record.teacher);
             let made = app.labs().teacher(now_ms());
             match made {
-                Ok(ns) => holder.hold(&app, ns, Some(crate::labs::TEACHER.into())),
+                Ok(ns) => {
+                    holder.hold(&app, ns, Some(crate::labs::TEACHER.into()));
+                    holder.resumed = existed;
+                }
                 Err(e) => {
                     let _ = send(&mut socket, Response::new(None, Reply::Error { code: ErrorCode::QuotaExceeded, message: e })).await;
                     return;
@@ -592,6 +598,7 @@ fn hello(
         return match found {
             Some((ns, name)) => {
                 holder.hold(app, ns, (!name.is_empty()).then_some(name));
+                holder.resumed = true;
                 Ok(None)
             }
             None => Err(err(
@@ -619,6 +626,7 @@ fn hello(
         let (ns, secret) = made.map_err(|e| err(ErrorCode::QuotaExceeded, e))?;
         app.save_labs();
         holder.hold(app, ns, Some(name));
+        holder.resumed = false;
         return Ok(Some(secret));
     }
     match (namespace, &holder.ns) {
@@ -702,6 +710,13 @@ fn welcome(app: &App, holder: &Holder, binary: bool, lab_secret: Option<String>)
             participant: holder.participant.clone(),
             role,
             locked: holder.who == Who::Participant && app.locked.load(Ordering::Relaxed),
+            resumed: holder.resumed,
+            lesson: holder
+                .ns
+                .as_ref()
+                .filter(|_| holder.resumed)
+                .and_then(|ns| app.labs().get(ns.prefix()).map(|l| l.record.lesson.clone()))
+                .filter(|l| !l.is_empty()),
         },
     )
 }
@@ -752,12 +767,22 @@ async fn guarded_dispatch(app: &App, ns: &Namespace, who: Who, op: Op) -> Result
                     .collect();
                 q.check_create(&existing, topic, *partitions).map_err(quota)?;
             }
-            Op::Produce { topic, records, .. } => {
+            Op::Produce { records, .. } => {
+                let due = app.labs().get(&lab).is_some_and(|l| l.usage.measure_due(now));
+                if due {
+                    // What is really on the broker (it survives a bridge restart), at most every few seconds.
+                    // A failed measure (Kafka restarting) keeps the last one; the produce tells Kafka's state.
+                    if let Ok(sizes) = lab_topic_sizes(&app.kafka, &lab).await {
+                        if let Some(l) = app.labs().get_mut(&lab) {
+                            l.usage.measured(now, sizes);
+                        }
+                    }
+                }
                 let bytes = record_bytes(records);
                 let mut labs = app.labs();
                 let usage = &mut labs.get_mut(&lab).expect("checked above").usage;
                 q.check_produce(usage, now, records.len() as u64, bytes).map_err(quota)?;
-                produced = Some((topic.clone(), records.len() as u64, bytes));
+                produced = Some((records.len() as u64, bytes));
             }
             Op::Storage { request: StorageRequest::Write { bytes, .. } | StorageRequest::WriteCheckpoint { bytes, .. } } => {
                 let dir = CheckpointDir::for_namespace(&app.config.checkpoint_root, &lab).root().to_path_buf();
@@ -769,18 +794,42 @@ async fn guarded_dispatch(app: &App, ns: &Namespace, who: Who, op: Op) -> Result
     }
     let deleted = if let Op::DeleteTopic { topic } = &op { Some(topic.clone()) } else { None };
     let makes = !matches!(op, Op::DescribeTopic { .. } | Op::DescribeGroup { .. } | Op::Fetch { .. });
-    let result = dispatch_with(&app.kafka, &app.config.checkpoint_root, ns, op).await;
+    let result = match op {
+        // A workshop's lab topics carry configs that make the broker keep them within the lab's bytes.
+        Op::CreateTopic { topic, partitions } if app.workshop.is_some() => {
+            let configs = q.topic_configs();
+            match ns.check("topic", &topic) {
+                Err(e) => Err(ns_err(e)),
+                Ok(()) => app
+                    .kafka
+                    .create_topic_with_configs(&topic, partitions, &configs)
+                    .await
+                    .map(|()| Reply::TopicCreated { topic, partitions }),
+            }
+        }
+        op => dispatch_with(&app.kafka, &app.config.checkpoint_root, ns, op).await,
+    };
     let mut labs = app.labs();
     labs.touch(&lab, now, makes);
     if let (Ok(_), Some(lab)) = (&result, labs.get_mut(&lab)) {
-        if let Some((topic, records, bytes)) = produced {
-            lab.usage.produced(&topic, now, records, bytes);
+        if let Some((records, bytes)) = produced {
+            lab.usage.produced(now, records, bytes);
         }
         if let Some(topic) = deleted {
             lab.usage.topic_deleted(&topic);
         }
     }
     result
+}
+
+/// The size on the broker of each of the lab's topics (`lab` is its namespace prefix).
+pub async fn lab_topic_sizes(kafka: &Kafka, lab: &str) -> Result<BTreeMap<String, u64>, OpError> {
+    let topics: Vec<String> = kafka.list_topics().await?.into_iter().map(|t| t.topic).filter(|t| t.starts_with(lab)).collect();
+    let mut sizes = BTreeMap::new();
+    for ((topic, _), bytes) in kafka.log_dir_sizes(&topics).await? {
+        *sizes.entry(topic).or_default() += bytes;
+    }
+    Ok(sizes)
 }
 
 fn ns_err(e: String) -> OpError {
@@ -869,6 +918,17 @@ pub async fn dispatch_with(kafka: &Kafka, checkpoint_root: &std::path::Path, ns:
                 .await
                 .map_err(|e| OpError::new(ErrorCode::InvalidArgument, format!("storage task failed: {e}")))?;
             Reply::Storage { storage }
+        }
+        Op::CheckpointFiles { dir } => {
+            let disk = CheckpointDir::for_namespace(checkpoint_root, ns.prefix());
+            let listed = {
+                let dir = dir.clone();
+                tokio::task::spawn_blocking(move || disk.files_under(&dir, MAX_CHECKPOINT_FILES))
+                    .await
+                    .map_err(|e| OpError::new(ErrorCode::InvalidArgument, format!("storage task failed: {e}")))?
+            };
+            let files = listed.map_err(|e| OpError::new(ErrorCode::InvalidArgument, e))?;
+            Reply::CheckpointFiles { dir, files: files.into_iter().map(|(path, bytes)| StoredFile { path, bytes }).collect() }
         }
         Op::Engine { request } => {
             check_engine(ns, &request).map_err(ns_err)?;

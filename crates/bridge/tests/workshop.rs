@@ -235,6 +235,23 @@ async fn a_workshop_lab_is_resumed_by_its_secret_after_a_bridge_restart() {
     let topic = format!("{ns}words");
     ada.ok(Op::CreateTopic { topic: topic.clone(), partitions: 1 }).await;
     ada.ok(produce(&topic, 3)).await;
+    ada.ok(Op::Storage {
+        request: StorageRequest::WriteCheckpoint { dir: "ckpt".into(), file_time: engine::time::Time(5000), bytes: b"five".to_vec() },
+    })
+    .await;
+    ada.ok(Op::Storage { request: StorageRequest::Write { path: "ckpt/u1/rdd-1".into(), bytes: b"state".to_vec() } }).await;
+    let status =
+        Op::LabStatus { lesson: "retention".into(), chapter: 1, job: JobState::Running, exception: None, partitions: vec![], group: None };
+    ada.ok(status).await;
+    // A reload on the same bridge: the welcome says the lab is resumed, and on which lesson.
+    let mut tab = Client::connect(&addr, &format!("join={join}")).await;
+    match tab.ok(hello(None, Some(&secret))).await {
+        Reply::Welcome { namespace, resumed: true, lesson, .. } => {
+            assert_eq!((namespace, lesson.as_deref()), (ns.clone(), Some("retention")))
+        }
+        r => panic!("{r:?}"),
+    }
+    drop(tab);
     let file = std::fs::read_to_string(dir.join("state/participants.json")).unwrap();
     assert!(file.contains("\"Ada\"") && file.contains(&ns) && !file.contains(&secret), "{file}");
 
@@ -242,20 +259,41 @@ async fn a_workshop_lab_is_resumed_by_its_secret_after_a_bridge_restart() {
     drop(ada);
     first.abort();
     let _ = first.await;
-    let (addr2, _h) = start(workshop_config(&dir)).await;
+    // The second bridge allows 50 bytes on the broker: the three records already there (measured on
+    // Kafka, not counted from zero by the new bridge) leave no room.
+    let mut config = workshop_config(&dir);
+    config.quotas.broker_bytes = 50;
+    let (addr2, _h) = start(config).await;
     assert_eq!(read_secret(&dir, "join-code"), join, "the join code is made once");
     let mut back = Client::connect(&addr2, &format!("join={join}")).await;
     match back.ok(hello(None, Some(&secret))).await {
-        Reply::Welcome { namespace, participant, lab_secret: None, .. } => {
+        Reply::Welcome { namespace, participant, lab_secret: None, resumed, .. } => {
             assert_eq!(namespace, ns);
             assert_eq!(participant.as_deref(), Some("Ada"));
+            assert!(resumed, "the welcome says the lab was there before");
         }
         r => panic!("{r:?}"),
     }
+    // The page reads its checkpoint back: every file under ckpt (subfolders too) with its size, then each one.
+    let files = match back.ok(Op::CheckpointFiles { dir: "ckpt".into() }).await {
+        Reply::CheckpointFiles { files, .. } => files.into_iter().map(|f| (f.path, f.bytes)).collect::<Vec<_>>(),
+        r => panic!("{r:?}"),
+    };
+    assert_eq!(files, vec![("ckpt/checkpoint-5000".to_string(), 4), ("ckpt/u1/rdd-1".to_string(), 5)]);
+    match back.ok(Op::Storage { request: StorageRequest::Read { path: "ckpt/u1/rdd-1".into() } }).await {
+        Reply::Storage { storage: StorageReply::Bytes { result: Ok(b) } } => assert_eq!(b, b"state"),
+        r => panic!("{r:?}"),
+    }
+    let refused = back.refused(Op::CheckpointFiles { dir: "../lab-000000000000".into() }, ErrorCode::InvalidArgument).await;
+    assert!(refused.contains("invalid storage path"), "another lab's folder: {refused}");
     match back.ok(Op::DescribeTopic { topic: topic.clone() }).await {
         Reply::Topic { partitions, .. } => assert_eq!(partitions[0].log_end, 3),
         r => panic!("{r:?}"),
     }
+    let msg = back.refused(produce(&topic, 1), ErrorCode::QuotaExceeded).await;
+    let on_broker: u64 =
+        msg.strip_prefix("broker-bytes quota: ").and_then(|m| m.split(' ').next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(on_broker > 50 && msg.contains("bytes of this lab's topics on the broker"), "{msg}");
     back.refused(hello(None, Some("0123456789abcdef0123456789abcdef")), ErrorCode::UnknownLab).await;
     back.ok(Op::DeleteTopic { topic }).await;
     std::fs::remove_dir_all(&dir).unwrap();

@@ -48,6 +48,41 @@ impl CheckpointDir {
         }
         Ok(out)
     }
+
+    /// Every file under `dir`, subfolders included, as `/`-separated paths from the root (`dir/…`)
+    /// with their sizes, sorted; hidden names (our temp files) and symlinks are left out. More than
+    /// `max` files is an error naming the limit. A missing `dir` has none.
+    pub fn files_under(&self, dir: &str, max: usize) -> Result<Vec<(String, u64)>, String> {
+        let start = self.path(dir)?;
+        let mut out = Vec::new();
+        let mut todo = vec![(start, dir.trim_end_matches('/').to_string())];
+        while let Some((d, rel)) = todo.pop() {
+            let entries = match fs::read_dir(&d) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io(e, &d)),
+            };
+            for e in entries {
+                let e = e.map_err(|e| io(e, &d))?;
+                let name = e.file_name().to_string_lossy().into_owned();
+                let kind = e.file_type().map_err(|err| io(err, &e.path()))?;
+                if name.starts_with('.') || kind.is_symlink() {
+                    continue;
+                }
+                let path = format!("{rel}/{name}");
+                if kind.is_dir() {
+                    todo.push((e.path(), path));
+                } else if kind.is_file() {
+                    out.push((path, e.metadata().map_err(|err| io(err, &e.path()))?.len()));
+                    if out.len() > max {
+                        return Err(format!("more than {max} files under {dir}"));
+                    }
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
 }
 
 /// Writes a hidden sibling of `path`, flushes it to disk, then renames it over `path`: a reader (or a
@@ -191,6 +226,22 @@ mod tests {
         assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
         assert_eq!(fs::read_dir(&root).unwrap().count(), 1, "no temp file left");
         assert!(write_atomic(&root.join("missing/x"), b"x", false).is_err());
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn files_under_a_folder_are_listed_with_subfolders_and_sizes_and_without_temp_files() {
+        let root = temp_root("tree");
+        let mut s = CheckpointDir::new(&root);
+        s.write("ckpt/checkpoint-5000", b"abc").unwrap();
+        s.write("ckpt/u1/rdd-3", b"hello").unwrap();
+        s.write("other/x", b"x").unwrap();
+        fs::write(root.join("ckpt/.checkpoint-5000.1-1.tmp"), b"half").unwrap();
+        let files = s.files_under("ckpt", 10).unwrap();
+        assert_eq!(files, vec![("ckpt/checkpoint-5000".to_string(), 3), ("ckpt/u1/rdd-3".to_string(), 5)]);
+        assert_eq!(s.files_under("missing", 10).unwrap(), vec![]);
+        assert!(s.files_under("../x", 10).is_err());
+        assert!(s.files_under("ckpt", 1).unwrap_err().contains("more than 1 files under ckpt"));
         fs::remove_dir_all(&root).unwrap();
     }
 

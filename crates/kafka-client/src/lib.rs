@@ -12,6 +12,7 @@ pub mod cleanup;
 pub mod data;
 pub mod engine;
 pub mod groups;
+pub mod log_dirs;
 pub mod offsets_topic;
 pub mod wire;
 

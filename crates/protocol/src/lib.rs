@@ -17,6 +17,16 @@ pub use kafka_model::offsets_topic::{GroupMetadataMember, GroupMetadataValue, Of
 pub use kafka_model::PartitionRange;
 pub use workshop::{JobState, Join, LabException, Role, RoomLab, RoomPartition, StatusPartition};
 
+/// A file in a connection's checkpoint folder ([`Reply::CheckpointFiles`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFile {
+    pub path: String,
+    pub bytes: u64,
+}
+
+/// Files a [`Reply::CheckpointFiles`] lists at most (a lab's checkpoint of a few batches has tens).
+pub const MAX_CHECKPOINT_FILES: usize = 2_000;
+
 /// The version this crate speaks; a frame with another `v` gets [`ErrorCode::UnsupportedVersion`].
 pub const PROTOCOL_VERSION: u32 = 1;
 /// The largest frame the bridge accepts (bytes); larger ones get [`ErrorCode::FrameTooLarge`].
@@ -145,6 +155,12 @@ pub enum Op {
     Storage {
         request: StorageRequest,
     },
+    /// Every file under `dir` of this connection's checkpoint folder, subfolders included, with its
+    /// size; answered with [`Reply::CheckpointFiles`]. A resumed page reads its checkpoint back with
+    /// it, then one storage `read` per file (a storage `list` names only the files directly in a folder).
+    CheckpointFiles {
+        dir: String,
+    },
     /// Start (`true`) or stop pushing [`Reply::LogEnd`] for a topic.
     Watch {
         topic: String,
@@ -196,6 +212,14 @@ pub enum Reply {
         role: Role,
         #[serde(default)]
         locked: bool,
+        /// The lab existed before this connection (a resume by secret, the teacher's own lab again):
+        /// its topics, group and checkpoint folder may hold what an earlier page made.
+        #[serde(default)]
+        resumed: bool,
+        /// A resumed lab's lesson as its page last reported it (`seed`, `retention`…): a reloaded page
+        /// opens the lesson whose job wrote the checkpoint it reads back.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lesson: Option<String>,
     },
     /// Answer to `labStatus`.
     LabStatusStored {},
@@ -261,6 +285,12 @@ pub enum Reply {
     },
     Storage {
         storage: StorageReply,
+    },
+    /// Answer to `checkpointFiles`: paths relative to the folder (`ckpt/checkpoint-5000`,
+    /// `ckpt/<uuid>/rdd-3`), sorted, at most [`MAX_CHECKPOINT_FILES`].
+    CheckpointFiles {
+        dir: String,
+        files: Vec<StoredFile>,
     },
     /// Push: a watched topic's log end moved.
     #[serde(rename_all = "camelCase")]
@@ -507,6 +537,7 @@ pub const OP_NAMES: &[&str] = &[
     "commitOffsets",
     "engine",
     "storage",
+    "checkpointFiles",
     "watch",
     "watchOffsetsTopic",
     "labStatus",
@@ -550,6 +581,7 @@ mod tests {
             Op::DescribeTopic { topic: "t".into() },
             Op::CommitOffsets { group: "g".into(), offsets: vec![PartitionOffset { topic: "t".into(), partition: 0, offset: 4 }] },
             Op::WatchOffsetsTopic { group: "g".into(), on: true },
+            Op::CheckpointFiles { dir: "ckpt".into() },
             Op::Engine { request: KafkaRequest::OffsetFetch { group: "g".into(), partitions: vec![TopicPartition::new("t", 0)] } },
         ];
         for (i, op) in ops.into_iter().enumerate() {

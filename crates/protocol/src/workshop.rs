@@ -154,6 +154,8 @@ mod tests {
                 participant: Some("Ada".into()),
                 role: Role::Participant,
                 locked: true,
+                resumed: true,
+                lesson: Some("retention".into()),
             },
             Reply::LabStatusStored {},
             Reply::Room {

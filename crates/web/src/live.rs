@@ -43,6 +43,8 @@ enum Pending {
     /// A tool request of the ordered queue; the text names it in error notes.
     Ordered(String),
     Topic(String),
+    /// A resumed lab's topic (wire name) is looked up before it is created: it is usually there.
+    Ensure(String),
     Group,
     Other,
 }
@@ -85,6 +87,10 @@ pub struct LiveKafka {
     /// after the bridge's answer (`Some(t)`: answered at t) shows the new topic, so a JoinGroup never
     /// sees a half-made topic (the bridge's group assignment is fixed until the next rebalance).
     settling: Option<Option<i64>>,
+    /// Set while a resumed lab's run is built: its topics are looked up, and created only if missing.
+    pub resumed: bool,
+    /// Topics (wire names) being looked up, with the partitions to create them with if missing.
+    ensure: BTreeMap<String, i32>,
 }
 
 impl LiveKafka {
@@ -112,6 +118,8 @@ impl LiveKafka {
             round: None,
             now: 0,
             settling: None,
+            resumed: false,
+            ensure: BTreeMap::new(),
         };
         let g = k.wire(group);
         k.send(Op::WatchOffsetsTopic { group: g, on: true }, Pending::Other);
@@ -183,9 +191,12 @@ impl LiveKafka {
             return;
         }
         if let Some(op) = self.ordered.pop_front() {
-            let what = describe_op(&op);
+            let pending = match &op {
+                Op::DescribeTopic { topic } if self.ensure.contains_key(topic) => Pending::Ensure(topic.clone()),
+                _ => Pending::Ordered(describe_op(&op)),
+            };
             self.ordered_busy = true;
-            self.send(op, Pending::Ordered(what));
+            self.send(op, pending);
         }
     }
 
@@ -311,6 +322,29 @@ impl LiveKafka {
                 }
                 self.fact_in();
             }
+            (Some(Pending::Ensure(topic)), reply) => {
+                self.ordered_busy = false;
+                let partitions = self.ensure.remove(&topic).unwrap_or(1);
+                match reply {
+                    Reply::Topic { partitions: ranges, .. } if !ranges.is_empty() => {
+                        // There: nothing to create, and nothing to say.
+                        self.topics.insert(self.page(&topic).to_string(), ranges);
+                        if self.settling == Some(None) {
+                            self.settling = Some(Some(self.now));
+                        }
+                    }
+                    // Kafka's "no such topic" (the lab was cleaned while away): made as for a new lab.
+                    Reply::Topic { .. } | Reply::Error { code: protocol::ErrorCode::Kafka, .. } => {
+                        self.ordered.push_front(Op::CreateTopic { topic, partitions });
+                    }
+                    other => {
+                        self.notes.push(format!("ERROR looking up topic {}: {}", self.page(&topic), error_text(&other)));
+                        if self.settling == Some(None) {
+                            self.settling = Some(Some(self.now));
+                        }
+                    }
+                }
+            }
             (Some(Pending::Group), Reply::Group { group }) => {
                 self.described = Some(group);
                 self.fact_in();
@@ -427,6 +461,14 @@ impl LiveKafka {
     }
 }
 
+/// What a reply says when it is not the expected one.
+fn error_text(reply: &Reply) -> String {
+    match reply {
+        Reply::Error { code, message } => format!("{code:?}: {message}"),
+        other => format!("unexpected reply {other:?}"),
+    }
+}
+
 fn describe_op(op: &Op) -> String {
     match op {
         Op::Produce { records, .. } => format!("produce ({} records)", records.len()),
@@ -481,7 +523,13 @@ impl KafkaBackend for LiveKafka {
         let ranges = (0..partitions).map(|p| PartitionRange { partition: p, log_start: 0, log_end: 0 }).collect();
         self.topics.insert(topic.to_string(), ranges);
         let topic = self.wire(topic);
-        self.push_ordered(Op::CreateTopic { topic, partitions });
+        if self.resumed {
+            // A resumed lab made its topics before: asking for the metadata spares an "already exists".
+            self.ensure.insert(topic.clone(), partitions);
+            self.push_ordered(Op::DescribeTopic { topic });
+        } else {
+            self.push_ordered(Op::CreateTopic { topic, partitions });
+        }
         self.settling = Some(None);
         Ok(())
     }

@@ -117,6 +117,8 @@ pub struct Session {
     pub lag_history: VecDeque<LagSample>,
     /// A lesson with a Structured Streaming query: its run, on its own in-memory Kafka (`ss.rs`).
     pub ss: Option<SsSide>,
+    /// Actions asked for while the checkpoint was read back, done (in order) once it is in.
+    deferred: Vec<Act>,
 }
 
 /// One sample of [`Session::lag_history`]: `None` where nothing is committed.
@@ -151,15 +153,30 @@ impl Session {
     }
 
     /// A lab on a real Kafka: the bridge welcomed this page with namespace `ns`; the lesson's topic
-    /// is created there, and the clock is the wall clock (`now_ms`).
-    pub fn live(lesson: usize, ns: &str, kafka: protocol::KafkaState, now_ms: i64) -> Session {
+    /// is created there, and the clock is the wall clock (`now_ms`). A `resumed` lab (the welcome
+    /// says it existed before) looks its topic up instead of creating it, and reads its checkpoint
+    /// folder back from the bridge before the engine may start: `getOrCreate` then restores from it.
+    pub fn live(lesson: usize, ns: &str, kafka: protocol::KafkaState, now_ms: i64, resumed: bool) -> Session {
         let lesson = if lesson < LESSONS.len() { lesson } else { 0 };
         let s = LESSONS[lesson].scenario();
         let (storage, link) = BridgeStorage::new();
         let group = s.job.group_id().unwrap_or("g").to_string();
-        let k = LiveKafka::new(ns, kafka, TOPIC, &group);
-        let run = Run::with_kafka(s, Box::new(storage), WebKafka::Live(Box::new(k))).expect("creating a topic is only queued");
+        let mut k = LiveKafka::new(ns, kafka, TOPIC, &group);
+        k.resumed = resumed;
+        let mut run = Run::with_kafka(s, Box::new(storage), WebKafka::Live(Box::new(k))).expect("creating a topic is only queued");
+        if let Some(k) = run.kafka.live_mut() {
+            k.resumed = false; // topics made later (re-create) are made as asked
+        }
+        match &s.job.checkpoint_dir {
+            Some(dir) if resumed && !dir.is_empty() => link.borrow_mut().restore_from_bridge(dir),
+            _ => {}
+        }
         Session::start(lesson, run, Time(now_ms), Some(link))
+    }
+
+    /// Live: the lab's checkpoint is still being read back from the bridge; the engine waits.
+    pub fn restoring(&self) -> bool {
+        self.storage_link.as_ref().is_some_and(|l| l.borrow().restoring())
     }
 
     /// A session over a fresh run whose clock starts at `now`.
@@ -175,6 +192,7 @@ impl Session {
             last_lesson: None,
             lag_history: VecDeque::new(),
             ss: LESSONS[lesson].structured().map(SsSide::new),
+            deferred: Vec::new(),
         };
         session.run.advance_to(now);
         session
@@ -230,7 +248,11 @@ impl Session {
         k.advance(Time(now_ms));
         let mut reply = None;
         match &self.storage_link {
-            Some(link) if link.borrow().owns(&response) => link.borrow_mut().handle_response(response),
+            Some(link) if link.borrow().owns(&response) => {
+                let mut link = link.borrow_mut();
+                link.handle_response(response);
+                self.tool_lines.append(&mut link.notes);
+            }
             _ => reply = k.handle_response(response),
         }
         self.tool_lines.append(&mut k.notes);
@@ -240,6 +262,13 @@ impl Session {
             }
         }
         self.advance_to(Time(now_ms));
+        if !self.restoring() && !self.deferred.is_empty() {
+            let notes = std::mem::take(&mut self.tool_lines);
+            for act in std::mem::take(&mut self.deferred) {
+                self.apply(act);
+            }
+            self.tool_lines.splice(0..0, notes);
+        }
     }
 
     /// Live: the bridge connection closed; the run's requests that wait fail now.
@@ -267,7 +296,7 @@ impl Session {
             k.poll_facts(now_ms);
         }
         self.advance_to(Time(now_ms));
-        while let Some(&(due, i)) = self.schedule.front() {
+        while let Some(&(due, i)) = self.schedule.front().filter(|_| !self.restoring()) {
             let is_expect = self.lesson_def().steps().get(i).is_some_and(|s| s.is_expect);
             let fresh = self.run.kafka.live().and_then(|k| k.facts_asked_at).is_some_and(|t| t >= due);
             // A check reads facts asked for after its time, so it never judges a stale picture.
@@ -340,6 +369,12 @@ impl Session {
 
     /// Does `act` now; returns what the tool printed or why the engine refused.
     pub fn apply(&mut self, act: Act) {
+        if self.restoring() {
+            // getOrCreate must see the checkpoint: nothing runs before the copy is in.
+            self.tool_lines = vec!["reading this lab's checkpoint back from the bridge; the action follows when it is in".into()];
+            self.deferred.push(act);
+            return;
+        }
         let at = self.now.ms();
         self.apply_at(at, act);
     }
@@ -584,7 +619,7 @@ mod tests {
     fn a_live_chapter_keeps_the_lessons_spacing_and_place_in_the_batch_grid() {
         let kafka = protocol::KafkaState { up: true, bootstrap: "127.0.0.1:9092".into(), detail: None };
         let now = 1_764_600_003_300; // 3.3 s after a 5 s boundary
-        let mut s = Session::live(0, "lab-0123456789ab-", kafka, now);
+        let mut s = Session::live(0, "lab-0123456789ab-", kafka, now, false);
         assert!(s.is_live());
         let frames = s.take_frames();
         assert!(frames.iter().any(|f| f.contains("\"op\":\"createTopic\"") && f.contains("lab-0123456789ab-words")), "{frames:?}");
@@ -603,6 +638,11 @@ mod tests {
     /// A bridge over the model: answers every frame the session sends (the offsets-topic watch
     /// excepted) until none is left; how many engine requests it answered.
     fn bridge(s: &mut Session, model: &mut KafkaModel, now: i64) -> usize {
+        bridge_with_disk(s, model, &mut engine::storage::MemoryStorage::default(), now)
+    }
+
+    /// [`bridge`], with the lab's checkpoint folder on the bridge in `disk`.
+    fn bridge_with_disk(s: &mut Session, model: &mut KafkaModel, disk: &mut engine::storage::MemoryStorage, now: i64) -> usize {
         use protocol::{GroupDescription, Op, PartitionRange, Reply, Request, Response};
         let mut engine = 0;
         loop {
@@ -618,10 +658,23 @@ mod tests {
                         engine += 1;
                         Reply::Engine { kafka: model.serve(&request).expect("no rebalance here") }
                     }
-                    Op::Storage { .. } => Reply::Storage { storage: engine::storage::StorageReply::Done { result: Ok(()) } },
+                    Op::Storage { request } => Reply::Storage { storage: engine::storage::serve(disk, &request) },
+                    Op::CheckpointFiles { dir } => {
+                        let prefix = format!("{dir}/");
+                        let files = disk
+                            .files
+                            .iter()
+                            .filter(|(p, _)| p.starts_with(&prefix))
+                            .map(|(p, b)| protocol::StoredFile { path: p.clone(), bytes: b.len() as u64 })
+                            .collect();
+                        Reply::CheckpointFiles { dir, files }
+                    }
                     Op::CreateTopic { topic, partitions } => {
                         model.create_topic(&topic, partitions).unwrap();
                         Reply::TopicCreated { topic, partitions }
+                    }
+                    Op::DescribeTopic { topic } if model.partitions(&topic).is_none() => {
+                        Reply::Error { code: protocol::ErrorCode::Kafka, message: format!("UNKNOWN_TOPIC_OR_PARTITION: {topic}") }
                     }
                     Op::DescribeTopic { topic } => {
                         let partitions = (0..model.partitions(&topic).unwrap_or(0))
@@ -642,6 +695,17 @@ mod tests {
                             offsets: vec![],
                         },
                     },
+                    Op::Produce { topic, records, partition } => {
+                        let records = records
+                            .into_iter()
+                            .map(|r| {
+                                let tp = model.produce(&topic, partition, r.key.as_deref(), &r.value).unwrap();
+                                let offset = model.log(&tp).unwrap().log_end() - 1;
+                                protocol::ProducedRecord { partition: tp.partition, offset, key: r.key, value: r.value }
+                            })
+                            .collect();
+                        Reply::Produced { topic, records }
+                    }
                     Op::WatchOffsetsTopic { .. } => continue,
                     other => panic!("unexpected {other:?}"),
                 };
@@ -655,7 +719,7 @@ mod tests {
         let kafka = protocol::KafkaState { up: true, bootstrap: "127.0.0.1:9092".into(), detail: None };
         // After the lesson's day: the page's Kafka never runs behind the lesson's clock.
         let mut now = 1_796_000_000_000;
-        let mut s = Session::live(0, "lab-0123456789ab-", kafka, now);
+        let mut s = Session::live(0, "lab-0123456789ab-", kafka, now, false);
         let mut model = KafkaModel::new();
         bridge(&mut s, &mut model, now);
         s.tick_live(now);
@@ -679,6 +743,88 @@ mod tests {
         s.handle_frame(&dup.to_json(), now).unwrap();
         assert_eq!(s.run.trace.len(), trace);
         assert!(s.tool_lines.is_empty(), "{:?}", s.tool_lines);
+    }
+
+    /// The checkpoint offsets the page shows (◆ per partition of `words`).
+    fn checkpointed(s: &Session) -> Vec<Option<i64>> {
+        s.run.status(s.now).rows.iter().map(|r| r.checkpointed).collect()
+    }
+
+    #[test]
+    fn a_resumed_lab_reads_its_checkpoint_back_before_get_or_create_and_its_batches_go_on() {
+        let kafka = protocol::KafkaState { up: true, bootstrap: "127.0.0.1:9092".into(), detail: None };
+        let mut now = 1_796_000_000_000;
+        let (mut model, mut disk) = (KafkaModel::new(), engine::storage::MemoryStorage::default());
+        // The first page: a job reads two records and checkpoints.
+        let mut first = Session::live(0, "lab-0123456789ab-", kafka.clone(), now, false);
+        bridge_with_disk(&mut first, &mut model, &mut disk, now);
+        first.tick_live(now);
+        bridge_with_disk(&mut first, &mut model, &mut disk, now);
+        first.apply(Act::Start(Settings::default()));
+        bridge_with_disk(&mut first, &mut model, &mut disk, now);
+        for i in 0..4 {
+            if i == 1 {
+                first.apply(Act::Produce { partition: Some(0), lines: vec!["a".into(), "b".into()] });
+            }
+            now += 5_000;
+            first.tick_live(now);
+            bridge_with_disk(&mut first, &mut model, &mut disk, now);
+        }
+        let before = checkpointed(&first);
+        assert_eq!(before[0], Some(2), "{before:?}");
+        let last_batch = batches(&first).last().copied().unwrap();
+        // The tab closes with its job stopped (a killed member would hold the group until its session times out).
+        first.apply(Act::Stop { graceful: true });
+        for _ in 0..4 {
+            now += 5_000;
+            first.tick_live(now);
+            bridge_with_disk(&mut first, &mut model, &mut disk, now);
+        }
+        assert!(!first.run.engine.is_running());
+        // The reload: a new page in the same lab. Start is asked for at once, before the copy is in.
+        now += 10_000;
+        let mut page = Session::live(0, "lab-0123456789ab-", kafka, now, true);
+        page.apply(Act::Start(Settings::default()));
+        assert!(page.restoring() && !page.run.engine.is_running(), "getOrCreate waits for the checkpoint");
+        // The bridge over the model refuses a second createTopic of `words` (the helper unwraps it).
+        bridge_with_disk(&mut page, &mut model, &mut disk, now);
+        assert!(!page.restoring());
+        assert!(page.tool_lines.iter().any(|l| l.starts_with("read this lab's checkpoint back from the bridge")), "{:?}", page.tool_lines);
+        assert!(!page.tool_lines.iter().any(|l| l.contains("exists")), "{:?}", page.tool_lines);
+        assert_eq!(checkpointed(&page), before, "the same checkpoint offsets after the reload");
+        let recovered = page
+            .run
+            .trace
+            .iter()
+            .any(|l| matches!(&l.event, engine::trace::TraceEvent::ContextStarted { mode: engine::trace::StartMode::Recovered, .. }));
+        assert!(recovered, "getOrCreate restored from the checkpoint");
+        page.apply(Act::Produce { partition: Some(0), lines: vec!["c".into()] });
+        for _ in 0..3 {
+            now += 5_000;
+            page.tick_live(now);
+            bridge_with_disk(&mut page, &mut model, &mut disk, now);
+        }
+        // The batch timeline goes on after the last batch before the reload, from the checkpoint's offsets.
+        let after = batches(&page);
+        assert!(after.iter().all(|b| *b > last_batch), "{after:?} after {last_batch}");
+        let read_c = page.run.trace.iter().any(|l| {
+            matches!(&l.event, engine::trace::TraceEvent::BatchGenerated { ranges, restored: false, .. }
+                if ranges.iter().any(|r| r.partition == 0 && r.from_offset == 2 && r.until_offset == 3))
+        });
+        assert!(read_c, "the first batch computed after the reload reads [2, 3) of words-0");
+        assert_eq!(checkpointed(&page)[0], Some(3));
+    }
+
+    /// The batch times of a session's trace.
+    fn batches(s: &Session) -> Vec<i64> {
+        s.run
+            .trace
+            .iter()
+            .filter_map(|l| match &l.event {
+                engine::trace::TraceEvent::BatchGenerated { batch, .. } => Some(batch.ms()),
+                _ => None,
+            })
+            .collect()
     }
 
     #[test]

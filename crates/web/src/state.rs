@@ -465,12 +465,17 @@ impl AppState {
                 self.notice = Some(format!("The bridge sent a frame this page cannot read; it was ignored and the session goes on: {e}"))
             }
             // The first frame is the bridge's welcome: an untouched page moves to the real Kafka.
-            Event::Frame(Ok(protocol::Response { reply: protocol::Reply::Welcome { namespace, kafka, .. }, .. })) if !live => {
+            Event::Frame(Ok(protocol::Response {
+                reply: protocol::Reply::Welcome { namespace, kafka, resumed, lesson: reported, .. },
+                ..
+            })) if !live => {
                 if namespace.is_empty() {
                     // A workshop participant not joined yet: the join form (or the resume) is under way.
                 } else if self.session.borrow().entries.is_empty() {
-                    let lesson = self.session.borrow().lesson;
-                    self.set_session(Session::live(lesson, &namespace, kafka, now));
+                    // A resumed lab opens the lesson its page was on: that lesson's job wrote the checkpoint.
+                    let known = reported.and_then(|id| crate::lessons::LESSONS.iter().position(|l| l.id == id));
+                    let lesson = known.filter(|_| resumed).unwrap_or(self.session.borrow().lesson);
+                    self.set_session(Session::live(lesson, &namespace, kafka, now, resumed));
                     self.link = Link::Live;
                     self.workshop.join_form = None;
                     if self.workshop.role == Role::Teacher {
@@ -712,7 +717,8 @@ impl AppState {
     fn start_fresh_run(&mut self, now: i64) {
         let Some((lesson, chapter)) = self.workshop.fresh_run.take() else { return };
         let Some((ns, kafka)) = self.session.borrow().run.kafka.live().map(|k| (k.ns.clone(), k.kafka.clone())) else { return };
-        let mut s = Session::live(lesson, &ns, kafka, now.max(self.session.borrow().now.ms()));
+        // The lab was emptied first (reset, or Go's clean slate): made as new.
+        let mut s = Session::live(lesson, &ns, kafka, now.max(self.session.borrow().now.ms()), false);
         if let Some(k) = chapter {
             let chapters = s.lesson_def().chapters();
             if let Some(c) = chapters.get(k as usize) {
@@ -798,6 +804,8 @@ mod tests {
             participant: name.map(String::from),
             role,
             locked: false,
+            resumed: secret.is_none(),
+            lesson: None,
         };
         Event::Frame(Ok(Response::new(None, reply)))
     }
@@ -831,6 +839,28 @@ mod tests {
         assert_eq!(s.link, Link::Live);
         s.session.borrow_mut().take_frames();
         s
+    }
+
+    #[test]
+    fn a_reloaded_participant_opens_the_labs_lesson_and_reads_its_checkpoint_back_first() {
+        let s = AppState::for_page(Route::Join { code: "c0de".into() }, Some("ada-secret".into()));
+        let s = s.update(Msg::Bridge(Event::Opened, NOW)).unwrap();
+        assert!(matches!(&sent(&s)[..], [protocol::Op::Hello { resume: Some(r), .. }] if r == "ada-secret"));
+        let Event::Frame(Ok(mut r)) = welcome_as("lab-00000000000a-", None, Some("Ada"), protocol::Role::Participant) else {
+            unreachable!()
+        };
+        if let Reply::Welcome { lesson, .. } = &mut r.reply {
+            *lesson = Some("retention".into());
+        }
+        let s = s.update(Msg::Bridge(Event::Frame(Ok(r)), NOW)).unwrap();
+        assert_eq!(s.link, Link::Live);
+        assert_eq!(s.session.borrow().lesson_def().id, "retention");
+        assert!(s.session.borrow().restoring(), "the checkpoint is read back before the job may start");
+        let frames = s.session.borrow_mut().take_frames();
+        assert!(
+            frames.iter().any(|f| f.contains("\"op\":\"describeTopic\"")) && !frames.iter().any(|f| f.contains("createTopic")),
+            "{frames:?}"
+        );
     }
 
     #[test]
