@@ -134,6 +134,13 @@ fn committed_fixture_plans_the_next_batch_from_the_last_end() {
     assert!(!p.fails && !p.loses_data, "{}", p.headline);
     let ranges: Vec<String> = p.outcomes[0].batches.iter().flat_map(|b| b.ranges.clone()).collect();
     assert_eq!(ranges, [format!("{t}-0 [7, 9)"), format!("{t}-0 [9, 10)")]);
+    // The source options replace the guess: a pattern that matches the topic reads the same.
+    let p = predict(&cp, &files, &facts(&t, 0, 10), &[("subscribePattern", "words-.*")]);
+    assert!(!p.fails, "{}", p.headline);
+    assert_eq!(p.outcomes[0].batches[0].ranges, [format!("{t}-0 [7, 10)")]);
+    // Options Spark refuses are refused with its message.
+    let p = predict(&cp, &files, &facts(&t, 0, 10), &[("subscribe", "a"), ("assign", "{\"a\":[0]}")]);
+    assert!(p.headline.contains("Only one of the following options can be specified for Kafka source"), "{}", p.headline);
 }
 
 #[test]

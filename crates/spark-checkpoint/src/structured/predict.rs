@@ -91,7 +91,11 @@ pub fn wanted_topics(cp: &StructuredCheckpoint) -> BTreeSet<String> {
 fn query(cp: &StructuredCheckpoint, options: &[(&str, &str)], trigger: Trigger) -> Result<QueryConfig, String> {
     let topics: Vec<String> = wanted_topics(cp).into_iter().collect();
     let topics = if topics.is_empty() { "topic".to_string() } else { topics.join(",") };
-    let mut opts: Vec<(&str, &str)> = vec![("kafka.bootstrap.servers", "kafka:9092"), ("subscribe", topics.as_str())];
+    let mut opts: Vec<(&str, &str)> = vec![("kafka.bootstrap.servers", "kafka:9092")];
+    let strategy_given = options.iter().any(|(k, _)| ["subscribe", "subscribePattern", "assign"].iter().any(|s| k.eq_ignore_ascii_case(s)));
+    if !strategy_given {
+        opts.push(("subscribe", topics.as_str()));
+    }
     opts.extend_from_slice(options);
     let mut cfg = QueryConfig::from_options(&opts, trigger, DIR, "file:/checkpoint")?;
     if cp.spark == "4.x" {
