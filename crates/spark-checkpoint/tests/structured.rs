@@ -120,6 +120,13 @@ fn recreated_topic_fixture_offset_changed_and_the_new_record_is_lost_with_false(
     gone.topics.insert(t.clone(), None);
     let p = predict(&cp, &files, &gone, &[]);
     assert!(p.outcomes.iter().all(|o| o.error.as_ref().is_some_and(|e| e.class.ends_with("UnknownTopicOrPartitionException"))));
+    // Creating it empty gets past describeTopics; the re-run batch keeps its logged end, 1, below 4.
+    let create = p.ways_out.iter().find(|w| w.title.starts_with("create the missing topic(s)")).unwrap();
+    assert!(
+        create.failure.as_ref().unwrap().message.starts_with(&format!("Partition {t}-0's offset was changed from 4 to 1")),
+        "{create:?}"
+    );
+    assert!(create.costs[0].contains("with failOnDataLoss=false it goes on and loses 0 record(s)"), "{create:?}");
 }
 
 #[test]

@@ -283,8 +283,50 @@ pub fn predict(cp: &StructuredCheckpoint, files: &[(String, Vec<u8>)], facts: &F
     };
     if p.fails || p.loses_data {
         p.ways_out = ways_out(cp, files, facts, options, &start, &kafka, &topics, now, off);
+        p.ways_out.extend(create_missing(cp, files, facts, options));
     }
     p
+}
+
+/// Topics that do not exist: the restart with each created empty, with the partitions the checkpoint names.
+fn create_missing(cp: &StructuredCheckpoint, files: &[(String, Vec<u8>)], facts: &Facts, options: &[(&str, &str)]) -> Option<WayOut> {
+    let missing: Vec<String> = wanted_topics(cp).into_iter().filter(|t| matches!(facts.topics.get(t), Some(None))).collect();
+    if missing.is_empty() {
+        return None;
+    }
+    let known: BTreeSet<Tp> =
+        cp.batches.iter().filter_map(|b| b.end.as_ref()).chain(cp.initial_offsets.as_ref()).flat_map(|o| o.keys().cloned()).collect();
+    let mut created = facts.clone();
+    let mut starts = Vec::new();
+    for t in &missing {
+        let n = known.iter().filter(|tp| &tp.topic == t).map(|tp| tp.partition.saturating_add(1)).max().unwrap_or(1);
+        created.topics.insert(
+            t.clone(),
+            Some((0..n).map(|partition| crate::predict::PartitionLog { partition, log_start: 0, log_end: 0 }).collect()),
+        );
+        starts.extend((0..n).map(|partition| Start {
+            topic: t.clone(),
+            partition,
+            offset: Some(0),
+            source: "created empty".into(),
+            records: 0,
+        }));
+    }
+    let p = predict(cp, files, &created, options);
+    let on = p.outcomes.first();
+    let mut costs = vec![format!("then: {}", p.headline)];
+    costs.extend(
+        p.outcomes
+            .iter()
+            .flat_map(|o| o.lost.iter())
+            .map(|c| format!("{}-{}: {} record(s) lost ({})", c.topic, c.partition, c.records, c.because)),
+    );
+    Some(WayOut {
+        title: format!("create the missing topic(s) {} ({} partition(s), as the checkpoint names them)", missing.join(", "), starts.len()),
+        starts,
+        failure: on.and_then(|o| o.error.clone()),
+        costs,
+    })
 }
 
 fn lanes(cp: &StructuredCheckpoint, facts: &Facts) -> Vec<Lane> {
