@@ -185,6 +185,9 @@ final class StructuredRun(o: Driver.Opts) {
     case other => throw new UnsupportedOperationException(s"step do = $other")
   }
 
+  /** The generated part of a group id (`KafkaSourceProvider.streamingUniqueGroupId`), as the diff masks it. */
+  private val GeneratedGroup = """-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}--?\d+""".r
+
   /** The executors' group of the query started last (its JVM reads it from the Kafka source). */
   private var executorGroup = ""
 
@@ -199,7 +202,10 @@ final class StructuredRun(o: Driver.Opts) {
         case _ => topicsSeen.toSeq.sortBy(-_.length).foldLeft(v)((acc, t) => acc.replace(s"\"$t\"", s"\"${real(t)}\""))
       })
     }
-    val renames = topicsSeen.toSeq.map(t => s"${real(t)}=$t") ++ Seq(s"$ckpt=$ckptName") ++
+    // topics a later step creates too: a subscribePattern query reads them with this JVM's renames
+    val later = Option(toml.getArray("step")).toSeq.flatMap(a => (0 until a.size).map(a.getTable))
+      .filter(_.getString("do") == "create_topic").map(_.getString("topic"))
+    val renames = (topicsSeen.toSeq ++ later).distinct.map(t => s"${real(t)}=$t") ++ Seq(s"$ckpt=$ckptName") ++
       (if (o.bootstrap != "127.0.0.1:9092") Seq(s"${o.bootstrap}=127.0.0.1:9092") else Nil)
     val trig = Option(over.flatMap(t => Option(t.getString("trigger"))).getOrElse(triggerText)).map {
       case t @ ("AvailableNow" | "Once") => t
@@ -302,6 +308,17 @@ final class StructuredRun(o: Driver.Opts) {
         val t = s.getTable(k); val names = t.keySet.asScala.toSeq.sorted
         val c = admin.listConsumerGroupOffsets(executorGroup).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS).asScala
         check(k, toJson(t), JObj(names.map(n => n -> c.get(tp(n)).filter(_ != null).map(om => JNum(om.offset): Json).getOrElse(JNull))))
+      case k @ "executor_group" =>
+        check(k, toJson(s.get(java.util.List.of(k))), JStr(GeneratedGroup.replaceAllIn(executorGroup, "-<uuid>-<hash>")))
+      case k @ "executor_group_state" =>
+        // what `kafka-consumer-groups --describe --state` shows: Dead when the broker does not know the group
+        // (Kafka 4's Admin raises GroupIdNotFoundException where older brokers answered DEAD: the same fact)
+        val state = try admin.describeConsumerGroups(java.util.List.of(executorGroup)).all().get(30, TimeUnit.SECONDS).get(executorGroup)
+          .state.toString.toLowerCase.capitalize
+        catch {
+          case e: java.util.concurrent.ExecutionException if e.getCause.isInstanceOf[org.apache.kafka.common.errors.GroupIdNotFoundException] => "Dead"
+        }
+        check(k, toJson(s.get(java.util.List.of(k))), JStr(state))
       case k => check(k, JStr("a key the harness knows"), JStr(s"unknown expect key $k"))
     }
     lastExpectBatches = batches.size
