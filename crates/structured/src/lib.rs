@@ -8,6 +8,7 @@
 pub mod consumer;
 pub mod engine;
 pub mod json;
+pub mod limits;
 pub mod log;
 pub mod options;
 
