@@ -82,6 +82,7 @@ final class StructuredRun(o: Driver.Opts) {
       val at = t0 + stepOffset(s.getString("at"))
       advanceTo(at)
       val began = System.currentTimeMillis()
+      stepNo = i + 1
       step(s.getString("do"), s)
       say(s"step ${i + 1} (${s.getString("do")}) at ${s.getString("at")} took ${System.currentTimeMillis() - began} ms")
     } catch { case e: Throwable => say(s"ERROR: driver failed: $e"); e.printStackTrace(); failures += 1 }
@@ -191,6 +192,25 @@ final class StructuredRun(o: Driver.Opts) {
   /** The executors' group of the query started last (its JVM reads it from the Kafka source). */
   private var executorGroup = ""
 
+  private var stepNo = 0
+  /** `cargo xtask reference handoff`: the checkpoints the engine wrote, `step-<n>/<scenario name>/<checkpoint_dir>`. */
+  private val engineCheckpoints = sys.env.get("OFFSET_LAB_ENGINE_CHECKPOINTS").filter(_.nonEmpty).map(java.nio.file.Paths.get(_))
+
+  /** Real Spark restarts from the engine's checkpoint: its folder replaces Spark's, topic names suffixed as this run's. */
+  private def handOver(names: Seq[String]): Unit = engineCheckpoints.map(_.resolve(s"step-$stepNo").resolve(name).resolve(ckptName))
+    .filter(Files.isDirectory(_)).foreach { from =>
+      deleteRecursively(ckpt.toFile)
+      val files = Files.walk(from).iterator().asScala.filter(Files.isRegularFile(_)).toSeq
+      files.foreach { f =>
+        val to = ckpt.resolve(from.relativize(f).toString)
+        Files.createDirectories(to.getParent)
+        val text = new String(Files.readAllBytes(f), StandardCharsets.ISO_8859_1) // sources/0/0 starts with a zero byte
+        val renamed = names.sortBy(-_.length).foldLeft(text)((acc, t) => acc.replace(s"\"$t\"", s"\"${real(t)}\""))
+        Files.write(to, renamed.getBytes(StandardCharsets.ISO_8859_1))
+      }
+      say(s"handoff: the checkpoint the engine wrote before step $stepNo (${files.size} files from $from)")
+    }
+
   private def start(s: TomlTable): Unit = {
     val over = Option(s.getTable("job"))
     def opts(t: TomlTable): Seq[(String, String)] = Option(t).flatMap(t => Option(t.getTable("options"))).toSeq
@@ -205,6 +225,7 @@ final class StructuredRun(o: Driver.Opts) {
     // topics a later step creates too: a subscribePattern query reads them with this JVM's renames
     val later = Option(toml.getArray("step")).toSeq.flatMap(a => (0 until a.size).map(a.getTable))
       .filter(_.getString("do") == "create_topic").map(_.getString("topic"))
+    handOver((topicsSeen.toSeq ++ later).distinct)
     val renames = (topicsSeen.toSeq ++ later).distinct.map(t => s"${real(t)}=$t") ++ Seq(s"$ckpt=$ckptName") ++
       (if (o.bootstrap != "127.0.0.1:9092") Seq(s"${o.bootstrap}=127.0.0.1:9092") else Nil)
     val trig = Option(over.flatMap(t => Option(t.getString("trigger"))).getOrElse(triggerText)).map {
