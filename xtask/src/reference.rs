@@ -131,7 +131,7 @@ pub fn test_stage(ctx: &Ctx) -> Result<(u32, u32), String> {
     let text = fs::read_to_string(&list).map_err(|e| format!("{}: {e}", list.display()))?;
     // `<file>` runs in the main lane, `<file> beside` in a second lane next to it (a scenario that mostly waits on a
     // wall-clock Kafka timeout, so that its minutes overlap the others')
-    // `<file> beside handoff`: a Structured Streaming scenario whose every restart real Spark makes from the
+    // `<file> [beside] handoff`: a Structured Streaming scenario whose every restart real Spark makes from the
     // checkpoint the engine wrote (see `handoff_checkpoints`)
     let mut beside = Vec::new();
     let mut files: Vec<(PathBuf, bool)> = Vec::new();
@@ -139,9 +139,10 @@ pub fn test_stage(ctx: &Ctx) -> Result<(u32, u32), String> {
         match l.split_whitespace().collect::<Vec<_>>()[..] {
             [f] => files.push((ctx.root.join(f), false)),
             [f, "beside"] => beside.push((ctx.root.join(f), false)),
+            [f, "handoff"] => files.push((ctx.root.join(f), true)),
             [f, "beside", "handoff"] => beside.push((ctx.root.join(f), true)),
             _ => {
-                return Err(format!("{}: cannot read the line `{l}` (`<file>`, `<file> beside` or `<file> beside handoff`)", list.display()))
+                return Err(format!("{}: cannot read the line `{l}` (`<file>`, `<file> beside`, `<file> handoff` or `<file> beside handoff`)", list.display()))
             }
         }
     }
