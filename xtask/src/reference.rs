@@ -142,7 +142,10 @@ pub fn test_stage(ctx: &Ctx) -> Result<(u32, u32), String> {
             [f, "handoff"] => files.push((ctx.root.join(f), true)),
             [f, "beside", "handoff"] => beside.push((ctx.root.join(f), true)),
             _ => {
-                return Err(format!("{}: cannot read the line `{l}` (`<file>`, `<file> beside`, `<file> handoff` or `<file> beside handoff`)", list.display()))
+                return Err(format!(
+                    "{}: cannot read the line `{l}` (`<file>`, `<file> beside`, `<file> handoff` or `<file> beside handoff`)",
+                    list.display()
+                ))
             }
         }
     }
@@ -192,7 +195,11 @@ fn check_lane(ctx: &Ctx, cp: &str, files: &[(PathBuf, bool)]) -> (u32, u32) {
     let (mut passed, mut failed) = (0, 0);
     for (f, handoff) in files {
         let t = Instant::now();
-        step(&format!("reference: {}{} on real Spark", f.display(), if *handoff { " (restarts from the engine's checkpoints)" } else { "" }));
+        step(&format!(
+            "reference: {}{} on real Spark",
+            f.display(),
+            if *handoff { " (restarts from the engine's checkpoints)" } else { "" }
+        ));
         let mut out = run_dir(ctx, f);
         if *handoff {
             out.set_file_name(format!("{}-handoff", out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()));
@@ -544,7 +551,12 @@ fn handoff_checkpoints(ctx: &Ctx, scenario: &Path, out: &Path) -> Result<Option<
             .output()
             .map_err(|e| format!("cannot run cargo: {e}"))?;
         if !o.status.success() {
-            return Err(format!("offset-lab run --dir {} {} failed: {}", dir.display(), file.display(), String::from_utf8_lossy(&o.stderr)));
+            return Err(format!(
+                "offset-lab run --dir {} {} failed: {}",
+                dir.display(),
+                file.display(),
+                String::from_utf8_lossy(&o.stderr)
+            ));
         }
     }
     Ok(Some(root))
