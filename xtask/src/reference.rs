@@ -10,6 +10,8 @@
 //! - `run <scenario.toml> [--scale S] [--codec lz4|zstd|snappy] [--out DIR]`: real Spark only;
 //! - `diff <run-dir> <engine-trace.jsonl> <scenario.toml>`: compare two traces;
 //! - `check <scenario.toml>…`: run on Spark, produce the engine's trace, diff (what `test` does for each file);
+//! - `handoff <scenario.toml>…`: `check`, with every restart of a Structured Streaming scenario made by real Spark
+//!   from the checkpoint folder the engine wrote up to that step;
 //! - `test`: [`test_stage`] alone;
 //! - `fixtures`: write real checkpoint files for `crates/spark-checkpoint/fixtures/spark/`;
 //! - `bench`: figures, never pass/fail: real Spark's empty-batch overhead and records/s beside the engine's.
@@ -31,6 +33,7 @@ const HELP: &str = "usage: cargo xtask reference <command>
   diff <run-dir> <engine-trace> <scenario.toml>
                                           diff a Spark run's trace with an engine trace
   check <scenario.toml>...                run on Spark, run the engine, diff
+  handoff <scenario.toml>...              the same, every restart of a structured scenario from the engine's checkpoint
   test                                    check every scenario in reference/test-scenarios.txt (what `cargo xtask test` runs)
   fixtures                                write real checkpoint fixtures for crates/spark-checkpoint
   bench                                   real Spark's per-batch overhead and records/s next to the engine's (figures only)";
@@ -83,6 +86,20 @@ pub fn cli(ctx: &Ctx, args: &[String]) -> Result<(), String> {
                 Err(format!("{f} scenario(s) differ from real Spark"))
             }
         }
+        "handoff" => {
+            let (files, _) = split_opts(rest);
+            if files.is_empty() {
+                return Err("handoff <scenario.toml>…: which Structured Streaming scenarios?".into());
+            }
+            let entries: Vec<(PathBuf, bool)> = files.iter().map(|f| (PathBuf::from(f), true)).collect();
+            let (p, f) = check_lanes(ctx, &entries, &[])?;
+            println!("reference: {p} passed, {f} failed");
+            if f == 0 {
+                Ok(())
+            } else {
+                Err(format!("{f} scenario(s) differ from real Spark"))
+            }
+        }
         "test" => {
             let (p, f) = test_stage(ctx)?;
             println!("reference: {p} passed, {f} failed");
@@ -114,16 +131,25 @@ pub fn test_stage(ctx: &Ctx) -> Result<(u32, u32), String> {
     let text = fs::read_to_string(&list).map_err(|e| format!("{}: {e}", list.display()))?;
     // `<file>` runs in the main lane, `<file> beside` in a second lane next to it (a scenario that mostly waits on a
     // wall-clock Kafka timeout, so that its minutes overlap the others')
+    // `<file> [beside] handoff`: a Structured Streaming scenario whose every restart real Spark makes from the
+    // checkpoint the engine wrote (see `handoff_checkpoints`)
     let mut beside = Vec::new();
-    let mut files: Vec<PathBuf> = Vec::new();
+    let mut files: Vec<(PathBuf, bool)> = Vec::new();
     for l in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
         match l.split_whitespace().collect::<Vec<_>>()[..] {
-            [f] => files.push(ctx.root.join(f)),
-            [f, "beside"] => beside.push(ctx.root.join(f)),
-            _ => return Err(format!("{}: cannot read the line `{l}` (`<file>` or `<file> beside`)", list.display())),
+            [f] => files.push((ctx.root.join(f), false)),
+            [f, "beside"] => beside.push((ctx.root.join(f), false)),
+            [f, "handoff"] => files.push((ctx.root.join(f), true)),
+            [f, "beside", "handoff"] => beside.push((ctx.root.join(f), true)),
+            _ => {
+                return Err(format!(
+                    "{}: cannot read the line `{l}` (`<file>`, `<file> beside`, `<file> handoff` or `<file> beside handoff`)",
+                    list.display()
+                ))
+            }
         }
     }
-    let listed: Vec<PathBuf> = files.iter().chain(&beside).cloned().collect();
+    let listed: Vec<PathBuf> = files.iter().chain(&beside).map(|(f, _)| f.clone()).collect();
     if files.is_empty() {
         return Err(format!("no scenarios listed in {}", list.display()));
     }
@@ -145,12 +171,12 @@ pub fn test_stage(ctx: &Ctx) -> Result<(u32, u32), String> {
 }
 
 fn check_all(ctx: &Ctx, files: &[PathBuf]) -> Result<(u32, u32), String> {
-    check_lanes(ctx, files, &[])
+    check_lanes(ctx, &files.iter().map(|f| (f.clone(), false)).collect::<Vec<_>>(), &[])
 }
 
 /// Runs `main` one at a time and, beside them, `beside` one at a time. The scenario clock waits for Spark, so a
 /// second lane makes runs slower, never different (docs/reference-harness.md).
-fn check_lanes(ctx: &Ctx, main: &[PathBuf], beside: &[PathBuf]) -> Result<(u32, u32), String> {
+fn check_lanes(ctx: &Ctx, main: &[(PathBuf, bool)], beside: &[(PathBuf, bool)]) -> Result<(u32, u32), String> {
     let started = Instant::now();
     let cp = build(ctx)?;
     kafka::ensure_started(ctx)?;
@@ -164,14 +190,22 @@ fn check_lanes(ctx: &Ctx, main: &[PathBuf], beside: &[PathBuf]) -> Result<(u32, 
     Ok((passed, failed))
 }
 
-fn check_lane(ctx: &Ctx, cp: &str, files: &[PathBuf]) -> (u32, u32) {
+fn check_lane(ctx: &Ctx, cp: &str, files: &[(PathBuf, bool)]) -> (u32, u32) {
     let scale = std::env::var("OFFSET_LAB_REFERENCE_SCALE").ok();
     let (mut passed, mut failed) = (0, 0);
-    for f in files {
+    for (f, handoff) in files {
         let t = Instant::now();
-        step(&format!("reference: {} on real Spark", f.display()));
-        let out = run_dir(ctx, f);
-        let verdict = run_spark(ctx, cp, f, &out, scale.as_deref(), None)
+        step(&format!(
+            "reference: {}{} on real Spark",
+            f.display(),
+            if *handoff { " (restarts from the engine's checkpoints)" } else { "" }
+        ));
+        let mut out = run_dir(ctx, f);
+        if *handoff {
+            out.set_file_name(format!("{}-handoff", out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()));
+        }
+        let verdict = (if *handoff { handoff_checkpoints(ctx, f, &out) } else { Ok(None) })
+            .and_then(|engine_ckpts| run_spark_with(ctx, cp, f, &out, scale.as_deref(), None, engine_ckpts.as_deref()))
             .and_then(|_| engine_trace(ctx, f, &out.join("engine.jsonl")))
             .and_then(|engine| diff(ctx, cp, &out, &engine, f));
         match verdict {
@@ -293,7 +327,24 @@ fn driver_command(ctx: &Ctx, cp: &str, main: &str) -> Result<Command, String> {
 
 /// Runs one scenario on real Spark; Ok(false) when an `expect` step failed there.
 fn run_spark(ctx: &Ctx, cp: &str, scenario: &Path, out: &Path, scale: Option<&str>, codec: Option<&str>) -> Result<bool, String> {
+    run_spark_with(ctx, cp, scenario, out, scale, codec, None)
+}
+
+/// `run_spark`, and with `engine_ckpts` (from [`handoff_checkpoints`]) every restart of a Structured Streaming
+/// scenario starts from the checkpoint the engine wrote up to that step (`OFFSET_LAB_ENGINE_CHECKPOINTS`).
+fn run_spark_with(
+    ctx: &Ctx,
+    cp: &str,
+    scenario: &Path,
+    out: &Path,
+    scale: Option<&str>,
+    codec: Option<&str>,
+    engine_ckpts: Option<&Path>,
+) -> Result<bool, String> {
     let mut c = driver_command(ctx, cp, "offsetlab.Driver")?;
+    if let Some(d) = engine_ckpts {
+        c.env("OFFSET_LAB_ENGINE_CHECKPOINTS", d);
+    }
     c.arg("--scenario").arg(scenario).arg("--out").arg(out);
     if let Some(s) = scale {
         c.arg("--scale").arg(s);
@@ -468,4 +519,59 @@ fn bench(ctx: &Ctx) -> Result<(), String> {
     println!("  (Spark: from the scenario clock reaching the batch to its batchCompleted, second batch of a warm JVM, records");
     println!("   already in Kafka; engine: `offset-lab bench-records`, best of 3, which also produces into its in-memory Kafka)");
     Ok(())
+}
+
+/// For each `start` step of `scenario` after its first, the checkpoint the engine writes when it runs the steps before
+/// it: `offset-lab run --dir <out>/engine-checkpoints/step-<n>` of the scenario cut before step n (its `[[chapter]]`
+/// tables left out). Returns the folder the driver reads them from (`step-<n>/<scenario name>/<checkpoint_dir>`).
+fn handoff_checkpoints(ctx: &Ctx, scenario: &Path, out: &Path) -> Result<Option<PathBuf>, String> {
+    let text = fs::read_to_string(scenario).map_err(|e| format!("{}: {e}", scenario.display()))?;
+    let root = out.with_file_name(format!("{}-engine-checkpoints", out.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
+    let _ = fs::remove_dir_all(&root);
+    fs::create_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+    let blocks = toml_blocks(&text);
+    let steps: Vec<usize> = blocks.iter().enumerate().filter(|(_, (h, _))| h == "[[step]]").map(|(i, _)| i).collect();
+    let starts: Vec<usize> = steps
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| blocks[**b].1.lines().any(|l| l.split('#').next().unwrap_or("").replace(' ', "") == "do=\"start\""))
+        .map(|(n, _)| n)
+        .collect();
+    for &n in starts.iter().skip(1) {
+        // the scenario up to (not including) step n, without chapters (they may name later steps)
+        let cut: String = blocks[..steps[n]].iter().filter(|(h, _)| h != "[[chapter]]").map(|(_, b)| b.as_str()).collect();
+        let file = root.join(format!("step-{}.toml", n + 1));
+        fs::write(&file, cut).map_err(|e| format!("{}: {e}", file.display()))?;
+        let dir = root.join(format!("step-{}", n + 1));
+        let o = Command::new("cargo")
+            .args(["run", "-q", "-p", "scenario", "--bin", "offset-lab", "--", "run", "--dir"])
+            .arg(&dir)
+            .arg(&file)
+            .current_dir(&ctx.root)
+            .output()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        if !o.status.success() {
+            return Err(format!(
+                "offset-lab run --dir {} {} failed: {}",
+                dir.display(),
+                file.display(),
+                String::from_utf8_lossy(&o.stderr)
+            ));
+        }
+    }
+    Ok(Some(root))
+}
+
+/// A TOML file cut at its `[[…]]` headers: (header, the block's text with the header), the text before the first as
+/// header "". Enough for scenario files, whose steps and chapters are `[[step]]` / `[[chapter]]` tables.
+fn toml_blocks(text: &str) -> Vec<(String, String)> {
+    let mut blocks = vec![(String::new(), String::new())];
+    for line in text.split_inclusive('\n') {
+        let t = line.trim();
+        if t.starts_with("[[") && t.ends_with("]]") {
+            blocks.push((t.to_string(), String::new()));
+        }
+        blocks.last_mut().expect("one block at least").1.push_str(line);
+    }
+    blocks
 }

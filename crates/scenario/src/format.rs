@@ -665,6 +665,10 @@ pub struct StructuredExpect {
     pub checkpoint_files: Option<Vec<String>>,
     /// The executors' group's committed offsets in Kafka (nothing of Spark's reads them).
     pub executor_group_committed: Option<BTreeMap<TopicPartition, i64>>,
+    /// The executors' `group.id`, the generated part written `<uuid>-<hash>`: `"spark-kafka-source-<uuid>-<hash>-executor"`.
+    pub executor_group: Option<String>,
+    /// That group's state as `kafka-consumer-groups --describe --state` shows it (`"Dead"`: the broker does not know it).
+    pub executor_group_state: Option<String>,
 }
 
 /// A key of `over` only a Structured Streaming job has.

@@ -5,6 +5,7 @@ pub mod backend;
 pub mod bench;
 pub mod expect;
 pub mod format;
+pub mod group_mask;
 #[cfg(feature = "real-kafka")]
 pub mod real;
 pub mod runner;

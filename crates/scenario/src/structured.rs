@@ -297,6 +297,18 @@ impl<'s, K: KafkaBackend> StructuredRun<'s, K> {
             let want: BTreeMap<TopicPartition, Option<i64>> = x.iter().map(|(tp, o)| (tp.clone(), Some(*o))).collect();
             eq("the executors' group's committed offsets", &want, &got);
         }
+        if let Some(x) = &e.executor_group {
+            let group = self.query.as_ref().map(QueryConfig::executor_group_id).unwrap_or_default();
+            eq("the executors' group", x, &crate::group_mask::mask_generated(&group));
+        }
+        if let Some(x) = &e.executor_group_state {
+            let group = self.query.as_ref().map(QueryConfig::executor_group_id).unwrap_or_default();
+            eq(
+                "the executors' group's state",
+                x,
+                &self.kafka.group_state(&group).map_or_else(|e| format!("unknown ({e})"), |s| s.to_string()),
+            );
+        }
         self.rows_since_expect.clear();
         for p in problems {
             self.fail(index, step, p);

@@ -11,6 +11,7 @@ pub mod jser;
 mod limits;
 pub mod predict;
 pub mod spark;
+pub mod structured;
 pub mod text;
 #[cfg(feature = "wasm-abi")]
 pub mod wasm_abi;

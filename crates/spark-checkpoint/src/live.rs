@@ -1,16 +1,23 @@
 //! `--bootstrap host:port`: the prediction's facts read from a live Kafka through `kafka_client`
 //! (Metadata + ListOffsets per topic, DescribeGroups + OffsetFetch per group).
 
+use std::collections::BTreeSet;
+
 use kafka_client::Kafka;
 use spark_checkpoint::predict::{wanted, Committed, Facts, GroupFacts, PartitionLog};
 use spark_checkpoint::spark::Checkpoint;
 
 pub fn facts(bootstrap: &str, cp: &Checkpoint) -> Result<Facts, String> {
+    let (topics, groups) = wanted(cp);
+    facts_for(bootstrap, topics, groups)
+}
+
+/// The facts of these topics and groups (a Structured Streaming checkpoint names topics only).
+pub fn facts_for(bootstrap: &str, topics: BTreeSet<String>, groups: BTreeSet<String>) -> Result<Facts, String> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("tokio: {e}"))?;
     rt.block_on(async {
         let kafka = Kafka::new(bootstrap);
         kafka.ping().await.map_err(|e| format!("Kafka at {bootstrap}: {e}"))?;
-        let (topics, groups) = wanted(cp);
         let listed = kafka.list_topics().await.map_err(|e| format!("Kafka at {bootstrap}: list topics: {}", e.message))?;
         let mut facts = Facts::default();
         for t in topics {

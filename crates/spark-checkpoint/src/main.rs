@@ -13,6 +13,7 @@ use spark_checkpoint::{inspect, inspect_directory, text, Limits};
 
 #[cfg(feature = "live")]
 mod live;
+mod structured_cli;
 
 const USAGE: &str =
     "usage: spark-checkpoint inspect <checkpoint-file-or-directory> [--json] [--tree] [--facts <facts.json> | --bootstrap <host:port>]
@@ -21,10 +22,14 @@ const USAGE: &str =
   --tree       with --json, add the raw Java object tree of each file
   --facts      predict what a restart does against these live facts (log start/end, committed offsets, group
                state; format in docs/spark-checkpoint.md)
-  --bootstrap  the same against a live Kafka (built with --features live)";
+  --bootstrap  the same against a live Kafka (built with --features live)
+  a Structured Streaming checkpoint folder (metadata, offsets/, commits/, sources/) is recognised: its batches,
+  commit state and next batch, and with --facts/--bootstrap whether a restart loses data or fails
+  (failOnDataLoss true and false) and the ways out
+  --option k=v the query's source option (maxOffsetsPerTrigger, subscribePattern, …; repeatable)";
 
 /// Where the live facts come from.
-enum FactsFrom {
+pub(crate) enum FactsFrom {
     None,
     File(String),
     Bootstrap(String),
@@ -50,7 +55,7 @@ fn main() -> ExitCode {
         if std::mem::take(&mut skip) {
             continue;
         }
-        if a == "--facts" || a == "--bootstrap" {
+        if a == "--facts" || a == "--bootstrap" || a == "--option" {
             skip = true;
         } else if !a.starts_with("--") {
             rest.push(a);
@@ -59,7 +64,16 @@ fn main() -> ExitCode {
     match rest.as_slice() {
         [cmd, path] if cmd.as_str() == "inspect" => {
             let mut out = String::new();
-            let code = run(Path::new(path), json, tree, &facts_from, &mut out);
+            let options: Vec<(String, String)> = args
+                .windows(2)
+                .filter(|w| w[0] == "--option")
+                .filter_map(|w| w[1].split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+                .collect();
+            let code = if Path::new(path).is_dir() && structured_cli::is_structured(Path::new(path)) {
+                structured_cli::run(Path::new(path), json, &facts_from, &options, &mut out)
+            } else {
+                run(Path::new(path), json, tree, &facts_from, &mut out)
+            };
             // One write, errors ignored: `| head` closing the pipe is not a failure of ours.
             let _ = std::io::stdout().write_all(out.as_bytes());
             code

@@ -7,6 +7,7 @@
 
 mod reading;
 mod restart;
+pub(crate) mod seed;
 mod text;
 mod ways_out;
 
@@ -217,7 +218,7 @@ pub struct Start {
 
 /// What Kafka says of one partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Log {
+pub(crate) enum Log {
     Unknown,
     NoTopic,
     NoPartition,
@@ -225,7 +226,7 @@ enum Log {
 }
 
 impl Log {
-    fn exists(self) -> &'static str {
+    pub(crate) fn exists(self) -> &'static str {
         match self {
             Log::Unknown => "unknown",
             Log::NoTopic => "no topic",
@@ -236,7 +237,7 @@ impl Log {
 }
 
 impl Facts {
-    fn log(&self, tp: &Tp) -> Log {
+    pub(crate) fn log(&self, tp: &Tp) -> Log {
         match self.topics.get(&tp.topic) {
             None => Log::Unknown,
             Some(None) => Log::NoTopic,

@@ -93,3 +93,25 @@ fn facts_file_adds_the_prediction_for_a_file_and_for_the_restart_pick_of_a_direc
     let (code, _) = inspect(&[dir.to_str().unwrap(), "--facts", f]);
     assert_eq!(code, 1);
 }
+
+#[test]
+fn a_structured_streaming_folder_is_recognised_and_predicted_from_facts() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/structured/spark351-topic-recreated-fail-true");
+    let (code, text) = inspect(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("a Structured Streaming checkpoint folder"), "{text}");
+    assert!(text.contains("next batch: 1 is RE-RUN (offsets/1 without commits/1)"), "{text}");
+    let facts = std::env::temp_dir().join(format!("offset-lab-ss-facts-{}.json", std::process::id()));
+    let topic = "words-ref832975";
+    std::fs::write(&facts, serde_json::json!({ "topics": { topic: [{"partition": 0, "logStart": 0, "logEnd": 1}] } }).to_string()).unwrap();
+    let (code, text) = inspect(&[dir.to_str().unwrap(), "--facts", facts.to_str().unwrap()]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains(&format!("the restart fails (failOnDataLoss=true, Spark's default): java.lang.IllegalStateException: Partition {topic}-0's offset was changed from 4 to 1")), "{text}");
+    assert!(text.contains("with failOnDataLoss=false it goes on and loses 1 record(s)"), "{text}");
+    let (code, json) = inspect(&[dir.to_str().unwrap(), "--facts", facts.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["structured"]["nextBatch"]["rerun"], true);
+    assert_eq!(v["prediction"]["outcomes"][1]["lost"][0]["records"], 1);
+    let _ = std::fs::remove_file(&facts);
+}

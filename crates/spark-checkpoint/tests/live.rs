@@ -70,3 +70,33 @@ fn bootstrap_predicts_against_the_live_topic_and_group() {
     assert!(out.contains(&format!("java.lang.IllegalStateException: No current assignment for partition {topic}-0")), "{out}");
     assert!(out.contains("no topic"), "{out}");
 }
+
+/// A Structured Streaming folder (real Spark's, after its retention run) against a live topic whose log start
+/// passed the checkpoint: fails with failOnDataLoss=true, loses the deleted records with false.
+#[test]
+fn bootstrap_predicts_a_structured_streaming_restart() {
+    let bootstrap = std::env::var("OFFSET_LAB_KAFKA_BOOTSTRAP").expect("OFFSET_LAB_KAFKA_BOOTSTRAP");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/structured/spark351-retention");
+    let topic = "words-ref724895";
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let kafka = Kafka::new(bootstrap.clone());
+    rt.block_on(async {
+        let _ = kafka.delete_topic(topic).await;
+        kafka.create_topic(topic, 1).await.expect("create topic");
+        let records: Vec<NewRecord> = (0..7).map(|i| NewRecord::new(None, &format!("v{i}"))).collect();
+        kafka.produce(topic, &records, Some(0)).await.expect("produce");
+        kafka.delete_records(topic, 0, 5).await.expect("delete records");
+    });
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_spark-checkpoint")).arg("inspect").arg(&dir).args(["--bootstrap", &bootstrap]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        text.contains(
+            "the restart fails (failOnDataLoss=true, Spark's default): org.apache.kafka.clients.consumer.OffsetOutOfRangeException"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("with failOnDataLoss=false it goes on and loses 3 record(s)"), "{text}");
+    rt.block_on(async { kafka.delete_topic(topic).await.expect("delete topic") });
+}

@@ -5,8 +5,10 @@
 //! The rules it encodes, with the Spark source files they come from, are in
 //! `docs/structured-streaming.md`; comments name the Spark class and method of each rule.
 
+pub mod consumer;
 pub mod engine;
 pub mod json;
+pub mod limits;
 pub mod log;
 pub mod options;
 

@@ -81,6 +81,8 @@ pub struct QueryConfig {
     pub strategy: Strategy,
     pub starting_offsets: StartingOffsets,
     pub max_offsets_per_trigger: Option<i64>,
+    /// `minOffsetsPerTrigger` with `maxTriggerDelay` (`crate::limits`).
+    pub min_offsets_per_trigger: Option<crate::limits::MinRows>,
     pub fail_on_data_loss: bool,
     pub group_id_prefix: Option<String>,
     /// `kafka.group.id`: the executors' consumers use it instead of the generated one.
@@ -182,9 +184,17 @@ impl QueryConfig {
             get(k).map(|v| v.trim().parse::<i64>().map_err(|_| format!("For input string: \"{v}\""))).transpose()
         };
         let max_offsets_per_trigger = long("maxOffsetsPerTrigger")?;
-        if get("minOffsetsPerTrigger").is_some() {
-            return Err("minOffsetsPerTrigger / maxTriggerDelay are not modelled yet".into());
-        }
+        // KafkaSourceProvider.validateGeneralOptions; KafkaMicroBatchStream's maxTriggerDelayMs (Utils.timeStringAsMs)
+        let min_offsets_per_trigger = match long("minOffsetsPerTrigger")? {
+            None => None,
+            Some(min) => {
+                if let Some(max) = max_offsets_per_trigger.filter(|max| min > *max) {
+                    return Err(format!("The value of minOffsetPerTrigger({min}) is higher than the maxOffsetsPerTrigger({max})."));
+                }
+                let delay = get("maxTriggerDelay").map(|d| crate::limits::time_string_as_ms(&d)).transpose()?;
+                Some(crate::limits::MinRows { min, max_trigger_delay_ms: delay.unwrap_or(crate::limits::DEFAULT_MAX_TRIGGER_DELAY_MS) })
+            }
+        };
         // Scala's `toBoolean`
         let fail_on_data_loss = match get("failOnDataLoss") {
             None => true,
@@ -196,6 +206,7 @@ impl QueryConfig {
             strategy,
             starting_offsets,
             max_offsets_per_trigger,
+            min_offsets_per_trigger,
             fail_on_data_loss,
             group_id_prefix: get("groupIdPrefix"),
             kafka_group_id: get("kafka.group.id"),

@@ -1,11 +1,14 @@
 //! The checkpoint inspector's plain Rust (tested natively): decoding what the user dropped, the live
 //! facts from the page's Kafka (only through `KafkaBackend`), and the geometry of the offset lanes.
 
+use std::collections::BTreeSet;
+
 use engine::offsets::TopicPartition;
 use scenario::backend::KafkaBackend;
 use spark_checkpoint::files::CheckpointName;
 use spark_checkpoint::predict::{wanted, Committed, Facts, GroupFacts, PartitionLog};
 use spark_checkpoint::spark::{Checkpoint, KafkaStream};
+use spark_checkpoint::structured;
 use spark_checkpoint::{inspect, inspect_directory, Inspection, Limits};
 
 /// One file the user gave, decoded.
@@ -63,6 +66,11 @@ pub fn default_selection(files: &[FileView]) -> usize {
 /// trait (the in-memory model and the real Kafka behind the bridge both implement it).
 pub fn facts(kafka: &(impl KafkaBackend + ?Sized), cp: &Checkpoint) -> Facts {
     let (topics, groups) = wanted(cp);
+    facts_for(kafka, topics, groups)
+}
+
+/// The facts of these topics and groups (a Structured Streaming checkpoint names topics only).
+pub fn facts_for(kafka: &(impl KafkaBackend + ?Sized), topics: BTreeSet<String>, groups: BTreeSet<String>) -> Facts {
     let mut facts = Facts::default();
     for t in topics {
         let logs = kafka.partitions(&t).map(|n| {
@@ -86,6 +94,31 @@ pub fn facts(kafka: &(impl KafkaBackend + ?Sized), cp: &Checkpoint) -> Facts {
         facts.groups.insert(g.clone(), GroupFacts { state, committed });
     }
     facts
+}
+
+/// The files of a Structured Streaming checkpoint folder, by path relative to its root, when what the user picked is
+/// one: a directory pick names files `ckpt/offsets/0`, so the root is what comes before `offsets/`, `commits/`,
+/// `sources/`, `state/` or the `metadata` file. `None` for anything else (DStream `checkpoint-<ms>` files).
+pub fn structured_folder(files: &[(String, Vec<u8>)]) -> Option<Vec<(String, Vec<u8>)>> {
+    let norm = |p: &str| p.replace('\\', "/");
+    let root = |p: &str| -> Option<String> {
+        let parts: Vec<&str> = p.split('/').collect();
+        let at = parts.iter().enumerate().position(|(i, c)| {
+            (matches!(*c, "offsets" | "commits" | "sources" | "state") && i + 1 < parts.len()) || (*c == "metadata" && i + 1 == parts.len())
+        })?;
+        Some(parts[..at].join("/"))
+    };
+    let roots: BTreeSet<String> = files.iter().filter_map(|(p, _)| root(&norm(p))).collect();
+    let root = roots.iter().min_by_key(|r| r.len())?.clone();
+    let prefix = if root.is_empty() { String::new() } else { format!("{root}/") };
+    let out: Vec<(String, Vec<u8>)> =
+        files.iter().filter_map(|(p, b)| norm(p).strip_prefix(&prefix).map(|rel| (rel.to_string(), b.clone()))).collect();
+    (structured::FolderKind::detect(out.iter().map(|(p, _)| p.as_str())) == structured::FolderKind::Structured).then_some(out)
+}
+
+/// The page's Kafka as facts for a Structured Streaming checkpoint's topics.
+pub fn structured_facts(kafka: &(impl KafkaBackend + ?Sized), cp: &structured::StructuredCheckpoint) -> Facts {
+    facts_for(kafka, structured::wanted_topics(cp), BTreeSet::new())
 }
 
 /// A partition lane of the inspector: every offset it draws, scaled to percentages of the lane.
@@ -213,6 +246,37 @@ mod tests {
         let p = spark_checkpoint::predict::predict(cp, &f);
         assert!(p.crashes);
         assert!(p.headline.ends_with("numRecords must not be negative"), "{}", p.headline);
+    }
+
+    #[test]
+    fn a_picked_structured_folder_is_found_under_its_root_and_predicted_against_the_page_kafka() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../spark-checkpoint/fixtures/structured/spark351-retention");
+        let mut picked = Vec::new();
+        for sub in ["", "offsets", "commits", "sources/0"] {
+            for e in std::fs::read_dir(dir.join(sub)).unwrap().flatten().filter(|e| e.path().is_file()) {
+                let rel = if sub.is_empty() {
+                    e.file_name().to_string_lossy().into_owned()
+                } else {
+                    format!("{sub}/{}", e.file_name().to_string_lossy())
+                };
+                picked.push((format!("my-query/{rel}"), std::fs::read(e.path()).unwrap()));
+            }
+        }
+        let files = structured_folder(&picked).expect("a Structured Streaming folder");
+        assert!(files.iter().any(|(p, _)| p == "offsets/1") && files.iter().any(|(p, _)| p == "metadata"));
+        assert!(structured_folder(&fixture_files()).is_none());
+        let cp = structured::read_folder(files.iter().map(|(p, b)| (p.as_str(), b.as_slice())));
+        let topic = structured::wanted_topics(&cp).into_iter().next().unwrap();
+        let mut kafka = KafkaModel::new();
+        KafkaBackend::create_topic(&mut kafka, &topic, 1).unwrap();
+        for _ in 0..7 {
+            KafkaBackend::produce(&mut kafka, &topic, Some(0), None, "x").unwrap();
+        }
+        let f = structured_facts(&kafka, &cp);
+        assert_eq!(f.topics[&topic], Some(vec![PartitionLog { partition: 0, log_start: 0, log_end: 7 }]));
+        let p = structured::predict(&cp, &files, &f, &[]);
+        assert!(!p.fails && !p.loses_data, "{}", p.headline);
+        assert!(p.headline.contains("batch 1 is re-run"), "{}", p.headline);
     }
 
     #[test]

@@ -7,13 +7,12 @@ use std::collections::BTreeSet;
 use engine::checkpoint::{self, BatchRanges, Checkpoint as EngineCheckpoint, StateFile};
 use engine::config::{JobConfig, OutputOp, Strategy, Transform};
 use engine::error::SparkError;
-use engine::kafka::Record;
 use engine::offsets::{OffsetRange, Offsets, PartitionOffset, TopicPartition as Tp};
 use engine::storage::{self, MemoryStorage};
 use engine::time::{Duration, Time};
 use engine::trace::{Phase, StartMode, TraceEvent};
 use engine::{Engine, Input, Output, Reply, Request};
-use kafka_model::{KafkaModel, PartitionLog};
+use kafka_model::KafkaModel;
 
 use super::{json_text, Subject};
 
@@ -21,10 +20,7 @@ use super::{json_text, Subject};
 const DIR: &str = "ckpt";
 /// The simulated application's classes: the same as the checkpoint's, so it is read.
 const CODE: u32 = 1;
-/// Synthetic records the simulated Kafka may hold, all partitions together (64 bytes each).
-const MAX_RECORDS: i64 = 2_000_000;
-/// Partitions of one topic, and batches an `updateStateByKey` may have to replay, that the simulation takes on.
-const MAX_PARTITIONS: i32 = 10_000;
+/// Batches an `updateStateByKey` may have to replay that the simulation takes on.
 const MAX_LINEAGE: i64 = 100_000;
 /// Engine outputs handled before the loop gives up (a restart and one batch take a few hundred).
 const MAX_STEPS: usize = 1_000_000;
@@ -297,32 +293,7 @@ fn lineage_fits(cp: &EngineCheckpoint, now: Time) -> Result<(), String> {
 /// The facts as a Kafka: each partition's log from the lowest offset the restart can ask for (the log start
 /// itself when `auto.offset.reset=earliest` may ask) to its end, and the group's committed offsets.
 fn seed(s: &Subject, now: Time) -> Result<KafkaModel, String> {
-    let mut kafka = KafkaModel::new();
-    kafka.advance(now);
-    let mut records = 0i64;
-    for topic in s.needed_topics() {
-        let Some(parts) = s.facts.topics.get(&topic).and_then(|p| p.as_ref()).filter(|p| !p.is_empty()) else { continue };
-        let n = parts.iter().map(|p| p.partition.saturating_add(1)).max().unwrap_or(1);
-        if n > MAX_PARTITIONS || parts.iter().any(|p| p.partition < 0) {
-            return Err(format!("facts: topic {topic} has partition numbers up to {}: not simulated", n - 1));
-        }
-        kafka.create_topic(&topic, n).map_err(|e| format!("facts: {e}"))?;
-        for p in parts {
-            let tp = Tp::new(topic.clone(), p.partition);
-            if p.log_start < 0 || p.log_start > p.log_end {
-                return Err(format!("facts: {tp} has log start {} and log end {}", p.log_start, p.log_end));
-            }
-            let from = lowest_read(s, &tp, p.log_start, p.log_end);
-            records += p.log_end - from;
-            if records > MAX_RECORDS {
-                return Err(format!(
-                    "the logs hold more than {MAX_RECORDS} records between where the restart reads and their ends: not simulated"
-                ));
-            }
-            let log = kafka.topics.get_mut(&topic).and_then(|ps| ps.get_mut(p.partition as usize)).expect("created above");
-            *log = PartitionLog { log_start: from, records: (from..p.log_end).map(synthetic).collect() };
-        }
-    }
+    let mut kafka = super::seed::kafka(s.facts, &s.needed_topics(), now, &|tp, start, end| lowest_read(s, tp, start, end))?;
     for (group, g) in &s.facts.groups {
         let offsets: Vec<(Tp, i64)> = g
             .committed
@@ -349,8 +320,4 @@ fn lowest_read(s: &Subject, tp: &Tp, log_start: i64, log_end: i64) -> i64 {
     let user = s.user_offsets();
     let known = [s.current.get(tp), s.committed.get(tp), user.get(tp)].into_iter().flatten().copied();
     asked.chain(known).min().map_or(log_end, |o| o.min(log_end)).max(log_start)
-}
-
-fn synthetic(offset: i64) -> Record {
-    Record { offset, key: None, value: String::new(), timestamp: 0 }
 }

@@ -4,16 +4,24 @@
 use std::rc::Rc;
 
 use super::use_store;
-use crate::inspect::{default_selection, facts, lane_offsets, load, stream_partitions, FileView, LaneScale};
+use crate::inspect::{
+    default_selection, facts, lane_offsets, load, stream_partitions, structured_facts, structured_folder, FileView, LaneScale,
+};
 use crate::state::Store;
 use spark_checkpoint::predict::{predict, Prediction, StreamPrediction};
 use spark_checkpoint::spark::{Checkpoint, KafkaStream, OffsetRange};
+use spark_checkpoint::structured::{self, read_folder, StructuredCheckpoint};
 use spark_checkpoint::text::utc;
 use spark_checkpoint::Limits;
 use yew::prelude::*;
 
+/// A folder's files by path from its root.
+type Files = Vec<(String, Vec<u8>)>;
+
 /// What the user opened: the decoded files, each one's raw tree (rendered once), and the decode time.
 struct Loaded {
+    /// A Structured Streaming checkpoint folder (a directory pick), with its files by path from its root.
+    structured: Option<(StructuredCheckpoint, Files)>,
     files: Vec<FileView>,
     trees: Vec<Option<String>>,
     decode_ms: f64,
@@ -39,11 +47,14 @@ fn read_files(
         let mut raw = Vec::new();
         for f in files {
             if let Ok(buf) = wasm_bindgen_futures::JsFuture::from(f.array_buffer()).await {
-                raw.push((f.name(), js_sys::Uint8Array::new(&buf).to_vec()));
+                // A directory pick names each file by its path inside the picked folder (`ckpt/offsets/0`).
+                let rel = js_sys::Reflect::get(&f, &"webkitRelativePath".into()).ok().and_then(|v| v.as_string()).filter(|p| !p.is_empty());
+                raw.push((rel.unwrap_or_else(|| f.name()), js_sys::Uint8Array::new(&buf).to_vec()));
             }
         }
         let t0 = now_ms();
-        let views = load(&raw);
+        let structured = structured_folder(&raw).map(|files| (read_folder(files.iter().map(|(p, b)| (p.as_str(), b.as_slice()))), files));
+        let views = if structured.is_some() { Vec::new() } else { load(&raw) };
         let decode_ms = now_ms() - t0;
         let limits = Limits::default();
         let trees = views
@@ -51,7 +62,7 @@ fn read_files(
             .map(|v| v.result.as_ref().ok().map(|ins| serde_json::to_string_pretty(&ins.raw_tree(&limits)).unwrap_or_default()))
             .collect();
         selected.set(default_selection(&views));
-        loaded.set(Some(Rc::new(Loaded { files: views, trees, decode_ms })));
+        loaded.set(Some(Rc::new(Loaded { structured, files: views, trees, decode_ms })));
         busy.set(false);
     });
 }
@@ -131,7 +142,7 @@ pub fn Inspector() -> Html {
     let entry = html! {
         <section class="panel inspector-entry" aria-labelledby="insp-h">
             <h2 id="insp-h">{ "Checkpoint inspector" }</h2>
-            <p class="hint">{ "Open a real Spark checkpoint-<ms> file or directory: the offsets inside, and whether a restart from it crashes against this page's Kafka. The file never leaves the browser." }</p>
+            <p class="hint">{ "Open a real Spark checkpoint-<ms> file or directory, or a Structured Streaming checkpoint folder (metadata, offsets/, commits/: pick the directory): the offsets inside, and whether a restart from it crashes or loses data against this page's Kafka. The file never leaves the browser." }</p>
             <button data-testid="inspector-open" aria-expanded={(*open).to_string()} onclick={toggle.clone()}>{ "Open checkpoint inspector…" }</button>
         </section>
     };
@@ -164,6 +175,9 @@ pub fn Inspector() -> Html {
 }
 
 fn loaded_view(store: &Store, l: &Rc<Loaded>, sel: usize, selected: UseStateHandle<usize>) -> Html {
+    if let Some((cp, files)) = &l.structured {
+        return structured_view(store, cp, files, l.decode_ms);
+    }
     if l.files.is_empty() {
         return html! { <p class="hint" data-testid="inspector-none">{ "none of these is a checkpoint file" }</p> };
     }
@@ -406,5 +420,96 @@ fn prediction_view(kafka_label: &str, p: &Prediction) -> Html {
                 </div>
             }) }
         </section>
+    }
+}
+
+fn offsets_text(o: Option<&engine::offsets::Offsets>) -> String {
+    o.map_or("–".into(), |o| o.iter().map(|(tp, v)| format!("{tp} {v}")).collect::<Vec<_>>().join(", "))
+}
+
+/// A Structured Streaming checkpoint folder: its batches with their end offsets and commit state, `sources/0/0`, the
+/// next batch, and the restart against the page's Kafka with `failOnDataLoss` true and false, with the ways out.
+fn structured_view(store: &Store, cp: &StructuredCheckpoint, files: &[(String, Vec<u8>)], decode_ms: f64) -> Html {
+    let (label, p) = {
+        let s = store.session.borrow();
+        let label =
+            if s.is_live() { "the page's Kafka (real, through the bridge)" } else { "the page's Kafka (simulation: the in-memory model)" };
+        (label, structured::predict(cp, files, &structured_facts(&s.run.kafka, cp), &[]))
+    };
+    let next = match (&cp.next_batch, &cp.restart_error) {
+        (_, Some(e)) => format!("the restart fails before it asks Kafka anything: {e}"),
+        (Some(n), _) if n.rerun => format!(
+            "batch {} is re-run (offsets/{} without commits/{}) from {} to the same end offsets {}",
+            n.id,
+            n.id,
+            n.id,
+            offsets_text(n.start.as_ref()),
+            offsets_text(n.end.as_ref())
+        ),
+        (Some(n), _) => format!(
+            "batch {} starts at {}; its end is planned at the restart from the latest offsets",
+            n.id,
+            offsets_text(n.start.as_ref())
+        ),
+        (None, None) => "–".into(),
+    };
+    html! {
+        <div class="inspected" data-testid="inspector-structured">
+            <h3>{ format!("{} (offset log by Spark {})", cp.kind.label(), cp.spark) }</h3>
+            <p class="hint" data-testid="inspector-timing">{ format!("{} file(s) read in the page in {decode_ms:.1} ms", files.len()) }</p>
+            <dl class="facts">
+                <dt>{ "query id (metadata)" }</dt><dd>{ cp.query_id.clone().unwrap_or_else(|| "–".into()) }</dd>
+                <dt>{ "initial offsets (sources/0/0)" }</dt><dd>{ offsets_text(cp.initial_offsets.as_ref()) }</dd>
+                <dt>{ "next batch" }</dt><dd data-testid="inspector-next-batch">{ next }</dd>
+            </dl>
+            <table class="numbers" data-testid="inspector-ss-batches">
+                <caption>{ "offsets/N (written before the batch runs) and commits/N (after its sink succeeded)" }</caption>
+                <thead><tr><th>{ "batch" }</th><th>{ "end offsets" }</th><th>{ "committed" }</th><th>{ "batchTimestampMs" }</th></tr></thead>
+                <tbody>
+                { for cp.batches.iter().map(|b| html! { <tr class={classes!((!b.committed).then_some("neg"))}>
+                    <th scope="row">{ b.id }</th><td>{ offsets_text(b.end.as_ref()) }</td>
+                    <td>{ if b.committed { "yes" } else if b.commit_file { "unreadable" } else { "no" } }</td>
+                    <td>{ b.batch_timestamp_ms.map_or("–".into(), |t| t.to_string()) }</td>
+                </tr> }) }
+                </tbody>
+            </table>
+            { for cp.state.iter().map(|s| html! { <p>{ format!("state/{}: {} partition(s), newest version {}", s.operator, s.partitions, s.newest_version.map_or("–".into(), |v| v.to_string())) }</p> }) }
+            { for cp.errors.iter().map(|e| html! { <p class="exception" data-testid="inspector-error">{ e.to_string() }</p> }) }
+            { for cp.warnings.iter().map(|w| html! { <p class="note">{ format!("⚠ {w}") }</p> }) }
+            <section class={classes!("prediction", p.fails.then_some("error"))} data-testid="inspector-prediction">
+                <h3>{ format!("Will a restart from this checkpoint lose data or fail? Against {label}") }</h3>
+                <p class={classes!(if p.fails || p.loses_data { "exception" } else { "ok" })} role="status" data-testid="prediction-headline">{ if p.fails { "✖ " } else { "✔ " } }{ &p.headline }</p>
+                <table class="numbers">
+                    <thead><tr><th>{ "partition" }</th><th>{ "checkpoint" }</th><th>{ "re-run end" }</th><th>{ "log start" }</th><th>{ "log end" }</th></tr></thead>
+                    <tbody>
+                    { for p.lanes.iter().map(|l| { let o = |v: Option<i64>| v.map_or("–".to_string(), |v| v.to_string()); html! {
+                        <tr><th scope="row">{ format!("{}-{}", l.topic, l.partition) }</th><td>{ o(l.checkpoint_offset) }</td><td>{ o(l.rerun_end) }</td>
+                        <td>{ if l.exists == "yes" { o(l.log_start) } else { l.exists.clone() } }</td><td>{ if l.exists == "yes" { o(l.log_end) } else { l.exists.clone() } }</td></tr>
+                    } }) }
+                    </tbody>
+                </table>
+                { for p.outcomes.iter().map(|o| html! {
+                    <div class="pred-stream" data-testid={format!("prediction-fail-on-data-loss-{}", o.fail_on_data_loss)}>
+                        <h4>{ format!("failOnDataLoss={}: {}", o.fail_on_data_loss, o.error.as_ref().map_or("runs".to_string(), |e| format!("fails: {e}"))) }</h4>
+                        <ul>
+                            { for o.batches.iter().map(|b| html! { <li>{ format!("batch {}{}: {} — {} row(s)", b.batch_id, if b.rerun { " (re-run)" } else { "" }, b.ranges.join("  "), b.rows) }</li> }) }
+                            { for o.lost.iter().map(|c| html! { <li class="exception">{ format!("lost {}-{}: {} record(s), {}", c.topic, c.partition, c.records, c.because) }</li> }) }
+                            { for o.replayed.iter().map(|c| html! { <li>{ format!("may be written twice {}-{}: {} record(s), {}", c.topic, c.partition, c.records, c.because) }</li> }) }
+                        </ul>
+                    </div>
+                }) }
+                { for p.ways_out.iter().map(|w| html! {
+                    <div class="way-out" data-testid="prediction-way-out">
+                        <h4>{ format!("Way out: {}", w.title) }</h4>
+                        <ul>
+                            { for w.starts.iter().map(|st| html! { <li>{ format!("{}-{} starts at {} ({})", st.topic, st.partition, st.offset.map_or("?".into(), |o| o.to_string()), st.source) }</li> }) }
+                            if let Some(e) = &w.failure { <li class="exception">{ format!("still fails: {e}") }</li> }
+                            { for w.costs.iter().map(|c| html! { <li>{ format!("cost: {c}") }</li> }) }
+                        </ul>
+                    </div>
+                }) }
+                { for p.notes.iter().map(|n| html! { <p class="note">{ format!("note: {n}") }</p> }) }
+            </section>
+        </div>
     }
 }

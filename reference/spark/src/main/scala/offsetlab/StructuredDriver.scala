@@ -82,6 +82,7 @@ final class StructuredRun(o: Driver.Opts) {
       val at = t0 + stepOffset(s.getString("at"))
       advanceTo(at)
       val began = System.currentTimeMillis()
+      stepNo = i + 1
       step(s.getString("do"), s)
       say(s"step ${i + 1} (${s.getString("do")}) at ${s.getString("at")} took ${System.currentTimeMillis() - began} ms")
     } catch { case e: Throwable => say(s"ERROR: driver failed: $e"); e.printStackTrace(); failures += 1 }
@@ -185,8 +186,30 @@ final class StructuredRun(o: Driver.Opts) {
     case other => throw new UnsupportedOperationException(s"step do = $other")
   }
 
+  /** The generated part of a group id (`KafkaSourceProvider.streamingUniqueGroupId`), as the diff masks it. */
+  private val GeneratedGroup = """-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}--?\d+""".r
+
   /** The executors' group of the query started last (its JVM reads it from the Kafka source). */
   private var executorGroup = ""
+
+  private var stepNo = 0
+  /** `cargo xtask reference handoff`: the checkpoints the engine wrote, `step-<n>/<scenario name>/<checkpoint_dir>`. */
+  private val engineCheckpoints = sys.env.get("OFFSET_LAB_ENGINE_CHECKPOINTS").filter(_.nonEmpty).map(java.nio.file.Paths.get(_))
+
+  /** Real Spark restarts from the engine's checkpoint: its folder replaces Spark's, topic names suffixed as this run's. */
+  private def handOver(names: Seq[String]): Unit = engineCheckpoints.map(_.resolve(s"step-$stepNo").resolve(name).resolve(ckptName))
+    .filter(Files.isDirectory(_)).foreach { from =>
+      deleteRecursively(ckpt.toFile)
+      val files = Files.walk(from).iterator().asScala.filter(Files.isRegularFile(_)).toSeq
+      files.foreach { f =>
+        val to = ckpt.resolve(from.relativize(f).toString)
+        Files.createDirectories(to.getParent)
+        val text = new String(Files.readAllBytes(f), StandardCharsets.ISO_8859_1) // sources/0/0 starts with a zero byte
+        val renamed = names.sortBy(-_.length).foldLeft(text)((acc, t) => acc.replace(s"\"$t\"", s"\"${real(t)}\""))
+        Files.write(to, renamed.getBytes(StandardCharsets.ISO_8859_1))
+      }
+      say(s"handoff: the checkpoint the engine wrote before step $stepNo (${files.size} files from $from)")
+    }
 
   private def start(s: TomlTable): Unit = {
     val over = Option(s.getTable("job"))
@@ -199,7 +222,11 @@ final class StructuredRun(o: Driver.Opts) {
         case _ => topicsSeen.toSeq.sortBy(-_.length).foldLeft(v)((acc, t) => acc.replace(s"\"$t\"", s"\"${real(t)}\""))
       })
     }
-    val renames = topicsSeen.toSeq.map(t => s"${real(t)}=$t") ++ Seq(s"$ckpt=$ckptName") ++
+    // topics a later step creates too: a subscribePattern query reads them with this JVM's renames
+    val later = Option(toml.getArray("step")).toSeq.flatMap(a => (0 until a.size).map(a.getTable))
+      .filter(_.getString("do") == "create_topic").map(_.getString("topic"))
+    handOver((topicsSeen.toSeq ++ later).distinct)
+    val renames = (topicsSeen.toSeq ++ later).distinct.map(t => s"${real(t)}=$t") ++ Seq(s"$ckpt=$ckptName") ++
       (if (o.bootstrap != "127.0.0.1:9092") Seq(s"${o.bootstrap}=127.0.0.1:9092") else Nil)
     val trig = Option(over.flatMap(t => Option(t.getString("trigger"))).getOrElse(triggerText)).map {
       case t @ ("AvailableNow" | "Once") => t
@@ -302,6 +329,17 @@ final class StructuredRun(o: Driver.Opts) {
         val t = s.getTable(k); val names = t.keySet.asScala.toSeq.sorted
         val c = admin.listConsumerGroupOffsets(executorGroup).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS).asScala
         check(k, toJson(t), JObj(names.map(n => n -> c.get(tp(n)).filter(_ != null).map(om => JNum(om.offset): Json).getOrElse(JNull))))
+      case k @ "executor_group" =>
+        check(k, toJson(s.get(java.util.List.of(k))), JStr(GeneratedGroup.replaceAllIn(executorGroup, "-<uuid>-<hash>")))
+      case k @ "executor_group_state" =>
+        // what `kafka-consumer-groups --describe --state` shows: Dead when the broker does not know the group
+        // (Kafka 4's Admin raises GroupIdNotFoundException where older brokers answered DEAD: the same fact)
+        val state = try admin.describeConsumerGroups(java.util.List.of(executorGroup)).all().get(30, TimeUnit.SECONDS).get(executorGroup)
+          .state.toString.toLowerCase.capitalize
+        catch {
+          case e: java.util.concurrent.ExecutionException if e.getCause.isInstanceOf[org.apache.kafka.common.errors.GroupIdNotFoundException] => "Dead"
+        }
+        check(k, toJson(s.get(java.util.List.of(k))), JStr(state))
       case k => check(k, JStr("a key the harness knows"), JStr(s"unknown expect key $k"))
     }
     lastExpectBatches = batches.size

@@ -28,7 +28,12 @@ import org.apache.spark.util.Clock
  *  `constructNextBatch` stamps `batchTimestampMs` with): the scenario clock. Entering a wait for a later trigger is
  *  the moment the query has done everything due now, so the checkpoint is read then and the driver told. */
 final class TriggerClock(onIdle: Long => Unit) extends Clock {
-  override def getTimeMillis(): Long = ScenarioClock.now()
+  override def getTimeMillis(): Long = {
+    val t = ScenarioClock.now()
+    // the trigger reads this clock before latestOffset: the Kafka source's delay clock is the same instant
+    org.apache.spark.sql.kafka010.OffsetLabSourceClock.set(t)
+    t
+  }
   override def nanoTime(): Long = System.nanoTime()
   override def waitTillTime(targetTime: Long): Long = {
     var t = ScenarioClock.now()
@@ -70,7 +75,11 @@ object StructuredJob {
     snapshot().foreach { case (k, v) => seen(k) = v }
     write("ready", "1")
     while (!Files.exists(control.resolve("go"))) Thread.sleep(10)
-    val df = spark.readStream.format("kafka").options(options + ("kafka.bootstrap.servers" -> get("bootstrap"))).load()
+    // maxTriggerDelay counts on the Kafka source's own clock, the wall clock unless the test hook `_mockSystemTime` is
+    // set: it is, when the query has minOffsetsPerTrigger, so the delay counts scenario time (TriggerClock sets it)
+    val sourceClock = if (options.keys.exists(_.equalsIgnoreCase("minOffsetsPerTrigger")))
+      Map(org.apache.spark.sql.kafka010.OffsetLabSourceClock.Option -> "true") else Map.empty[String, String]
+    val df = spark.readStream.format("kafka").options(options ++ sourceClock + ("kafka.bootstrap.servers" -> get("bootstrap"))).load()
     val sink = new ForeachBatchSink[Row]((ds: Dataset[Row], batchId: Long) => addBatch(ds, batchId), df.exprEnc)
     val clock = new TriggerClock(target => idle(target))
     val q = try spark.streams.startQuery(None, Some(ckpt.toString), df, Map.empty, sink, OutputMode.Append(),
