@@ -119,6 +119,37 @@ impl<K: KafkaBackend> Run<'_, K> {
         if let Some(x) = &e.current_offsets {
             eq("currentOffsets", x, &self.engine.current_offsets().cloned().unwrap_or_default());
         }
+        // absences: each lists what it expected absent and was there, so the failure names it
+        if let Some(x) = &e.no_current_offsets {
+            let cur = self.engine.current_offsets().cloned().unwrap_or_default();
+            eq("partitions in currentOffsets", &Vec::<&TopicPartition>::new(), &present(x, |tp| cur.contains_key(tp)));
+        }
+        if let Some(x) = &e.no_group {
+            // Kafka describes a group it does not have as Dead with no members (the model says so;
+            // a real broker may refuse the describe instead) and lists no offsets for it
+            let exists = |g: &String| {
+                let dead = match self.kafka.group_state(g) {
+                    Ok(s) => s == kafka_model::GroupState::Dead,
+                    Err(e) => e.contains("does not exist"),
+                };
+                !dead || !self.kafka.committed(g).is_empty()
+            };
+            eq("groups that exist", &Vec::<&String>::new(), &present(x, exists));
+        }
+        if let Some(x) = &e.no_batch {
+            let mut generated = Vec::new();
+            for when in x {
+                let Ok(ms) = crate::format::parse_clock(when) else {
+                    eq("batch time", &"a clock time like 12:00:05", when);
+                    continue;
+                };
+                let batch = Time(self.scenario.day_start.ms() + ms);
+                if self.trace.iter().any(|l| matches!(&l.event, TraceEvent::BatchGenerated { batch: b, .. } if *b == batch)) {
+                    generated.push(when);
+                }
+            }
+            eq("batches generated at", &Vec::<&String>::new(), &generated);
+        }
         if let Some(x) = &e.committed {
             let c = self.kafka.committed(&group);
             let got: BTreeMap<_, _> = x.keys().map(|tp| (tp.clone(), c.get(tp).copied())).collect();
@@ -194,6 +225,14 @@ impl<K: KafkaBackend> Run<'_, K> {
                     if let Some(o) = &x.current_offsets {
                         eq("checkpoint currentOffsets", o, &engine::offsets::from_list(&cp.current_offsets));
                     }
+                    if let Some(o) = &x.no_current_offsets {
+                        let cur = engine::offsets::from_list(&cp.current_offsets);
+                        eq(
+                            "partitions in the checkpoint's currentOffsets",
+                            &Vec::<&TopicPartition>::new(),
+                            &present(o, |tp| cur.contains_key(tp)),
+                        );
+                    }
                     if let Some(q) = &x.commit_queue {
                         let got: Vec<(TopicPartition, i64, i64)> =
                             cp.commit_queue.iter().map(|r| (r.topic_partition(), r.from_offset, r.until_offset)).collect();
@@ -230,7 +269,11 @@ impl<K: KafkaBackend> Run<'_, K> {
     }
 }
 
-/// A step as a short phrase for logs.
+/// The items of an absence expectation that are there after all.
+fn present<T>(items: &[T], mut there: impl FnMut(&T) -> bool) -> Vec<&T> {
+    items.iter().filter(|i| there(i)).collect()
+}
+
 /// An `expect`'s log starts (`start`) or log ends, next to what Kafka has (none for a partition it
 /// does not have): the same check for the DStream and the Structured Streaming runner.
 pub(crate) type LogOffsets = BTreeMap<TopicPartition, Option<i64>>;
@@ -239,6 +282,7 @@ pub(crate) fn log_offsets(kafka: &impl KafkaBackend, want: &BTreeMap<TopicPartit
     (want.iter().map(|(tp, o)| (tp.clone(), Some(*o))).collect(), got)
 }
 
+/// A step as a short phrase for logs.
 pub fn describe(a: &Action) -> String {
     match a {
         Action::Start { .. } => "start: StreamingContext.getOrCreate(…).start()".into(),

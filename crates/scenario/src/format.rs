@@ -97,6 +97,10 @@ pub struct Expect {
     pub current_offsets: Option<BTreeMap<TopicPartition, i64>>,
     pub committed: Option<BTreeMap<TopicPartition, i64>>,
     pub no_committed: Option<Vec<TopicPartition>>,
+    /// Partitions the stream does not track: absent from its `currentOffsets`.
+    pub no_current_offsets: Option<Vec<TopicPartition>>,
+    /// Groups that do not exist: no committed offset, and `--describe` finds no such group.
+    pub no_group: Option<Vec<String>>,
     pub log_end: Option<BTreeMap<TopicPartition, i64>>,
     pub log_start: Option<BTreeMap<TopicPartition, i64>>,
     pub group_state: Option<String>,
@@ -108,6 +112,8 @@ pub struct Expect {
     pub last_ranges: Option<Ranges>,
     /// Ranges of the batches at these clock times (their newest generation).
     pub batch_ranges: Option<BTreeMap<String, Ranges>>,
+    /// Clock times at which no batch was generated (in any generation).
+    pub no_batch: Option<Vec<String>>,
     pub checkpoint_files: Option<Vec<String>>,
     pub newest_checkpoint: Option<NewestCheckpoint>,
     pub output_since_last_expect: Option<Vec<String>>,
@@ -119,6 +125,8 @@ pub struct Expect {
 pub struct NewestCheckpoint {
     pub file: Option<String>,
     pub current_offsets: Option<BTreeMap<TopicPartition, i64>>,
+    /// Partitions absent from the checkpoint's `currentOffsets`.
+    pub no_current_offsets: Option<Vec<TopicPartition>>,
     /// Queued ranges as `"topic-p" = [from, until]`, in queue order per partition.
     pub commit_queue: Option<Vec<(TopicPartition, i64, i64)>>,
     pub pending_times: Option<Vec<String>>,
@@ -214,7 +222,13 @@ pub(crate) struct RawStep {
 pub fn parse(file: &str, text: &str) -> Result<Scenario, String> {
     let raw: RawScenario = toml::from_str(text).map_err(|e| format!("{file}: {e}"))?;
     let step_lines = header_lines(text, "[[step]]");
-    let err_at = |i: usize, msg: String| format!("{file}:{}: step {} : {msg}", step_lines.get(i).copied().unwrap_or(0), i + 1);
+    // an error about one key names that key's line; any other, the step's `[[step]]` line
+    let err_at = |i: usize, e: StepError| {
+        let header = step_lines.get(i).copied().unwrap_or(0);
+        let end = step_lines.get(i + 1).copied().unwrap_or(usize::MAX);
+        let line = e.key.as_deref().and_then(|k| key_line(text, header, end, k)).unwrap_or(header);
+        format!("{file}:{line}: step {} : {}", i + 1, e.msg)
+    };
     if raw.version != 1 {
         return Err(format!("{file}: version {} is not supported (this build reads version 1)", raw.version));
     }
@@ -245,9 +259,9 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, String> {
     let mut steps = Vec::new();
     let mut last = Time(i64::MIN);
     for (i, s) in raw.step.into_iter().enumerate() {
-        let at = Time(day_start.ms() + parse_clock(&s.at).map_err(|e| err_at(i, e))?);
+        let at = Time(day_start.ms() + parse_clock(&s.at).map_err(|e| err_at(i, e.into()))?);
         if at < last {
-            return Err(err_at(i, format!("`at = \"{}\"` is earlier than the step before it; time never goes backwards", s.at)));
+            return Err(err_at(i, format!("`at = \"{}\"` is earlier than the step before it; time never goes backwards", s.at).into()));
         }
         last = at;
         let action = build_action(&raw.job, &job, s).map_err(|e| err_at(i, e))?;
@@ -297,23 +311,38 @@ fn chapters(file: &str, text: &str, raw: Vec<RawChapter>, step_lines: &[usize]) 
     Ok(out)
 }
 
-fn build_action(base: &RawJob, job: &JobConfig, s: RawStep) -> Result<Action, String> {
-    let a = s.action.as_str();
-    let mut allowed: Vec<&str> = match a {
-        "start" => vec!["job"],
-        "stop" => vec!["graceful"],
-        "produce" => vec!["topic", "partition", "values", "lines"],
-        "create_topic" => vec!["topic", "partitions"],
-        "delete_topic" => vec!["topic"],
-        "delete_records" => vec!["topic", "partition", "before"],
-        "reset_offsets" => vec!["args"],
-        "join_group" => vec!["group", "topics"],
-        "leave_group" => vec!["group"],
-        "add_partitions" => vec!["topic", "partitions"],
-        "kill" | "delete_checkpoint" | "change_code" | "expect" => vec![],
-        other => return Err(format!("unknown `do = \"{other}\"`; known: start, stop, kill, produce, create_topic, delete_topic, delete_records, add_partitions, reset_offsets, join_group, leave_group, delete_checkpoint, change_code, expect")),
-    };
-    let given: Vec<&str> = [
+/// Why a step was refused; `key` names the key at fault, so the error can give that key's own line.
+pub(crate) struct StepError {
+    key: Option<String>,
+    msg: String,
+}
+
+impl From<String> for StepError {
+    fn from(msg: String) -> Self {
+        StepError { key: None, msg }
+    }
+}
+
+impl From<&str> for StepError {
+    fn from(msg: &str) -> Self {
+        msg.to_string().into()
+    }
+}
+
+/// An `expect` table, deserialized: serde's unknown field becomes an error naming that key.
+fn expect_table<T: serde::de::DeserializeOwned>(keys: BTreeMap<String, toml::Value>) -> Result<T, StepError> {
+    toml::Value::Table(keys.into_iter().collect()).try_into().map_err(|e: toml::de::Error| {
+        let msg = e.message().to_string();
+        let key = msg.strip_prefix("unknown field `").and_then(|r| r.split_once('`')).map(|(k, _)| k.to_string());
+        StepError { msg: format!("expect: {}", msg.replacen("unknown field", "unknown key", 1)), key }
+    })
+}
+
+/// Refuses every key of `s` but `at`, `do` and `allowed`: the step's own keys, and (except for
+/// `expect`, whose keys its table checks) whatever else was written.
+fn only_keys(s: &RawStep, allowed: &[&str], api: &str) -> Result<(), StepError> {
+    let a = &s.action;
+    let given = [
         ("job", s.job.is_some()),
         ("graceful", s.graceful.is_some()),
         ("topic", s.topic.is_some()),
@@ -326,20 +355,52 @@ fn build_action(base: &RawJob, job: &JobConfig, s: RawStep) -> Result<Action, St
         ("group", s.group.is_some()),
         ("topics", s.topics.is_some()),
         ("in_batch", s.in_batch.is_some()),
-    ]
-    .iter()
-    .filter(|(_, g)| *g)
-    .map(|(k, _)| *k)
-    .collect();
-    allowed.push("at");
-    if let Some(k) = given.iter().find(|k| !allowed.contains(k)) {
-        return Err(format!("`{k}` does not belong to `do = \"{a}\"`"));
+    ];
+    if let Some((k, _)) = given.iter().find(|(k, g)| *g && !allowed.contains(k)) {
+        return Err(StepError { key: Some(k.to_string()), msg: format!("`{k}` does not belong to `do = \"{a}\"`{api}") });
     }
     if a != "expect" {
         if let Some(k) = s.expect.keys().next() {
-            return Err(format!("unknown key `{k}` for `do = \"{a}\"`"));
+            let known = if allowed.is_empty() { "it takes no keys".to_string() } else { format!("it takes {}", allowed.join(", ")) };
+            return Err(StepError { key: Some(k.clone()), msg: format!("unknown key `{k}` for `do = \"{a}\"` ({known})") });
         }
     }
+    Ok(())
+}
+
+/// The first line in `from..to` (1-based, `to` excluded) where `key` is written as a key (`key =`,
+/// `{ key =`, `, key =`, quoted or not), if any.
+fn key_line(text: &str, from: usize, to: usize, key: &str) -> Option<usize> {
+    let is_key_at = |line: &str, i: usize| {
+        let before = line[..i].trim_end_matches('"').chars().next_back();
+        let after = line[i + key.len()..].trim_start_matches('"').trim_start();
+        matches!(before, None | Some(' ' | '\t' | '{' | ',' | '.')) && after.starts_with('=')
+    };
+    text.lines()
+        .enumerate()
+        .skip(from.saturating_sub(1))
+        .take(to.saturating_sub(from))
+        .find(|(_, l)| l.match_indices(key).any(|(i, _)| is_key_at(l, i)))
+        .map(|(n, _)| n + 1)
+}
+
+fn build_action(base: &RawJob, job: &JobConfig, s: RawStep) -> Result<Action, StepError> {
+    let a = s.action.as_str();
+    let allowed: Vec<&str> = match a {
+        "start" => vec!["job"],
+        "stop" => vec!["graceful"],
+        "produce" => vec!["topic", "partition", "values", "lines"],
+        "create_topic" => vec!["topic", "partitions"],
+        "delete_topic" => vec!["topic"],
+        "delete_records" => vec!["topic", "partition", "before"],
+        "reset_offsets" => vec!["args"],
+        "join_group" => vec!["group", "topics"],
+        "leave_group" => vec!["group"],
+        "add_partitions" => vec!["topic", "partitions"],
+        "kill" | "delete_checkpoint" | "change_code" | "expect" => vec![],
+        other => return Err(format!("unknown `do = \"{other}\"`; known: start, stop, kill, produce, create_topic, delete_topic, delete_records, add_partitions, reset_offsets, join_group, leave_group, delete_checkpoint, change_code, expect").into()),
+    };
+    only_keys(&s, &allowed, "")?;
     let need = |v: Option<String>, k: &str| v.ok_or_else(|| format!("`do = \"{a}\"` needs `{k}`"));
     Ok(match a {
         "start" => Action::Start {
@@ -393,8 +454,7 @@ fn build_action(base: &RawJob, job: &JobConfig, s: RawStep) -> Result<Action, St
         "delete_checkpoint" => Action::DeleteCheckpoint,
         "change_code" => Action::ChangeCode,
         "expect" => {
-            let table = toml::Value::Table(s.expect.into_iter().collect());
-            let e: Expect = table.try_into().map_err(|e: toml::de::Error| format!("expect: {}", e.message()))?;
+            let e: Expect = expect_table(s.expect)?;
             Action::Expect(Box::new(e))
         }
         _ => unreachable!("checked above"),
@@ -696,15 +756,15 @@ fn build_structured(
     raw_steps: Vec<RawStep>,
     day_start: Time,
     step_lines: &[usize],
-    err_at: &dyn Fn(usize, String) -> String,
+    err_at: &dyn Fn(usize, StepError) -> String,
 ) -> Result<StructuredScenario, String> {
     let job = build_structured_job(None, raw_job).map_err(|e| format!("{file}: [job]: {e}"))?;
     let mut steps = Vec::new();
     let mut last = Time(i64::MIN);
     for (i, s) in raw_steps.into_iter().enumerate() {
-        let at = Time(day_start.ms() + parse_clock(&s.at).map_err(|e| err_at(i, e))?);
+        let at = Time(day_start.ms() + parse_clock(&s.at).map_err(|e| err_at(i, e.into()))?);
         if at < last {
-            return Err(err_at(i, format!("`at = \"{}\"` is earlier than the step before it; time never goes backwards", s.at)));
+            return Err(err_at(i, format!("`at = \"{}\"` is earlier than the step before it; time never goes backwards", s.at).into()));
         }
         last = at;
         let action = build_structured_action(&job, s).map_err(|e| err_at(i, e))?;
@@ -713,21 +773,11 @@ fn build_structured(
     Ok(StructuredScenario { job, steps })
 }
 
-fn build_structured_action(job: &StructuredJob, s: RawStep) -> Result<StructuredAction, String> {
-    let a = s.action.clone();
-    let only = |allowed: &[&str], s: &RawStep| -> Result<(), String> {
-        let given = [("job", s.job.is_some()), ("graceful", s.graceful.is_some()), ("in_batch", s.in_batch.is_some())];
-        match given.iter().find(|(k, g)| *g && !allowed.contains(k)) {
-            Some((k, _)) => Err(format!("`{k}` does not belong to `do = \"{a}\"` in a Structured Streaming scenario")),
-            None => Ok(()),
-        }
-    };
-    Ok(match a.as_str() {
+fn build_structured_action(job: &StructuredJob, s: RawStep) -> Result<StructuredAction, StepError> {
+    let only = |allowed: &[&str], s: &RawStep| only_keys(s, allowed, " in a Structured Streaming scenario");
+    Ok(match s.action.as_str() {
         "start" => {
             only(&["job"], &s)?;
-            if let Some(k) = s.expect.keys().next() {
-                return Err(format!("unknown key `{k}` for `do = \"start\"`"));
-            }
             StructuredAction::Start {
                 job: match &s.job {
                     Some(over) => build_structured_job(Some(job), over).map_err(|e| format!("job: {e}"))?,
@@ -749,19 +799,18 @@ fn build_structured_action(job: &StructuredJob, s: RawStep) -> Result<Structured
         }
         "expect" => {
             only(&[], &s)?;
-            let table = toml::Value::Table(s.expect.into_iter().collect());
-            let e: StructuredExpect = table.try_into().map_err(|e: toml::de::Error| format!("expect: {}", e.message()))?;
-            StructuredAction::Expect(Box::new(e))
+            StructuredAction::Expect(Box::new(expect_table(s.expect)?))
         }
+        // build_action checks their keys
         "produce" | "create_topic" | "delete_topic" | "delete_records" | "add_partitions" | "reset_offsets" => {
-            only(&[], &s)?;
             StructuredAction::Kafka(build_action(&RawJob::default(), &JobConfig::seed(&["words"], "g"), s)?)
         }
         other => {
             return Err(format!(
                 "`do = \"{other}\"` is not a Structured Streaming step; known: start, stop, kill, produce, create_topic, \
                  delete_topic, delete_records, add_partitions, reset_offsets, delete_checkpoint, expect"
-            ))
+            )
+            .into())
         }
     })
 }
@@ -823,6 +872,52 @@ committed = { "words-0" = 2 }
         assert!(e.contains("line 2"), "{e}");
         let e = parse("t.toml", &MINIMAL.replace("group = \"g\"", "group = \"g\"\npipeline = [\"map(x => x)\"]")).unwrap_err();
         assert!(e.contains("unknown transformation"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_key_anywhere_is_an_error_naming_the_key_and_its_line() {
+        // the expect key's own line (22), not the step's header (19)
+        let e = parse("t.toml", &MINIMAL.replace("committed =", "comitted =")).unwrap_err();
+        assert!(e.starts_with("t.toml:22: step 3 : expect: unknown key `comitted`"), "{e}");
+        let nested = MINIMAL.replace("committed = { \"words-0\" = 2 }", "running = true\nnewest_checkpoint = { fle = \"x\" }");
+        let e = parse("t.toml", &nested).unwrap_err();
+        assert!(e.starts_with("t.toml:23: step 3 : expect: unknown key `fle`"), "{e}");
+        let e = parse("t.toml", &MINIMAL.replace("values = [\"a\", \"b\"]", "values = [\"a\", \"b\"]\nkey = \"k\"")).unwrap_err();
+        assert!(
+            e.starts_with("t.toml:19: step 2 : unknown key `key` for `do = \"produce\"` (it takes topic, partition, values, lines)"),
+            "{e}"
+        );
+        let e = parse("t.toml", &MINIMAL.replace("do = \"start\"", "do = \"kill\"\ngraceful = false")).unwrap_err();
+        assert!(e.starts_with("t.toml:13: step 1 : `graceful` does not belong to `do = \"kill\"`"), "{e}");
+        // top-level tables and [job] keys: toml's own error, with the line
+        let e = parse("t.toml", &format!("{MINIMAL}[kafka]\nx = 1\n")).unwrap_err();
+        assert!(e.contains("line 23") && e.contains("unknown field `kafka`"), "{e}");
+        let e = parse("t.toml", &MINIMAL.replace("group = \"g\"", "group = \"g\"\nbach_interval = \"5s\"")).unwrap_err();
+        assert!(e.contains("line 10") && e.contains("unknown field `bach_interval`"), "{e}");
+    }
+
+    #[test]
+    fn structured_steps_refuse_keys_they_do_not_take() {
+        let stop = STRUCTURED.replace("do = \"kill\"\nin_batch = true", "do = \"stop\"\ngracful = true");
+        let e = parse("s.toml", &stop).unwrap_err();
+        assert!(e.starts_with("s.toml:18: step 2 : unknown key `gracful` for `do = \"stop\"` (it takes no keys)"), "{e}");
+        let kill = STRUCTURED.replace("in_batch = true", "in_batch = true\ntopic = \"words\"");
+        let e = parse("s.toml", &kill).unwrap_err();
+        assert!(e.starts_with("s.toml:19: step 2 : `topic` does not belong to `do = \"kill\"` in a Structured Streaming scenario"), "{e}");
+        let expect = STRUCTURED.replace("do = \"kill\"\nin_batch = true", "do = \"expect\"\npartition = 1\nrunning = true");
+        let e = parse("s.toml", &expect).unwrap_err();
+        assert!(e.starts_with("s.toml:18: step 2 : `partition` does not belong to `do = \"expect\"`"), "{e}");
+        let expect = STRUCTURED.replace("do = \"kill\"\nin_batch = true", "do = \"expect\"\nrunning = true\nrows = []");
+        let e = parse("s.toml", &expect).unwrap_err();
+        assert!(e.starts_with("s.toml:19: step 2 : expect: unknown key `rows`"), "{e}");
+    }
+
+    #[test]
+    fn a_key_is_found_on_its_own_line_only_as_a_key() {
+        let text = "[[step]]\ndo = \"expect\"\nx = [\"running\"]\nnewest_checkpoint = { file = \"a\", \"running\" = 1 }\nrunning = true\n";
+        assert_eq!(key_line(text, 1, usize::MAX, "running"), Some(4));
+        assert_eq!(key_line(text, 1, 4, "running"), None);
+        assert_eq!(key_line(text, 1, usize::MAX, "file"), Some(4));
     }
 
     /// MINIMAL with a first chapter above its first step and `produce` (the produce step's header and `at`) replaced.
@@ -905,7 +1000,8 @@ in_batch = true
     #[test]
     fn structured_errors_name_the_line_and_sparks_message() {
         let e = parse("s.toml", &STRUCTURED.replace("in_batch = true", "graceful = true")).unwrap_err();
-        assert!(e.starts_with("s.toml:15: step 2") && e.contains("`graceful` does not belong"), "{e}");
+        // the key's own line, not the step's header (15)
+        assert!(e.starts_with("s.toml:18: step 2") && e.contains("`graceful` does not belong"), "{e}");
         let e = parse("s.toml", &STRUCTURED.replace("subscribe = \"words\", ", "")).unwrap_err();
         assert!(e.contains("One of the following options must be specified for Kafka source"), "{e}");
         let e = parse("s.toml", &STRUCTURED.replace("trigger = \"5s\"", "trigger = \"5s\"\ngroup = \"g\"")).unwrap_err();

@@ -536,6 +536,26 @@ final class Run(o: Driver.Opts) {
       case k @ "no_committed" =>
         val exp = strings(s.getArray(k)); val c = committed()
         check(k, arr(exp.map(JStr(_))), arr(exp.filterNot(n => c.contains(tp(n))).map(JStr(_))))
+      // absences (docs/scenarios.md), judged as the engine's runner does: expected is the list, actual those of it absent
+      case k @ "no_current_offsets" =>
+        val exp = strings(s.getArray(k))
+        // the engine tracks nothing while the context is not running
+        val live = proc.exists(_.isAlive) && st.get("running").contains(JBool(true))
+        val cur = if (!live) Set.empty[String] else st.get("currentOffsets").collect { case JArr(xs) => xs.collect { case o: JObj =>
+          s"${str(o, "topic")}-${o.get("partition").get.render}" } }.getOrElse(Nil).toSet
+        check(k, arr(exp.map(JStr(_))), arr(exp.filterNot(cur.contains).map(JStr(_))))
+      case k @ "no_group" =>
+        val exp = strings(s.getArray(k))
+        def absent(g: String): Boolean = {
+          val dead = try admin.describeConsumerGroups(java.util.List.of(real(g))).all().get(30, TimeUnit.SECONDS).get(real(g)).state.toString.equalsIgnoreCase("dead")
+            catch { case e: java.util.concurrent.ExecutionException if e.getCause.isInstanceOf[org.apache.kafka.common.errors.GroupIdNotFoundException] => true }
+          dead && admin.listConsumerGroupOffsets(real(g)).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS).asScala.values.forall(_ == null)
+        }
+        check(k, arr(exp.map(JStr(_))), arr(exp.filter(absent).map(JStr(_))))
+      case k @ "no_batch" =>
+        val exp = strings(s.getArray(k))
+        val gens = traceLines().filter(_.get("event").contains(JStr("batchGenerated")))
+        check(k, arr(exp.map(JStr(_))), arr(exp.filterNot(c => gens.exists(_.get("batch").contains(JNum(clock(c))))).map(JStr(_))))
       case k @ ("log_end" | "log_start") =>
         val exp = expectedMap(k)
         val got = offsets(if (k == "log_end") OffsetSpec.latest() else OffsetSpec.earliest(), exp.map(e => tp(e._1)))
@@ -627,6 +647,11 @@ final class Run(o: Driver.Opts) {
             def sorted(j: Json): Json = j match { case JArr(xs) => JArr(xs.sortBy(_.render)); case o => o }
             check(s"$k.$f", sorted(toJson(exp.get(java.util.List.of(f)))), sorted(arr(content.flatMap(_.get("commitQueue")).collect { case JArr(xs) => xs.collect { case o: JObj =>
               arr(Seq(JStr(s"${str(o, "topic")}-${o.get("partition").get.render}"), o.get("fromOffset").get, o.get("untilOffset").get)) } }.getOrElse(Nil))))
+          case f @ "no_current_offsets" =>
+            val have = content.flatMap(_.get("currentOffsets")).collect { case JArr(xs) => xs.collect { case o: JObj =>
+              s"${str(o, "topic")}-${o.get("partition").get.render}" } }.getOrElse(Nil).toSet
+            val e = strings(exp.getArray(f))
+            check(s"$k.$f", arr(e.map(JStr(_))), arr(e.filterNot(have.contains).map(JStr(_))))
           case f @ "pending_times" =>
             check(s"$k.$f", arr(strings(exp.getArray(f)).map(c => JNum(clock(c)))), content.flatMap(_.get("pendingTimes")).getOrElse(JNull))
           case f => check(s"$k.$f", toJson(exp.get(java.util.List.of(f))), content.flatMap(_.get(f)).getOrElse(JNull))
