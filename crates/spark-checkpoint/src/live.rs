@@ -4,13 +4,7 @@
 use std::collections::BTreeSet;
 
 use kafka_client::Kafka;
-use spark_checkpoint::predict::{wanted, Committed, Facts, GroupFacts, PartitionLog};
-use spark_checkpoint::spark::Checkpoint;
-
-pub fn facts(bootstrap: &str, cp: &Checkpoint) -> Result<Facts, String> {
-    let (topics, groups) = wanted(cp);
-    facts_for(bootstrap, topics, groups)
-}
+use spark_checkpoint::predict::{Committed, Facts, GroupFacts, PartitionLog};
 
 /// The facts of these topics and groups (a Structured Streaming checkpoint names topics only).
 pub fn facts_for(bootstrap: &str, topics: BTreeSet<String>, groups: BTreeSet<String>) -> Result<Facts, String> {

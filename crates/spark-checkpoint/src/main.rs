@@ -1,6 +1,7 @@
 //! `spark-checkpoint inspect <file-or-directory> [--json] [--tree] [--facts f.json | --bootstrap host:port]`:
 //! read Spark checkpoints without a JVM, and predict what a restart from them will do.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
@@ -85,28 +86,32 @@ fn main() -> ExitCode {
     }
 }
 
-/// The facts for this checkpoint, or the reason there are none (printed, exit code 1).
-fn facts_for(cp: &Checkpoint, from: &FactsFrom) -> Option<Result<Facts, String>> {
-    match from {
-        FactsFrom::None => None,
-        FactsFrom::File(f) => Some(
-            std::fs::read_to_string(f)
-                .map_err(|e| format!("{f}: {e}"))
-                .and_then(|s| serde_json::from_str(&s).map_err(|e| format!("{f}: not a facts file: {e}"))),
-        ),
-        #[cfg(feature = "live")]
-        FactsFrom::Bootstrap(b) => Some(live::facts(b, cp)),
-        #[cfg(not(feature = "live"))]
-        FactsFrom::Bootstrap(b) => {
-            let _ = cp;
-            Some(Err(format!("--bootstrap {b} needs the live feature: cargo run -p spark-checkpoint --features live -- inspect ...")))
+impl FactsFrom {
+    /// The facts of these topics and groups, or the reason there are none (printed, exit code 1); `None` when
+    /// no facts were asked for. One loader for both APIs' checkpoints.
+    pub(crate) fn load(&self, topics: BTreeSet<String>, groups: BTreeSet<String>) -> Option<Result<Facts, String>> {
+        match self {
+            FactsFrom::None => None,
+            FactsFrom::File(f) => Some(
+                std::fs::read_to_string(f)
+                    .map_err(|e| format!("{f}: {e}"))
+                    .and_then(|s| serde_json::from_str(&s).map_err(|e| format!("{f}: not a facts file: {e}"))),
+            ),
+            #[cfg(feature = "live")]
+            FactsFrom::Bootstrap(b) => Some(live::facts_for(b, topics, groups)),
+            #[cfg(not(feature = "live"))]
+            FactsFrom::Bootstrap(b) => {
+                let _ = (topics, groups);
+                Some(Err(format!("--bootstrap {b} needs the live feature: cargo run -p spark-checkpoint --features live -- inspect ...")))
+            }
         }
     }
 }
 
 /// Appends the prediction (text, or the `prediction` key of `v`); false when the facts could not be had.
 fn prediction(cp: &Checkpoint, from: &FactsFrom, json: Option<&mut serde_json::Value>, out: &mut String) -> bool {
-    let Some(facts) = facts_for(cp, from) else { return true };
+    let (topics, groups) = predict::wanted(cp);
+    let Some(facts) = from.load(topics, groups) else { return true };
     match facts {
         Ok(facts) => {
             let p = predict::predict(cp, &facts);

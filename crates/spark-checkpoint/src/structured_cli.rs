@@ -5,8 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-use spark_checkpoint::predict::Facts;
-use spark_checkpoint::structured::{self, FolderKind, StructuredCheckpoint};
+use spark_checkpoint::structured::{self, FolderKind};
 
 use crate::FactsFrom;
 
@@ -54,24 +53,6 @@ fn walk(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
     Ok(out)
 }
 
-fn facts(cp: &StructuredCheckpoint, from: &FactsFrom) -> Option<Result<Facts, String>> {
-    match from {
-        FactsFrom::None => None,
-        FactsFrom::File(f) => Some(
-            std::fs::read_to_string(f)
-                .map_err(|e| format!("{f}: {e}"))
-                .and_then(|s| serde_json::from_str(&s).map_err(|e| format!("{f}: not a facts file: {e}"))),
-        ),
-        #[cfg(feature = "live")]
-        FactsFrom::Bootstrap(b) => Some(crate::live::facts_for(b, structured::wanted_topics(cp), Default::default())),
-        #[cfg(not(feature = "live"))]
-        FactsFrom::Bootstrap(b) => {
-            let _ = cp;
-            Some(Err(format!("--bootstrap {b} needs the live feature: cargo run -p spark-checkpoint --features live -- inspect ...")))
-        }
-    }
-}
-
 pub fn run(dir: &Path, json: bool, from: &FactsFrom, options: &[(String, String)], out: &mut String) -> ExitCode {
     let files = match walk(dir) {
         Ok(f) => f,
@@ -82,7 +63,7 @@ pub fn run(dir: &Path, json: bool, from: &FactsFrom, options: &[(String, String)
     };
     let cp = structured::read_folder(files.iter().map(|(p, b)| (p.as_str(), b.as_slice())));
     let options: Vec<(&str, &str)> = options.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let prediction = match facts(&cp, from) {
+    let prediction = match from.load(structured::wanted_topics(&cp), Default::default()) {
         None => None,
         Some(Ok(f)) => Some(structured::predict(&cp, &files, &f, &options)),
         Some(Err(e)) => {
