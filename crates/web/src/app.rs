@@ -177,15 +177,21 @@ pub fn App() -> Html {
     let (session, trace_key, dispatch) = (store.session.clone(), store.trace_key(), store.dispatcher());
     let tool_lines = store.session.borrow().tool_lines.clone();
     let lesson = store.session.borrow().lesson_def();
+    // The left column is the same for every lesson but for whose controls it holds (the query's or the DStream job's).
+    let left = |controls: Html| {
+        html! {
+            <section class="col col-left" aria-label="Controls">
+                <Walkthrough />
+                { controls }
+                <Produce />
+                <ToolOutput lines={tool_lines.clone()} />
+            </section>
+        }
+    };
     let columns = if !lesson.has_dstream() {
         // A Structured Streaming lesson: the query's panels in the DStream panels' places.
         html! { <main class="grid">
-            <section class="col col-left" aria-label="Controls">
-                <Walkthrough />
-                <SsControls />
-                <Produce />
-                <ToolOutput lines={tool_lines} />
-            </section>
+            { left(html! { <SsControls /> }) }
             <section class="col col-mid" aria-label="Offsets and batches">
                 <SsNumbers />
                 <SsBatches />
@@ -197,12 +203,7 @@ pub fn App() -> Html {
         </main> }
     } else if lesson.side_by_side() {
         html! { <main class="grid twin">
-            <section class="col col-left" aria-label="Controls">
-                <Walkthrough />
-                <SsControls />
-                <Produce />
-                <ToolOutput lines={tool_lines} />
-            </section>
+            { left(html! { <SsControls /> }) }
             <section class="col col-mid" aria-label="DStream" data-testid="column-dstream">
                 <h2 class="api-title">{ "DStream (Kafka 0-10 direct stream)" }</h2>
                 <Partitions />
@@ -219,12 +220,7 @@ pub fn App() -> Html {
         </main> }
     } else {
         html! { <main class="grid">
-            <section class="col col-left" aria-label="Controls">
-                <Walkthrough />
-                <Controls />
-                <Produce />
-                <ToolOutput lines={tool_lines} />
-            </section>
+            { left(html! { <Controls /> }) }
             <section class="col col-mid" aria-label="Offsets and batches">
                 <ErrorPanel current=true session={session.clone()} trace_key={trace_key.clone()} />
                 <Partitions />

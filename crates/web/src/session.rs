@@ -433,21 +433,7 @@ impl Session {
             Act::Stop { graceful } => vec![Action::Stop { graceful: *graceful }],
             Act::Kill | Act::KillInBatch => vec![Action::Kill],
             Act::Produce { partition, lines } => {
-                // Split here, as the console producer splits what is typed; a line without the
-                // separator is a value without a key (the model then asks for a key or a partition).
-                let records = lines
-                    .iter()
-                    .filter(|l| !l.trim().is_empty())
-                    .enumerate()
-                    .map(|(i, l)| match partition {
-                        Some(p) => (Some(*p), None, l.clone()),
-                        None => {
-                            let (k, v) = parse_line(l, Some(protocol::DEFAULT_KEY_SEPARATOR), i + 1).unwrap_or((None, l.clone()));
-                            (None, k, v)
-                        }
-                    })
-                    .collect();
-                vec![Action::Produce { topic: TOPIC.into(), records }]
+                vec![Action::Produce { topic: TOPIC.into(), records: produce_records(*partition, lines) }]
             }
             Act::RecreateTopic => {
                 let n = self.partitions().max(1);
@@ -552,6 +538,24 @@ impl Session {
         }
         Some(n)
     }
+}
+
+/// The records of a produce action: split here, as the console producer splits what is typed; a line without
+/// the separator is a value without a key (the model then asks for a key or a partition). With a partition,
+/// the whole line is the value. Both APIs' sides produce through this.
+pub(crate) fn produce_records(partition: Option<i32>, lines: &[String]) -> Vec<(Option<i32>, Option<String>, String)> {
+    lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| match partition {
+            Some(p) => (Some(p), None, l.clone()),
+            None => {
+                let (k, v) = parse_line(l, Some(protocol::DEFAULT_KEY_SEPARATOR), i + 1).unwrap_or((None, l.clone()));
+                (None, k, v)
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -79,20 +79,7 @@ impl SsSide {
             Act::Kill => vec![StructuredAction::Kill { in_batch: false }],
             Act::KillInBatch => vec![StructuredAction::Kill { in_batch: true }],
             Act::Produce { partition, lines } => {
-                let records = lines
-                    .iter()
-                    .filter(|l| !l.trim().is_empty())
-                    .enumerate()
-                    .map(|(i, l)| match partition {
-                        Some(p) => (Some(*p), None, l.clone()),
-                        None => {
-                            let (k, v) = kafka_model::partitioner::parse_line(l, Some(protocol::DEFAULT_KEY_SEPARATOR), i + 1)
-                                .unwrap_or((None, l.clone()));
-                            (None, k, v)
-                        }
-                    })
-                    .collect();
-                kafka(Action::Produce { topic: TOPIC.into(), records })
+                kafka(Action::Produce { topic: TOPIC.into(), records: crate::session::produce_records(*partition, lines) })
             }
             Act::RecreateTopic => {
                 let n = self.run.kafka.partitions(TOPIC).unwrap_or(1).max(1);
