@@ -91,6 +91,20 @@ fn start_bridge(args: &Args, dir: &Path, port: u16) -> Bridge {
     Bridge { child, addr }
 }
 
+/// Stops the bridge and removes what the run made: its labs' topics and groups (`--clean`) and its folder.
+fn stop_and_clean(mut bridge: Bridge, args: &Args, dir: &Path) {
+    let _ = bridge.child.kill();
+    let _ = bridge.child.wait();
+    let _ = Command::new(&args.bridge)
+        .args(["--clean", "--bootstrap", &args.bootstrap, "--checkpoints"])
+        .arg(dir.join("checkpoints"))
+        .arg("--workshop")
+        .arg(dir.join("state"))
+        .stdout(std::process::Stdio::null())
+        .status();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// (CPU seconds, RSS bytes) of a process from /proc.
 fn proc_usage(pid: u32) -> Option<(f64, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -361,16 +375,7 @@ async fn phase(args: &Args, restarts: bool) {
         lost += records.iter().filter(|(o, v)| seen.get(o) != Some(v)).count() as u64;
     }
     drop(readers);
-    let _ = bridge.child.kill();
-    let _ = bridge.child.wait();
-    let _ = Command::new(&args.bridge)
-        .args(["--clean", "--bootstrap", &args.bootstrap, "--checkpoints"])
-        .arg(dir.join("checkpoints"))
-        .arg("--workshop")
-        .arg(dir.join("state"))
-        .stdout(std::process::Stdio::null())
-        .status();
-    let _ = std::fs::remove_dir_all(&dir);
+    stop_and_clean(bridge, args, &dir);
 
     let t = tally.lock().unwrap();
     let mut lat = t.latencies_ms.clone();
@@ -422,7 +427,7 @@ async fn soak(args: &Args) {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut bridge = start_bridge(args, &dir, port);
+    let bridge = start_bridge(args, &dir, port);
     let join = std::fs::read_to_string(dir.join("state/join-code")).unwrap().trim().to_string();
     let frames_each = (args.volume_mib * 1024 * 1024).div_ceil((RECORD * PER_FRAME) as u64);
     let every = Duration::from_secs_f64(args.seconds as f64 / frames_each as f64);
@@ -506,16 +511,7 @@ async fn soak(args: &Args) {
         mib(per_partition * (args.participants as u64) * 3)
     );
     drop(t);
-    let _ = bridge.child.kill();
-    let _ = bridge.child.wait();
-    let _ = Command::new(&args.bridge)
-        .args(["--clean", "--bootstrap", &args.bootstrap, "--checkpoints"])
-        .arg(dir.join("checkpoints"))
-        .arg("--workshop")
-        .arg(dir.join("state"))
-        .stdout(std::process::Stdio::null())
-        .status();
-    let _ = std::fs::remove_dir_all(&dir);
+    stop_and_clean(bridge, args, &dir);
 }
 
 fn main() {
