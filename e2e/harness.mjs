@@ -24,6 +24,9 @@ export async function newPage(browser) {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', e => errors.push(String(e)));
+  // The page's last console lines, for a timeout's message: what the page said while nothing happened.
+  page.consoleTail = [];
+  page.on('console', m => { page.consoleTail.push(`${m.type()}: ${m.text()}`.slice(0, 300)); if (page.consoleTail.length > 12) page.consoleTail.shift(); });
   return { context, page, errors };
 }
 
@@ -50,7 +53,10 @@ export class LivePage {
       if (last === true) return;
       await this.page.waitForTimeout(250);
     }
-    throw new Error(`${this.who}: timed out after ${ms} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+    // Say what the page showed: its mode (a bridge that went away, Kafka down) and its last console lines.
+    const mode = await this.text('mode').catch(() => '(no mode label)');
+    const tail = (this.page.consoleTail || []).join('\n  ');
+    throw new Error(`${this.who}: timed out after ${ms} ms waiting for ${what} (last: ${JSON.stringify(last)}); mode: ${mode}${tail ? `; console:\n  ${tail}` : ''}`);
   }
 }
 

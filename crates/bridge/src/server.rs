@@ -382,6 +382,9 @@ async fn connection_loop(socket: &mut WebSocket, app: &Arc<App>, holder: &mut Ho
     // group → (its __consumer_offsets partition, next offset to read; None = from the log start)
     let mut group_watches: BTreeMap<String, (i32, Option<i64>)> = BTreeMap::new();
     let mut tick = tokio::time::interval(Duration::from_millis(200));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let (read_tx, mut read_rx) = mpsc::channel::<WatchRead>(1);
+    let mut reading = false;
     let mut bucket = Bucket { tokens: app.config.rate_burst, last: tokio::time::Instant::now() };
     if send(socket, welcome(app, holder, binary, first_secret)).await.is_err() {
         return;
@@ -433,7 +436,7 @@ async fn connection_loop(socket: &mut WebSocket, app: &Arc<App>, holder: &mut Ho
                     }
                     op @ (Op::WatchRoom { .. } | Op::PushChapter { .. } | Op::Broadcast { .. } | Op::Lock { .. } | Op::ResetLab { .. }) => {
                         if holder.who != Who::Teacher {
-                            let name = serde_json::to_value(&op).ok().and_then(|v| v["op"].as_str().map(String::from)).unwrap_or_default();
+                            let name = op_name(&op);
                             let r = answer(Reply::Error { code: ErrorCode::NotTeacher, message: format!("`{name}` is the teacher's; this connection is {}", if holder.who == Who::Participant { "a participant" } else { "not in a workshop" }) });
                             if send(socket, r).await.is_err() { break }
                             continue;
@@ -509,7 +512,13 @@ async fn connection_loop(socket: &mut WebSocket, app: &Arc<App>, holder: &mut Ho
                         // Each request runs on its own task, so a slow one (JoinGroup) does not hold up the rest.
                         let (app, ns, tx, who) = (Arc::clone(app), holder.ns.clone().expect("checked above"), tx.clone(), holder.who);
                         tokio::spawn(async move {
-                            let msg = match guarded_dispatch(&app, &ns, who, op).await {
+                            let (name, started) = (op_name(&op), std::time::Instant::now());
+                            let result = guarded_dispatch(&app, &ns, who, op).await;
+                            // A page waits for this answer: say when Kafka kept it waiting (no data, no secret).
+                            if started.elapsed() >= SLOW {
+                                eprintln!("bridge: lab {}: {name} answered after {:.1} s", ns.prefix(), started.elapsed().as_secs_f64());
+                            }
+                            let msg = match result {
                                 Ok(Reply::Records { batch }) if binary => Message::Binary(encode_records(id, &batch).into()),
                                 Ok(reply) => Message::Text(Response::new(Some(id), reply).to_json().into()),
                                 Err(e) => Message::Text(Response::new(Some(id), Reply::Error { code: e.code, message: e.message }).to_json().into()),
@@ -548,30 +557,112 @@ async fn connection_loop(socket: &mut WebSocket, app: &Arc<App>, holder: &mut Ho
                     Err(_) => room = None,
                 }
             }
-            _ = tick.tick(), if !watches.is_empty() || !group_watches.is_empty() => {
+            // The watches' reads run on a task of their own, one at a time: a slow or stuck Kafka
+            // read must not stop this connection from reading requests and sending pushes.
+            _ = tick.tick(), if !reading && (!watches.is_empty() || !group_watches.is_empty()) => {
+                reading = true;
                 let groups: Vec<(String, i32, Option<i64>)> = group_watches.iter().map(|(g, (p, n))| (g.clone(), *p, *n)).collect();
-                for (group, partition, next) in groups {
-                    if let Ok((records, new_next)) = app.kafka.read_offsets_topic(&group, partition, next).await {
-                        group_watches.insert(group.clone(), (partition, Some(new_next)));
-                        if !records.is_empty() {
-                            let r = Response::new(None, Reply::OffsetsTopic { group, partition, records });
-                            if send(socket, r).await.is_err() { return }
-                        }
+                let topics: Vec<String> = watches.keys().cloned().collect();
+                let (app, read_tx) = (Arc::clone(app), read_tx.clone());
+                let lab = holder.ns.as_ref().map(|n| n.prefix().to_string()).unwrap_or_default();
+                tokio::spawn(async move {
+                    let started = std::time::Instant::now();
+                    let read = tokio::time::timeout(WATCH_DEADLINE, read_watches(&app.kafka, groups, topics)).await;
+                    let read = read.unwrap_or_else(|_| {
+                        eprintln!("bridge: lab {lab}: reading log ends and __consumer_offsets gave no answer within {} s; trying again", WATCH_DEADLINE.as_secs());
+                        WatchRead::default()
+                    });
+                    if started.elapsed() >= SLOW {
+                        eprintln!("bridge: lab {lab}: reading log ends and __consumer_offsets took {:.1} s", started.elapsed().as_secs_f64());
+                    }
+                    let _ = read_tx.send(read).await;
+                });
+            }
+            Some(read) = read_rx.recv() => {
+                reading = false;
+                // A watch turned off (or on again) while the read ran is not changed by its answer.
+                for GroupRead { group, partition, from, records, next } in read.groups {
+                    let Some(watch) = group_watches.get_mut(&group) else { continue };
+                    if *watch != (partition, from) { continue }
+                    watch.1 = Some(next);
+                    if !records.is_empty() {
+                        let r = Response::new(None, Reply::OffsetsTopic { group, partition, records });
+                        if send(socket, r).await.is_err() { return }
                     }
                 }
-                let topics: Vec<String> = watches.keys().cloned().collect();
-                for topic in topics {
-                    if let Ok(parts) = app.kafka.describe_topic(&topic).await {
-                        if watches.get(&topic) != Some(&parts) {
-                            watches.insert(topic.clone(), parts.clone());
-                            let r = Response::new(None, Reply::LogEnd { topic, partitions: parts });
-                            if send(socket, r).await.is_err() { return }
-                        }
+                for (topic, parts) in read.topics {
+                    let Some(known) = watches.get_mut(&topic) else { continue };
+                    if *known != parts {
+                        *known = parts.clone();
+                        let r = Response::new(None, Reply::LogEnd { topic, partitions: parts });
+                        if send(socket, r).await.is_err() { return }
                     }
                 }
             }
         }
     }
+}
+
+/// An answer slower than this is logged: a page's engine is waiting for it (a JoinGroup waits
+/// for the rebalance, `group.initial.rebalance.delay.ms` and the members' joins, and is not slow).
+const SLOW: Duration = Duration::from_secs(10);
+
+/// How long one round of a connection's watch reads may take before it is given up and tried again.
+const WATCH_DEADLINE: Duration = Duration::from_secs(20);
+
+/// One round of a connection's watches: per group its new `__consumer_offsets` records and the next
+/// offset to read, per topic its log start and end. A read that failed is left out (tried next round).
+#[derive(Default)]
+struct WatchRead {
+    groups: Vec<GroupRead>,
+    topics: Vec<(String, Vec<PartitionRange>)>,
+}
+
+/// A group's records read from its `__consumer_offsets` partition, from `from` up to `next`.
+struct GroupRead {
+    group: String,
+    partition: i32,
+    from: Option<i64>,
+    records: Vec<OffsetsTopicRecord>,
+    next: i64,
+}
+
+async fn read_watches(kafka: &Kafka, groups: Vec<(String, i32, Option<i64>)>, topics: Vec<String>) -> WatchRead {
+    let mut read = WatchRead::default();
+    for (group, partition, next) in groups {
+        if let Ok((records, new_next)) = kafka.read_offsets_topic(&group, partition, next).await {
+            read.groups.push(GroupRead { group, partition, from: next, records, next: new_next });
+        }
+    }
+    for topic in topics {
+        if let Ok(parts) = kafka.describe_topic(&topic).await {
+            read.topics.push((topic, parts));
+        }
+    }
+    read
+}
+
+/// A request's `op` name, as the page sent it (for logs and errors: never its arguments).
+fn op_name(op: &Op) -> String {
+    // The Debug text starts with the variant's name; stop writing after it, so a large produce
+    // or checkpoint write is not formatted for nothing.
+    struct Head(String);
+    impl std::fmt::Write for Head {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.push_str(s);
+            if self.0.len() > 32 {
+                Err(std::fmt::Error)
+            } else {
+                Ok(())
+            }
+        }
+    }
+    let mut head = Head(String::new());
+    let _ = std::fmt::Write::write_fmt(&mut head, format_args!("{op:?}"));
+    let variant: String = head.0.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+    // As the page spells it: camelCase.
+    let mut chars = variant.chars();
+    chars.next().map(|c| c.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_else(|| "?".into())
 }
 
 /// `hello`: resume by secret, join under a name, or keep the lab held; a namespace alone is refused.
@@ -976,5 +1067,17 @@ mod tests {
         assert!(destructive(&del("ckpt")).is_some(), "the page's delete-the-checkpoint button");
         assert!(destructive(&del("ckpt/checkpoint-1000")).is_none(), "CheckpointWriter's rotation");
         assert!(destructive(&Op::Produce { topic: "t".into(), records: vec![], partition: None }).is_none());
+    }
+
+    #[test]
+    fn an_op_is_named_as_the_page_spells_it_without_its_arguments() {
+        let big = Op::Produce {
+            topic: "secret-topic".into(),
+            records: vec![protocol::NewRecord { key: None, value: "x".repeat(100_000) }; 3],
+            partition: None,
+        };
+        assert_eq!(op_name(&big), "produce");
+        assert_eq!(op_name(&Op::DeleteTopic { topic: "t".into() }), "deleteTopic");
+        assert_eq!(serde_json::to_value(Op::DeleteTopic { topic: "t".into() }).unwrap()["op"], "deleteTopic", "serde's tag agrees");
     }
 }
