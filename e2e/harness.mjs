@@ -25,8 +25,16 @@ export async function newPage(browser) {
   const errors = [];
   page.on('pageerror', e => errors.push(String(e)));
   // The page's last console lines, for a timeout's message: what the page said while nothing happened.
+  // The first errors are kept apart: a panic in WASM leaves the reducer borrowed, so every later
+  // message repeats "RefCell already borrowed" and only the first one names the cause.
   page.consoleTail = [];
-  page.on('console', m => { page.consoleTail.push(`${m.type()}: ${m.text()}`.slice(0, 300)); if (page.consoleTail.length > 12) page.consoleTail.shift(); });
+  page.firstErrors = [];
+  page.on('console', m => {
+    const line = `${m.type()}: ${m.text()}`;
+    if (m.type() === 'error' && page.firstErrors.length < 2) page.firstErrors.push(line.slice(0, 1500));
+    page.consoleTail.push(line.slice(0, 300));
+    if (page.consoleTail.length > 12) page.consoleTail.shift();
+  });
   return { context, page, errors };
 }
 
@@ -55,8 +63,10 @@ export class LivePage {
     }
     // Say what the page showed: its mode (a bridge that went away, Kafka down) and its last console lines.
     const mode = await this.text('mode').catch(() => '(no mode label)');
-    const tail = (this.page.consoleTail || []).join('\n  ');
-    throw new Error(`${this.who}: timed out after ${ms} ms waiting for ${what} (last: ${JSON.stringify(last)}); mode: ${mode}${tail ? `; console:\n  ${tail}` : ''}`);
+    const first = (this.page.firstErrors || []).join('\n  ');
+    const tail = (this.page.consoleTail || []).slice(-4).join('\n  ');
+    throw new Error(`${this.who}: timed out after ${ms} ms waiting for ${what} (last: ${JSON.stringify(last)}); mode: ${mode}` +
+      `${first ? `; first console errors:\n  ${first}` : ''}${tail ? `\nconsole tail:\n  ${tail}` : ''}`);
   }
 }
 
