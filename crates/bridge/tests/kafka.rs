@@ -407,6 +407,7 @@ async fn consumer_offsets_feed_pushes_the_groups_records() {
         client_id: "driver".into(),
         topics: vec![t.clone()],
         session_timeout_ms: 120_000,
+        metadata_max_age_ms: engine::METADATA_MAX_AGE_MS,
     };
     let (member, generation) = match c.ok(Op::Engine { request: poll }).await {
         Reply::Engine { kafka: KafkaReply::Assignment { member_id, generation, .. } } => (member_id, generation),

@@ -246,6 +246,14 @@ impl JobConfig {
                 ))
             }
         }
+        // kafka-clients' ConfigDef: a LONG, at least 0; the consumer's constructor throws ConfigException otherwise
+        if let Some(v) = self.kafka_params.get("metadata.max.age.ms") {
+            match v.trim().parse::<i64>() {
+                Ok(ms) if ms >= 0 => {}
+                Ok(_) => return Err(format!("Invalid value {v} for configuration metadata.max.age.ms: Value must be at least 0")),
+                Err(_) => return Err(format!("Invalid value {v} for configuration metadata.max.age.ms: Not a number of type LONG")),
+            }
+        }
         let reducers = self.pipeline.iter().filter(|t| matches!(t, Transform::ReduceByKeySum | Transform::UpdateStateByKeySum)).count();
         if reducers > 1 {
             return Err("at most one of reduceByKey / updateStateByKey per pipeline".into());

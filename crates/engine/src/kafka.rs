@@ -13,8 +13,18 @@ use serde::{Deserialize, Serialize};
 pub enum KafkaRequest {
     /// `consumer.poll` on a subscribed consumer: JoinGroup/SyncGroup when `member_id` is `None` (or the
     /// member was fenced), a Heartbeat otherwise. The reply is the member's current assignment.
+    /// `metadata_max_age_ms` is the consumer's `metadata.max.age.ms`: after it, the consumer fetches the
+    /// topics' metadata again and rejoins when a subscribed topic's partition count changed.
     #[serde(rename_all = "camelCase")]
-    GroupPoll { group: String, member_id: Option<String>, client_id: String, topics: Vec<String>, session_timeout_ms: i64 },
+    GroupPoll {
+        group: String,
+        member_id: Option<String>,
+        client_id: String,
+        topics: Vec<String>,
+        session_timeout_ms: i64,
+        #[serde(default = "default_metadata_max_age_ms")]
+        metadata_max_age_ms: i64,
+    },
     /// `consumer.close()`: LeaveGroup.
     #[serde(rename_all = "camelCase")]
     LeaveGroup { group: String, member_id: String },
@@ -37,6 +47,11 @@ pub enum KafkaRequest {
     /// `Admin.listTopics`: every topic but Kafka's internal ones, with its partition count
     /// (`SubscribePatternStrategy` matches its pattern against these names).
     ListTopics,
+}
+
+/// A `GroupPoll` written before it carried the setting asked with Kafka's default.
+fn default_metadata_max_age_ms() -> i64 {
+    crate::stream::METADATA_MAX_AGE_MS
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -23,4 +23,4 @@ pub mod trace;
 
 pub use context::{Engine, Input, Output, Refused, MASTER};
 pub use io::{Reply, Request};
-pub use stream::SESSION_TIMEOUT_MS;
+pub use stream::{METADATA_MAX_AGE_MS, SESSION_TIMEOUT_MS};

@@ -11,6 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 /// `session.timeout.ms` of kafka-clients 3.4 (Spark 3.5's client): how long a killed driver stays a member.
 pub const SESSION_TIMEOUT_MS: i64 = 45_000;
 
+/// `metadata.max.age.ms` default: how long a consumer trusts its view of the topics before it fetches them again.
+pub const METADATA_MAX_AGE_MS: i64 = 300_000;
+
 /// The Kafka stream's state. Everything but `consumer` goes into checkpoints.
 #[derive(Clone, Debug, Default)]
 pub struct DirectKafkaInputDStream {
@@ -235,6 +238,7 @@ fn gather_poll(job: &JobConfig, c: &mut DriverConsumer, g: &mut Gather) -> Step<
         client_id: client_id(job),
         topics: topics.clone(),
         session_timeout_ms: job.consumer_ms("session.timeout.ms", SESSION_TIMEOUT_MS),
+        metadata_max_age_ms: job.consumer_ms("metadata.max.age.ms", METADATA_MAX_AGE_MS),
     };
     match g.kafka(req).ok_or(Pending)? {
         KafkaReply::Assignment { member_id, generation, partitions } => {

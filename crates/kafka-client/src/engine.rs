@@ -94,7 +94,7 @@ impl Kafka {
                     .map(|t| (t.topic, Some(t.partitions)))
                     .collect(),
             },
-            KafkaRequest::GroupPoll { group, member_id, client_id, topics, session_timeout_ms } => {
+            KafkaRequest::GroupPoll { group, member_id, client_id, topics, session_timeout_ms, .. } => {
                 self.group_poll(group, member_id.as_deref(), client_id, topics, *session_timeout_ms).await?
             }
             KafkaRequest::LeaveGroup { group, member_id } => match self.leave_group(group, member_id).await? {

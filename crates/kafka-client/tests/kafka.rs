@@ -286,6 +286,7 @@ async fn engine_membership_keeps_the_group_stable_and_reset_is_refused_like_the_
         client_id: "driver".into(),
         topics: vec![t.clone()],
         session_timeout_ms: 120_000,
+        metadata_max_age_ms: engine::METADATA_MAX_AGE_MS,
     };
     let (member, generation) = match k.engine(&poll(None)).await {
         KafkaReply::Assignment { member_id, generation, partitions } => {
@@ -393,6 +394,7 @@ async fn consumer_offsets_records_match_kafkas_formatters() {
         client_id: "driver".into(),
         topics: vec![t.clone()],
         session_timeout_ms: 120_000,
+        metadata_max_age_ms: engine::METADATA_MAX_AGE_MS,
     };
     let (member, generation) = match k.engine(&poll).await {
         KafkaReply::Assignment { member_id, generation, .. } => (member_id, generation),

@@ -24,14 +24,13 @@ pub struct Group {
 /// `heartbeat.interval.ms` default: a member's heartbeat thread hears of a rebalance within this long.
 pub const HEARTBEAT_INTERVAL_MS: i64 = 3_000;
 
-/// `metadata.max.age.ms` default: how long a consumer trusts its view of the topics.
-pub const METADATA_MAX_AGE_MS: i64 = 300_000;
-
 #[derive(Clone, Debug)]
 pub struct Member {
     pub client_id: String,
     pub topics: Vec<String>,
     pub session_timeout_ms: i64,
+    /// The member's `metadata.max.age.ms`.
+    pub metadata_max_age_ms: i64,
     pub last_heartbeat: Time,
 }
 
@@ -108,13 +107,15 @@ impl Group {
         }
     }
 
-    /// The members refresh topic metadata when it is older than `metadata.max.age.ms`; a changed
-    /// partition count makes the leader rebalance.
-    pub fn refresh_metadata(&mut self, now: Time, current: &BTreeMap<String, i32>) {
+    /// The members refresh topic metadata when it is older than their `metadata.max.age.ms`; a changed
+    /// partition count makes the leader rebalance. The first member whose metadata is stale notices it
+    /// and rejoins, so the shortest age among the members and the one polling (`polling_max_age_ms`) counts.
+    pub fn refresh_metadata(&mut self, now: Time, current: &BTreeMap<String, i32>, polling_max_age_ms: i64) {
         // A deleted topic is not noticed here either: the driver's next `position()` fails on it and retries
         // until default.api.timeout.ms, so Spark dies of that TimeoutException before any poll could rejoin
         // (the reference harness showed it; docs/known-differences.md §5).
-        let stale = self.metadata_at.is_none_or(|at| now.ms() - at.ms() >= METADATA_MAX_AGE_MS);
+        let max_age = self.members.values().map(|m| m.metadata_max_age_ms).fold(polling_max_age_ms, i64::min);
+        let stale = self.metadata_at.is_none_or(|at| now.ms() - at.ms() >= max_age);
         if stale || self.members.is_empty() {
             if !self.metadata.is_empty() && self.metadata != *current {
                 self.generation += 1;

@@ -226,8 +226,8 @@ impl KafkaModel {
     /// request and completes it later.
     pub fn serve(&mut self, req: &KafkaRequest) -> Option<KafkaReply> {
         Some(match req {
-            KafkaRequest::GroupPoll { group, member_id, client_id, topics, session_timeout_ms } => {
-                return self.group_poll(group, member_id.as_deref(), client_id, topics, *session_timeout_ms)
+            KafkaRequest::GroupPoll { group, member_id, client_id, topics, session_timeout_ms, metadata_max_age_ms } => {
+                return self.group_poll(group, member_id.as_deref(), client_id, topics, *session_timeout_ms, *metadata_max_age_ms)
             }
             KafkaRequest::LeaveGroup { group, member_id } => {
                 if let Some(g) = self.groups.get_mut(group) {
@@ -319,12 +319,19 @@ impl KafkaModel {
         client_id: &str,
         topics: &[String],
         session_timeout_ms: i64,
+        metadata_max_age_ms: i64,
     ) -> Option<KafkaReply> {
         let now = self.now;
         let metadata: BTreeMap<String, i32> = self.topics.iter().map(|(t, p)| (t.clone(), p.len() as i32)).collect();
         let g = self.groups.entry(group.to_string()).or_default();
-        g.refresh_metadata(now, &metadata);
-        let member = || Member { client_id: client_id.into(), topics: topics.to_vec(), session_timeout_ms, last_heartbeat: now };
+        g.refresh_metadata(now, &metadata, metadata_max_age_ms);
+        let member = || Member {
+            client_id: client_id.into(),
+            topics: topics.to_vec(),
+            session_timeout_ms,
+            metadata_max_age_ms,
+            last_heartbeat: now,
+        };
         let id = match member_id.filter(|id| g.members.contains_key(*id)) {
             Some(id) => {
                 g.members.get_mut(id).expect("checked").last_heartbeat = now;

@@ -386,6 +386,7 @@ mod tests {
             client_id: "c".into(),
             topics: vec!["words".into()],
             session_timeout_ms: 45_000,
+            metadata_max_age_ms: engine::METADATA_MAX_AGE_MS,
         });
         let e = k.reset_offsets("--group g --all-topics --to-earliest --dry-run").unwrap_err();
         assert_eq!(e, "Error: Assignments can only be reset if the group 'g' is inactive, but the current state is Stable.");

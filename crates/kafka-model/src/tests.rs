@@ -14,6 +14,7 @@ fn poll(k: &mut KafkaModel, member: Option<&str>) -> (String, i32, Vec<TopicPart
         client_id: "consumer-g-1".into(),
         topics: vec!["words".into()],
         session_timeout_ms: 45_000,
+        metadata_max_age_ms: engine::METADATA_MAX_AGE_MS,
     };
     match k.serve(&req).expect("join completes") {
         KafkaReply::Assignment { member_id, generation, partitions } => (member_id, generation, partitions),
@@ -129,6 +130,7 @@ fn join_request() -> KafkaRequest {
         client_id: "c".into(),
         topics: vec!["words".into()],
         session_timeout_ms: 45_000,
+        metadata_max_age_ms: engine::METADATA_MAX_AGE_MS,
     }
 }
 
@@ -252,6 +254,35 @@ fn a_deleted_topic_does_not_rebalance_the_group_before_metadata_max_age() {
     assert_eq!((g, parts.len()), (generation, 3));
     let req = KafkaRequest::ListOffsets { partitions: vec![tp(0)], spec: engine::kafka::OffsetSpec::Latest };
     assert!(matches!(k.serve(&req), Some(KafkaReply::Offsets { offsets }) if offsets[0].1.is_err()));
+}
+
+#[test]
+fn added_partitions_are_noticed_after_the_members_metadata_max_age() {
+    let mut k = KafkaModel::new();
+    k.create_topic("words", 3).unwrap();
+    let poll = |k: &mut KafkaModel, member: Option<&str>| {
+        let req = KafkaRequest::GroupPoll {
+            group: "g".into(),
+            member_id: member.map(str::to_string),
+            client_id: "c".into(),
+            topics: vec!["words".into()],
+            session_timeout_ms: 45_000,
+            metadata_max_age_ms: 30_000,
+        };
+        match k.serve(&req) {
+            Some(KafkaReply::Assignment { member_id, generation, partitions }) => (member_id, generation, partitions.len()),
+            other => panic!("{other:?}"),
+        }
+    };
+    let (a, generation, parts) = poll(&mut k, None);
+    assert_eq!(parts, 3);
+    k.advance(Time(10_000));
+    k.add_partitions("words", 4).unwrap();
+    // The metadata fetched at 0 is trusted until 30 s, well before Kafka's default 5 minutes.
+    k.advance(Time(29_999));
+    assert_eq!(poll(&mut k, Some(&a)), (a.clone(), generation, 3));
+    k.advance(Time(30_000));
+    assert_eq!(poll(&mut k, Some(&a)), (a.clone(), generation + 1, 4));
 }
 
 #[test]

@@ -255,7 +255,15 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, String> {
         }
         Some(other) => return Err(format!("{file}: [job]: api `{other}` is not one of dstream, structured")),
     }
-    let job = build_job(&RawJob::default(), &raw.job).map_err(|e| format!("{file}: [job]: {e}"))?;
+    let job = build_job(&RawJob::default(), &raw.job).map_err(|e| {
+        // a kafkaParams value Kafka rejects ("Invalid value … for configuration <key>: …") names that key's line
+        let from = header_lines(text, "[job]").first().copied().unwrap_or(0);
+        let key = raw.job.kafka_params.iter().flatten().map(|(k, _)| k).find(|k| e.contains(&format!("configuration {k}:")));
+        match key.and_then(|k| key_line(text, from, usize::MAX, k)) {
+            Some(line) => format!("{file}:{line}: [job]: {e}"),
+            None => format!("{file}: [job]: {e}"),
+        }
+    })?;
     let mut steps = Vec::new();
     let mut last = Time(i64::MIN);
     for (i, s) in raw.step.into_iter().enumerate() {

@@ -306,6 +306,7 @@ impl<'s, K: KafkaBackend> Run<'s, K> {
                 client_id: "console-consumer".into(),
                 topics: c.topics.clone(),
                 session_timeout_ms: engine::SESSION_TIMEOUT_MS,
+                metadata_max_age_ms: engine::METADATA_MAX_AGE_MS,
             };
             match self.consumer_request(&req) {
                 (_, Some(KafkaReply::Assignment { member_id, .. })) => self.consumers[i].member_id = Some(member_id),

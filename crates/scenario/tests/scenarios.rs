@@ -165,6 +165,20 @@ fn bad_scenario_files_say_what_is_wrong() {
     }
 }
 
+/// A `metadata.max.age.ms` the consumer would reject fails the file at that key's line, naming the value.
+#[test]
+fn a_bad_metadata_max_age_names_its_line_and_value() {
+    let text = std::fs::read_to_string(scenarios_dir().join("partitions-added.toml")).unwrap();
+    let line = 1 + text.lines().position(|l| l.contains("\"metadata.max.age.ms\" = 30000")).expect("the scenario sets it");
+    for (value, why) in [("\"soon\"", "Not a number of type LONG"), ("-1", "Value must be at least 0")] {
+        let bad = text.replacen("\"metadata.max.age.ms\" = 30000", &format!("\"metadata.max.age.ms\" = {value}"), 1);
+        let e = format::parse("x.toml", &bad).unwrap_err();
+        let shown = value.trim_matches('"');
+        assert!(e.starts_with(&format!("x.toml:{line}: ")), "{e}");
+        assert!(e.contains(&format!("Invalid value {shown} for configuration metadata.max.age.ms: {why}")), "{e}");
+    }
+}
+
 /// Real Spark (docs/known-differences.md §13): the auto-commit timer starts with the consumer, an
 /// auto-commit reaches no callback, and `close()`'s synchronous auto-commit first runs the answered
 /// callbacks (b4's, which a stop without auto-commit drops).

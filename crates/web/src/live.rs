@@ -429,13 +429,16 @@ impl LiveKafka {
     fn wire_request(&self, req: &KafkaRequest) -> KafkaRequest {
         let tps = |v: &[TopicPartition]| v.iter().map(|tp| self.wire_tp(tp)).collect();
         match req.clone() {
-            KafkaRequest::GroupPoll { group, member_id, client_id, topics, session_timeout_ms } => KafkaRequest::GroupPoll {
-                group: self.wire(&group),
-                member_id,
-                client_id,
-                topics: topics.iter().map(|t| self.wire(t)).collect(),
-                session_timeout_ms,
-            },
+            KafkaRequest::GroupPoll { group, member_id, client_id, topics, session_timeout_ms, metadata_max_age_ms } => {
+                KafkaRequest::GroupPoll {
+                    group: self.wire(&group),
+                    member_id,
+                    client_id,
+                    topics: topics.iter().map(|t| self.wire(t)).collect(),
+                    session_timeout_ms,
+                    metadata_max_age_ms,
+                }
+            }
             KafkaRequest::LeaveGroup { group, member_id } => KafkaRequest::LeaveGroup { group: self.wire(&group), member_id },
             KafkaRequest::ListOffsets { partitions, spec } => KafkaRequest::ListOffsets { partitions: tps(&partitions), spec },
             KafkaRequest::OffsetFetch { group, partitions } => {
@@ -720,6 +723,7 @@ mod tests {
             client_id: "c".into(),
             topics: vec!["words".into()],
             session_timeout_ms: 45_000,
+            metadata_max_age_ms: engine::METADATA_MAX_AGE_MS,
         };
         assert_eq!(k.request(1, &join), None);
         assert!(sent(&mut k).is_empty(), "nothing goes out before the topic is there");
