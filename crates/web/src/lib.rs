@@ -13,6 +13,8 @@ pub mod live;
 pub mod session;
 pub mod ss;
 pub mod state;
+#[cfg(test)]
+mod test_bridge;
 pub mod views;
 pub mod walkthrough;
 pub mod workshop;

@@ -561,6 +561,7 @@ pub(crate) fn produce_records(partition: Option<i32>, lines: &[String]) -> Vec<(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_bridge::TestBridge;
 
     #[test]
     fn the_lesson_runs_with_every_expectation_met() {
@@ -639,101 +640,22 @@ mod tests {
         assert!(s.run.engine.is_running());
     }
 
-    /// A bridge over the model: answers every frame the session sends (the offsets-topic watch
-    /// excepted) until none is left; how many engine requests it answered.
-    fn bridge(s: &mut Session, model: &mut KafkaModel, now: i64) -> usize {
-        bridge_with_disk(s, model, &mut engine::storage::MemoryStorage::default(), now)
-    }
-
-    /// [`bridge`], with the lab's checkpoint folder on the bridge in `disk`.
-    fn bridge_with_disk(s: &mut Session, model: &mut KafkaModel, disk: &mut engine::storage::MemoryStorage, now: i64) -> usize {
-        use protocol::{GroupDescription, Op, PartitionRange, Reply, Request, Response};
-        let mut engine = 0;
-        loop {
-            let frames = s.take_frames();
-            if frames.is_empty() {
-                return engine;
-            }
-            for f in frames {
-                let r: Request = serde_json::from_str(&f).unwrap();
-                model.advance(Time(now));
-                let reply = match r.op {
-                    Op::Engine { request } => {
-                        engine += 1;
-                        Reply::Engine { kafka: model.serve(&request).expect("no rebalance here") }
-                    }
-                    Op::Storage { request } => Reply::Storage { storage: engine::storage::serve(disk, &request) },
-                    Op::CheckpointFiles { dir } => {
-                        let prefix = format!("{dir}/");
-                        let files = disk
-                            .files
-                            .iter()
-                            .filter(|(p, _)| p.starts_with(&prefix))
-                            .map(|(p, b)| protocol::StoredFile { path: p.clone(), bytes: b.len() as u64 })
-                            .collect();
-                        Reply::CheckpointFiles { dir, files }
-                    }
-                    Op::CreateTopic { topic, partitions } => {
-                        model.create_topic(&topic, partitions).unwrap();
-                        Reply::TopicCreated { topic, partitions }
-                    }
-                    Op::DescribeTopic { topic } if model.partitions(&topic).is_none() => {
-                        Reply::Error { code: protocol::ErrorCode::Kafka, message: format!("UNKNOWN_TOPIC_OR_PARTITION: {topic}") }
-                    }
-                    Op::DescribeTopic { topic } => {
-                        let partitions = (0..model.partitions(&topic).unwrap_or(0))
-                            .map(|p| {
-                                let l = model.log(&TopicPartition::new(topic.clone(), p)).unwrap();
-                                PartitionRange { partition: p, log_start: l.log_start, log_end: l.log_end() }
-                            })
-                            .collect();
-                        Reply::Topic { topic, partitions }
-                    }
-                    Op::DescribeGroup { group } => Reply::Group {
-                        group: GroupDescription {
-                            state: model.group_state(&group),
-                            group,
-                            protocol_type: "consumer".into(),
-                            protocol: "range".into(),
-                            members: vec![],
-                            offsets: vec![],
-                        },
-                    },
-                    Op::Produce { topic, records, partition } => {
-                        let records = records
-                            .into_iter()
-                            .map(|r| {
-                                let tp = model.produce(&topic, partition, r.key.as_deref(), &r.value).unwrap();
-                                let offset = model.log(&tp).unwrap().log_end() - 1;
-                                protocol::ProducedRecord { partition: tp.partition, offset, key: r.key, value: r.value }
-                            })
-                            .collect();
-                        Reply::Produced { topic, records }
-                    }
-                    Op::WatchOffsetsTopic { .. } => continue,
-                    other => panic!("unexpected {other:?}"),
-                };
-                s.handle_frame(&Response::new(Some(r.id), reply).to_json(), now).unwrap();
-            }
-        }
-    }
-
     #[test]
     fn a_live_job_runs_on_replies_delivered_once_by_id_and_its_checkpoints_go_to_the_bridge_storage() {
         let kafka = protocol::KafkaState { up: true, bootstrap: "127.0.0.1:9092".into(), detail: None };
         // After the lesson's day: the page's Kafka never runs behind the lesson's clock.
         let mut now = 1_796_000_000_000;
         let mut s = Session::live(0, "lab-0123456789ab-", kafka, now, false);
-        let mut model = KafkaModel::new();
-        bridge(&mut s, &mut model, now);
+        let mut bridge = TestBridge::default();
+        bridge.answer_all(&mut s, now);
         s.tick_live(now);
-        bridge(&mut s, &mut model, now);
+        bridge.answer_all(&mut s, now);
         s.apply(Act::Start(Settings::default()));
-        let mut answered = bridge(&mut s, &mut model, now);
+        let mut answered = bridge.answer_all(&mut s, now);
         for _ in 0..3 {
             now += 5_000;
             s.tick_live(now);
-            answered += bridge(&mut s, &mut model, now);
+            answered += bridge.answer_all(&mut s, now);
         }
         assert!(answered > 5, "{answered}");
         assert_eq!(s.run.awaiting(), 0);
@@ -758,21 +680,21 @@ mod tests {
     fn a_resumed_lab_reads_its_checkpoint_back_before_get_or_create_and_its_batches_go_on() {
         let kafka = protocol::KafkaState { up: true, bootstrap: "127.0.0.1:9092".into(), detail: None };
         let mut now = 1_796_000_000_000;
-        let (mut model, mut disk) = (KafkaModel::new(), engine::storage::MemoryStorage::default());
+        let mut bridge = TestBridge::default();
         // The first page: a job reads two records and checkpoints.
         let mut first = Session::live(0, "lab-0123456789ab-", kafka.clone(), now, false);
-        bridge_with_disk(&mut first, &mut model, &mut disk, now);
+        bridge.answer_all(&mut first, now);
         first.tick_live(now);
-        bridge_with_disk(&mut first, &mut model, &mut disk, now);
+        bridge.answer_all(&mut first, now);
         first.apply(Act::Start(Settings::default()));
-        bridge_with_disk(&mut first, &mut model, &mut disk, now);
+        bridge.answer_all(&mut first, now);
         for i in 0..4 {
             if i == 1 {
                 first.apply(Act::Produce { partition: Some(0), lines: vec!["a".into(), "b".into()] });
             }
             now += 5_000;
             first.tick_live(now);
-            bridge_with_disk(&mut first, &mut model, &mut disk, now);
+            bridge.answer_all(&mut first, now);
         }
         let before = checkpointed(&first);
         assert_eq!(before[0], Some(2), "{before:?}");
@@ -782,7 +704,7 @@ mod tests {
         for _ in 0..4 {
             now += 5_000;
             first.tick_live(now);
-            bridge_with_disk(&mut first, &mut model, &mut disk, now);
+            bridge.answer_all(&mut first, now);
         }
         assert!(!first.run.engine.is_running());
         // The reload: a new page in the same lab. Start is asked for at once, before the copy is in.
@@ -790,8 +712,8 @@ mod tests {
         let mut page = Session::live(0, "lab-0123456789ab-", kafka, now, true);
         page.apply(Act::Start(Settings::default()));
         assert!(page.restoring() && !page.run.engine.is_running(), "getOrCreate waits for the checkpoint");
-        // The bridge over the model refuses a second createTopic of `words` (the helper unwraps it).
-        bridge_with_disk(&mut page, &mut model, &mut disk, now);
+        // A resumed lab asks for its topic's metadata instead of creating it again.
+        bridge.answer_all(&mut page, now);
         assert!(!page.restoring());
         assert!(page.tool_lines.iter().any(|l| l.starts_with("read this lab's checkpoint back from the bridge")), "{:?}", page.tool_lines);
         assert!(!page.tool_lines.iter().any(|l| l.contains("exists")), "{:?}", page.tool_lines);
@@ -806,7 +728,7 @@ mod tests {
         for _ in 0..3 {
             now += 5_000;
             page.tick_live(now);
-            bridge_with_disk(&mut page, &mut model, &mut disk, now);
+            bridge.answer_all(&mut page, now);
         }
         // The batch timeline goes on after the last batch before the reload, from the checkpoint's offsets.
         let after = batches(&page);

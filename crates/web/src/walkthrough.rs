@@ -85,4 +85,58 @@ mod tests {
         assert!(s.run.engine.is_running());
         assert_eq!(s.run.failures, Vec::<String>::new());
     }
+
+    /// The live walkthrough as the page runs it, on a bridge whose replies come late (up to
+    /// `max_delay_ms`) and overtake each other: "next" at each chapter once the last is done,
+    /// the wall clock ticking every 250 ms. Returns the session at the end.
+    fn live_walkthrough(seed: u64, max_delay_ms: i64) -> Session {
+        let kafka = protocol::KafkaState { up: true, bootstrap: "127.0.0.1:9092".into(), detail: None };
+        let mut now = 1_796_000_000_000;
+        let mut s = Session::live(0, "lab-0123456789ab-", kafka, now, false);
+        let mut bridge = crate::test_bridge::TestBridge::with_delays(seed, max_delay_ms);
+        let chapters = s.lesson_def().chapters().len();
+        let end = now + 20 * 60_000;
+        while now < end && chapter_done(&s) != Some(chapters - 1) {
+            let k = chapter_done(&s).map_or(0, |d| d + 1);
+            let lesson = s.lesson_def();
+            if s.schedule.is_empty() && s.lesson_progress() == Some(lesson.chapters()[k].steps.start) {
+                s.schedule_steps(lesson.chapters()[k].steps.clone());
+                for c in lesson.chapters()[k + 1..].iter().take_while(|c| only_checks(lesson, c)) {
+                    s.schedule_steps(c.steps.clone());
+                }
+            }
+            // The page ticks every 250 ms; a reply is handled when it arrives (here: to the 10 ms).
+            for _ in 0..25 {
+                now += 10;
+                bridge.exchange(&mut s, now);
+            }
+            s.tick_live(now);
+            bridge.exchange(&mut s, now);
+        }
+        s
+    }
+
+    #[test]
+    fn the_live_walkthrough_holds_every_check_when_the_bridges_replies_come_late_and_out_of_order() {
+        for seed in 1..=8 {
+            let s = live_walkthrough(seed, 80);
+            let chapters = s.lesson_def().chapters().len();
+            assert_eq!(chapter_done(&s), Some(chapters - 1), "seed {seed}: {:?} {:?}", s.run.failures, s.tool_lines);
+            assert_eq!(s.run.failures, Vec::<String>::new(), "seed {seed}");
+            assert!(s.run.engine.is_running(), "seed {seed}: a fresh start after deleting the checkpoint");
+        }
+    }
+
+    /// A slow bridge (replies up to 1.5 s late): a batch can be due before the start's JoinGroup is
+    /// answered. The page once panicked there (the runner woke the engine at the missed batch time,
+    /// behind its clock), which in WebAssembly left the page's state borrowed for good.
+    #[test]
+    fn a_slow_bridge_makes_batches_late_but_never_stops_the_walkthrough() {
+        for seed in 1..=8 {
+            let s = live_walkthrough(seed, 1_500);
+            let chapters = s.lesson_def().chapters().len();
+            assert_eq!(chapter_done(&s), Some(chapters - 1), "seed {seed}: {:?}", s.tool_lines);
+            assert!(s.run.engine.is_running(), "seed {seed}");
+        }
+    }
 }
