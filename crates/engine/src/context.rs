@@ -129,6 +129,8 @@ pub struct Engine {
     out: VecDeque<Output>,
     /// The batch time and offset ranges of the latest `compute`, kept when `StreamInputInfo`'s check threw.
     last_compute: Option<(Time, Vec<offsets::OffsetRange>)>,
+    /// The `updateStateByKey` state of the run that ended (stopped, killed or crashed), until the next start.
+    ended_state: Option<state::StateMap>,
 }
 
 impl Default for Engine {
@@ -149,6 +151,7 @@ impl Engine {
             memo: Memo::default(),
             out: VecDeque::new(),
             last_compute: None,
+            ended_state: None,
         }
     }
 
@@ -166,6 +169,7 @@ impl Engine {
                 }
                 job.validate().map_err(Refused)?;
                 self.processes += 1;
+                self.ended_state = None;
                 self.app = Some(App::new(*job, code_version));
                 self.memo = Memo::default();
             }
@@ -186,9 +190,10 @@ impl Engine {
                 }
             }
             Input::Kill => {
-                if self.app.take().is_none() {
+                if self.app.is_none() {
                     return Err(Refused("the streaming context is not running".into()));
                 }
+                self.end_app();
                 self.memo = Memo::default();
                 self.in_flight.clear();
                 self.auto_commits.clear();
@@ -274,9 +279,23 @@ impl Engine {
         self.last_compute.as_ref()
     }
 
-    /// The newest `updateStateByKey` state in memory.
+    /// The `updateStateByKey` state as the job's `print()` last showed it: while a context runs, that
+    /// of its newest computed batch (none before its first, also after a recovery: the restored
+    /// state is read lazily, at that batch); after it stopped, was killed or crashed, that of its
+    /// last batch, until the next start. (The reference harness reads the same: the last `print()`
+    /// of the current driver process.)
     pub fn state(&self) -> Option<&state::StateMap> {
-        self.app.as_ref().and_then(|a| a.state.materialized.as_ref().map(|(_, m)| m))
+        match &self.app {
+            Some(a) => a.state.materialized.as_ref().map(|(_, m)| m),
+            None => self.ended_state.as_ref(),
+        }
+    }
+
+    /// The running context ends; its newest state stays readable through [`Engine::state`].
+    fn end_app(&mut self) {
+        if let Some(app) = self.app.take() {
+            self.ended_state = app.state.materialized.map(|(_, m)| m);
+        }
     }
 
     fn advance_clock(&mut self, now: Time) -> Result<(), Refused> {
@@ -480,7 +499,7 @@ impl Engine {
                     }
                     self.trace(TraceEvent::CommitSent { group, offsets: offsets::to_list(&offsets), auto: true });
                 }
-                self.app = None;
+                self.end_app();
                 self.memo = Memo::default();
                 self.trace(TraceEvent::ContextStopped { graceful, killed: false });
             }
@@ -524,7 +543,7 @@ impl Engine {
         }
         if let Some(e) = failed {
             self.trace(TraceEvent::Error { class: e.class, message: e.message, phase: Phase::ReadCheckpoint });
-            self.app = None;
+            self.end_app();
             self.trace(TraceEvent::ContextStopped { graceful: false, killed: false });
             return;
         }
