@@ -249,6 +249,7 @@ final class Run(o: Driver.Opts) {
         "--partitions", s.getLong("partitions").toString))
     case "join_group" => joinGroup(Option(s.getString("group")).getOrElse(job.getString("group")),
       Option(s.getArray("topics")).map(strings).getOrElse(strings(job.getArray("topics"))))
+    case "leave_group" => leaveGroup(Option(s.getString("group")).getOrElse(job.getString("group")))
     case "expect" => expect(s)
     case other => throw new UnsupportedOperationException(s"step do = $other")
   }
@@ -264,12 +265,25 @@ final class Run(o: Driver.Opts) {
       "key.deserializer" -> "org.apache.kafka.common.serialization.StringDeserializer",
       "value.deserializer" -> "org.apache.kafka.common.serialization.StringDeserializer"))
     c.subscribe(topics.map(real).asJava)
-    val t = new Thread(() => try { while (!Thread.currentThread.isInterrupted) c.poll(java.time.Duration.ofMillis(200)) } catch { case _: Throwable => } finally c.close())
+    val stop = new java.util.concurrent.atomic.AtomicBoolean(false)
+    val t = new Thread(() => try { while (!stop.get) c.poll(java.time.Duration.ofMillis(200)) } catch { case _: Throwable => } finally c.close())
     t.setDaemon(true); t.start()
-    joined += t
+    joined += Joined(group, c, stop, t)
     say(s"a second consumer joined group ${real(group)}")
   }
-  private val joined = mutable.ArrayBuffer[Thread]()
+  private case class Joined(group: String, consumer: org.apache.kafka.clients.consumer.KafkaConsumer[String, String],
+    stop: java.util.concurrent.atomic.AtomicBoolean, thread: Thread)
+  private val joined = mutable.ArrayBuffer[Joined]()
+
+  /** The console consumer of `group` stops as Ctrl-C stops kafka-console-consumer: wakeup() ends its poll and
+   *  close() sends LeaveGroup (an interrupt instead could end close() before the LeaveGroup is sent). */
+  private def leaveGroup(group: String): Unit = joined.indexWhere(_.group == group) match {
+    case -1 => say(s"no console consumer of group ${real(group)} to stop")
+    case i =>
+      val j = joined.remove(i)
+      j.stop.set(true); j.consumer.wakeup(); j.thread.join(30000)
+      say(s"the second consumer left group ${real(group)}")
+  }
 
   /** A scenario clock time `HH:MM:SS[.mmm]` on this run's real clock. */
   private def clock(at: String): Long = t0 + stepOffset(at)
