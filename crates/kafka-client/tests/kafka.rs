@@ -99,7 +99,9 @@ fn our_reset(group: &str, result: Result<kafka_model::reset::ResetPlan, String>)
             ToolReset { plan: plan_rows(group, &text), warnings, error: None }
         }
         Err(e) => {
-            ToolReset { plan: BTreeSet::new(), warnings: BTreeSet::new(), error: Some(e.strip_prefix("Error: ").unwrap_or(&e).to_string()) }
+            // The first line: a usage error goes on with the tool's usage text.
+            let e = e.lines().next().unwrap_or_default();
+            ToolReset { plan: BTreeSet::new(), warnings: BTreeSet::new(), error: Some(e.strip_prefix("Error: ").unwrap_or(e).to_string()) }
         }
     }
 }
@@ -273,6 +275,111 @@ async fn reset_offsets_matches_the_real_tools_dry_run() {
     let rows: Vec<Described> = group.offsets.iter().map(|o| (o.partition, o.committed, o.log_end, o.lag)).collect();
     assert_eq!(rows, vec![(0, Some(3), Some(4), Some(1)), (1, Some(1), Some(5), Some(4)), (2, Some(0), Some(6), Some(6))]);
     k.delete_topic(&t).await.unwrap();
+}
+
+/// What a terminal shows for a run of `kafka-consumer-groups`, as the reference harness records it: stdout and
+/// stderr in one stream, log4j's lines as `%p %m` (the harness's layout), without trailing blanks and blank
+/// last lines.
+fn tool_terminal(args: &str) -> Vec<String> {
+    let dir = std::env::temp_dir().join(fresh("terminal"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log4j = dir.join("log4j2.properties");
+    std::fs::write(
+        &log4j,
+        "status = warn\nappender.err.type = Console\nappender.err.name = STDERR\nappender.err.target = SYSTEM_ERR\n\
+         appender.err.layout.type = PatternLayout\nappender.err.layout.pattern = %p %m%n\n\
+         rootLogger.level = warn\nrootLogger.appenderRef.err.ref = STDERR\n",
+    )
+    .unwrap();
+    let path = dir.join("terminal.txt");
+    let file = std::fs::File::create(&path).unwrap();
+    Command::new("java")
+        .args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
+        .arg(format!("-Dlog4j2.configurationFile={}", log4j.display()))
+        .arg("-cp")
+        .arg(env("OFFSET_LAB_KAFKA_CLASSPATH"))
+        .arg(CGC)
+        .args(args.split_whitespace())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .status()
+        .expect("java runs");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    terminal(text.lines().map(str::to_string).collect())
+}
+
+fn terminal(lines: Vec<String>) -> Vec<String> {
+    let mut lines: Vec<String> = lines.into_iter().map(|l| l.trim_end().to_string()).collect();
+    while lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    lines
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_offsets_prints_the_real_tools_whole_output_for_any_topic() {
+    let bootstrap = env("OFFSET_LAB_KAFKA_BOOTSTRAP");
+    let k = Kafka::new(&bootstrap);
+    let prefix = fresh("w");
+    let (t, g) = reset_fixture(&k, &prefix).await;
+    // Other names and partition counts than any scenario's: a topic of 5 partitions, one of 2 with records.
+    let five = format!("{prefix}-five-{:x}", std::process::id());
+    k.create_topic(&five, 5).await.unwrap();
+    let two = format!("{prefix}-two");
+    k.create_topic(&two, 2).await.unwrap();
+    k.produce(&two, &[NewRecord::new(None, "a"), NewRecord::new(None, "b")], Some(1)).await.unwrap();
+    let cases: Vec<String> = vec![
+        // No committed offset: the message, then the usage text (exit 1); with and without --execute/--dry-run.
+        format!("--topic {five}:3 --shift-by -2 --execute"),
+        format!("--topic {five} --shift-by 1 --dry-run"),
+        format!("--topic {two}:1 --shift-by 1"),
+        format!("--topic {t} --shift-by 1 --dry-run"),
+        format!("--all-topics --topic {five} --shift-by -1 --dry-run"),
+        // The other usage errors.
+        "--to-earliest --dry-run".into(),
+        format!("--topic {t} --dry-run"),
+        format!("--topic {t} --to-earliest --dry-run --execute"),
+        format!("--topic {five}:1,x --to-earliest"),
+        // Refused for an unknown topic; plans, warnings and the implicit dry run's warning.
+        format!("--topic {prefix}-missing --to-earliest --dry-run"),
+        format!("--topic {two} --to-latest"),
+        format!("--topic {t}:0,1 --shift-by -5 --dry-run"),
+        format!("--topic {t}:0,1 --to-offset 100 --dry-run"),
+        // Tables of many rows, printed in the order of the tool's HashMap.
+        format!("--topic {t} --to-latest --dry-run"),
+        format!("--topic {five} --to-earliest --dry-run"),
+        format!("--topic {five} --topic {two} --to-latest --dry-run"),
+        format!("--topic {t}:2,0,1 --to-earliest --dry-run"),
+        format!("--topic {five} --to-datetime 2100-01-01T00:00:00.000Z --dry-run"),
+    ];
+    let mut usage = 0;
+    for case in &cases {
+        let group = if case.starts_with("--to-earliest") { String::new() } else { format!("--group {g} ") };
+        let args = format!("--bootstrap-server {bootstrap} {group}--reset-offsets {case}");
+        let ours = match k.reset_offsets(&args, 0).await {
+            Ok(plan) => plan.lines,
+            Err(e) => kafka_model::reset::error_output(&e),
+        };
+        let ours = terminal(ours);
+        let theirs = tokio::task::spawn_blocking({
+            let args = args.clone();
+            move || tool_terminal(&args)
+        })
+        .await
+        .unwrap();
+        assert!(!theirs.is_empty(), "{args}: the tool printed nothing");
+        for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+            assert_eq!(a, b, "{args}: line {} differs\n--- ours ---\n{}\n--- tool ---\n{}", i + 1, ours.join("\n"), theirs.join("\n"));
+        }
+        assert_eq!(ours.len(), theirs.len(), "{args}\n--- ours ---\n{}\n--- tool ---\n{}", ours.join("\n"), theirs.join("\n"));
+        usage += usize::from(ours.iter().any(|l| l.starts_with("--shift-by <Long: number-of-offsets>")));
+    }
+    // The usage text was part of the comparison (every usage error above printed it).
+    assert_eq!(usage, 8);
+    for topic in [&t, &five, &two] {
+        k.delete_topic(topic).await.unwrap();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

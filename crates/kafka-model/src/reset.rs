@@ -53,7 +53,20 @@ pub struct ResetPlan {
     pub lines: Vec<String>,
 }
 
-/// Parses the tool's arguments (`--bootstrap-server` is accepted and ignored).
+/// Kafka 4.1.1's `kafka-consumer-groups` option help, as `CommandLineUtils.printUsageAndExit` prints it after
+/// its message (captured once from the real tool's stderr; jopt-simple formats it 80 columns wide).
+pub const USAGE: &str = include_str!("consumer_groups_usage.txt");
+
+/// What Kafka 4.1.1 prints (stderr) first when neither `--execute` nor `--dry-run` is given.
+pub const IMPLICIT_DRY_RUN_WARNING: &str = "WARN: No action will be performed as the --execute option is missing. In a future major release, the default behavior of this command will be to prompt the user before executing the reset rather than doing a dry run. You should add the --dry-run option explicitly if you are scripting this command and want to keep the current default behavior without prompting.";
+
+/// An error the tool reports with `CommandLineUtils.printUsageAndExit`: the message, then [`USAGE`] (exit 1).
+fn usage_error(message: &str) -> String {
+    format!("{message}\n{USAGE}")
+}
+
+/// Parses the tool's arguments (`--bootstrap-server` is accepted and ignored). `Err` holds what the tool
+/// prints for the error (see [`plan`]).
 pub fn parse_args(args: &str) -> Result<ResetArgs, String> {
     let tokens: Vec<String> = shell_words(args)?;
     let mut group = None;
@@ -70,7 +83,7 @@ pub fn parse_args(args: &str) -> Result<ResetArgs, String> {
                 value("--bootstrap-server")?;
             }
             "--group" => group = Some(value("--group")?),
-            "--topic" => topics.push(parse_topic(&value("--topic")?)?),
+            "--topic" => topics.push(value("--topic")?),
             "--all-topics" => all_topics = true,
             "--to-earliest" => strategies.push(Strategy::ToEarliest),
             "--to-latest" => strategies.push(Strategy::ToLatest),
@@ -84,19 +97,27 @@ pub fn parse_args(args: &str) -> Result<ResetArgs, String> {
             other => return Err(format!("{other} is not a recognized option")),
         }
     }
-    let group = group.ok_or("Option [reset-offsets] takes one of [group, all-groups]")?;
+    // `ConsumerGroupCommandOptions.checkArgs`, in its order: both modes, then the warning, then the rest.
     if execute && dry_run {
-        return Err("Option [reset-offsets] only accepts one of [execute, dry-run]".into());
+        return Err(usage_error("Option [reset-offsets] only accepts one of [execute] and [dry-run]"));
     }
-    if strategies.len() != 1 {
-        return Err("Option [reset-offsets] takes exactly one of these options: [to-datetime, by-duration, to-earliest, to-latest, shift-by, from-file, to-current, to-offset]".into());
+    let implicit_dry_run = !execute && !dry_run;
+    let warned = |e: String| if implicit_dry_run { format!("{IMPLICIT_DRY_RUN_WARNING}\n{e}") } else { e };
+    let group = group.ok_or_else(|| warned(usage_error("Option [reset-offsets] takes one of these options: [all-groups], [group]")))?;
+    if strategies.is_empty() {
+        return Err(warned(usage_error("Option '[reset-offsets]' requires one of the following scenarios: [[to-offset], [to-current], [to-datetime], [from-file], [by-duration], [to-earliest], [to-latest], [shift-by]]")));
     }
+    if strategies.len() > 1 {
+        // Not the tool's text (it names the first clashing pair: docs/known-differences.md 5d).
+        return Err(warned("Option [reset-offsets] takes exactly one of these options: [to-datetime, by-duration, to-earliest, to-latest, shift-by, from-file, to-current, to-offset]".into()));
+    }
+    // `--all-topics` wins over `--topic` (the tool accepts both); neither fails when the tool looks for partitions.
     let scope = match (all_topics, topics.is_empty()) {
-        (true, true) => Scope::AllTopics,
-        (false, false) => Scope::Topics(topics),
-        _ => return Err("Option [reset-offsets] takes one of these options: [all-topics, topic]".into()),
+        (true, _) => Scope::AllTopics,
+        (false, false) => Scope::Topics(topics.iter().map(|t| parse_topic(t)).collect::<Result<_, _>>().map_err(warned)?),
+        (false, true) => return Err(warned(usage_error("One of the reset scopes should be defined: --all-topics, --topic."))),
     };
-    Ok(ResetArgs { group, scope, strategy: strategies.remove(0), execute, implicit_dry_run: !execute && !dry_run })
+    Ok(ResetArgs { group, scope, strategy: strategies.remove(0), execute, implicit_dry_run })
 }
 
 /// A line of the assignments table, column-padded as the tool prints it (without trailing blanks).
@@ -108,24 +129,72 @@ fn table_header() -> String {
     table_line("GROUP", "TOPIC", "PARTITION", "NEW-OFFSET")
 }
 
-/// What a terminal shows for a failed run of the tool, given [`plan`]'s error. Kafka 4.1.1 frames a
-/// refusal with blank lines and prints the (empty) assignments table after it (the reference harness
-/// saw it); other errors are the message alone. (After "Cannot shift offset …" the real tool prints its
-/// whole usage text, which is left out here: docs/known-differences.md 5d.)
+/// What a terminal shows for a failed run of the tool (stdout and stderr as they interleave), given
+/// [`parse_args`]'s or [`plan`]'s error. Kafka 4.1.1 (`ConsumerGroupCommand.printError`) prints a blank
+/// line before an `Error: ` line; a refusal is followed by a blank line and the (empty) assignments table
+/// (the reference harness saw it). A usage error already holds the usage text ([`USAGE`]).
 pub fn error_output(error: &str) -> Vec<String> {
-    if error.starts_with("Error: Assignments can only be reset") {
-        vec![String::new(), error.to_string(), String::new(), table_header()]
-    } else {
-        error.lines().map(str::to_string).collect()
+    let (warning, message) = match error.split_once('\n') {
+        Some((w, rest)) if w == IMPLICIT_DRY_RUN_WARNING => (Some(w), rest),
+        _ => (None, error),
+    };
+    let mut out: Vec<String> = warning.map(str::to_string).into_iter().collect();
+    if message.starts_with("Error: ") {
+        out.push(String::new());
     }
+    out.extend(message.lines().map(str::to_string));
+    if message.starts_with("Error: Assignments can only be reset") {
+        out.extend([String::new(), table_header()]);
+    }
+    out
 }
 
 /// Computes what the tool would commit (and prints). `Err` holds the tool's error message.
 pub fn plan(args: &ResetArgs, view: &dyn ResetView) -> Result<ResetPlan, String> {
     let mut lines = Vec::new();
     if args.implicit_dry_run {
-        lines.push("WARN: No action will be performed as the --execute option is missing. You should add the --dry-run option explicitly if you are scripting this command and want to keep the current default behavior without prompting.".to_string());
+        lines.push(IMPLICIT_DRY_RUN_WARNING.to_string());
     }
+    // The warning comes first whatever follows, an error too.
+    let warned = |e: String| if args.implicit_dry_run { format!("{IMPLICIT_DRY_RUN_WARNING}\n{e}") } else { e };
+    let offsets = plan_offsets(args, view, &mut lines).map_err(warned)?;
+    lines.push(String::new());
+    lines.push(table_header());
+    for (tp, o) in java_hash_map_order(&offsets) {
+        lines.push(table_line(&args.group, &tp.topic, tp.partition, o));
+    }
+    Ok(ResetPlan { offsets, execute: args.execute, lines })
+}
+
+/// The order in which a `java.util.HashMap<TopicPartition, _>` filled in `entries`' order iterates: the tool
+/// collects the new offsets with `Collectors.toMap` and prints the map.
+fn java_hash_map_order<V>(entries: &[(TopicPartition, V)]) -> Vec<&(TopicPartition, V)> {
+    // `TopicPartition.hashCode`: 31 × (31 + partition) + `String.hashCode` of the topic.
+    java_hash_order(entries, |(tp, _)| 31i32.wrapping_mul(31i32.wrapping_add(tp.partition)).wrapping_add(java_string_hash(&tp.topic)))
+}
+
+/// `String.hashCode`.
+fn java_string_hash(s: &str) -> i32 {
+    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+}
+
+/// A `java.util.HashMap`'s iteration order for keys put in `items`' order: buckets ascending (`hash ^ hash >>> 16`,
+/// masked by the table size: 16, doubled while more than ¾ full), insertion order within a bucket.
+fn java_hash_order<T>(items: &[T], hash: impl Fn(&T) -> i32) -> Vec<&T> {
+    let mut capacity = 16usize;
+    while items.len() * 4 > capacity * 3 {
+        capacity *= 2;
+    }
+    let mut ordered: Vec<&T> = items.iter().collect();
+    ordered.sort_by_key(|item| {
+        let h = hash(item) as u32;
+        (h ^ (h >> 16)) as usize & (capacity - 1)
+    });
+    ordered
+}
+
+/// The new offsets, with the clamping and fallback warnings in `lines`.
+fn plan_offsets(args: &ResetArgs, view: &dyn ResetView, lines: &mut Vec<String>) -> Result<Vec<(TopicPartition, i64)>, String> {
     let state = view.group_state(&args.group);
     if !matches!(state, GroupState::Empty | GroupState::Dead) {
         return Err(format!(
@@ -137,22 +206,31 @@ pub fn plan(args: &ResetArgs, view: &dyn ResetView) -> Result<ResetPlan, String>
     let partitions: Vec<TopicPartition> = match &args.scope {
         Scope::AllTopics => committed.keys().cloned().collect(),
         Scope::Topics(ts) => {
-            let mut v = Vec::new();
+            // `getPartitionsToReset`: the partitions named first, then those of the topics named alone, topic
+            // by topic in the order of the `HashMap` that describing them returns.
+            let mut v: Vec<TopicPartition> = ts
+                .iter()
+                .filter_map(|(topic, parts)| parts.as_ref().map(|ps| ps.iter().map(|p| TopicPartition::new(topic.clone(), *p))))
+                .flatten()
+                .collect();
+            let mut whole: Vec<&String> = Vec::new();
             for (topic, parts) in ts {
-                match parts {
-                    Some(ps) => v.extend(ps.iter().map(|p| TopicPartition::new(topic.clone(), *p))),
-                    None => {
-                        let n = view.partitions(topic).ok_or_else(|| {
-                            "Error: Executing consumer group command failed due to org.apache.kafka.common.errors.UnknownTopicOrPartitionException: This server does not host this topic-partition.".to_string()
-                        })?;
-                        v.extend((0..n).map(|p| TopicPartition::new(topic.clone(), p)));
-                    }
+                if parts.is_none() && !whole.contains(&topic) {
+                    whole.push(topic);
                 }
+            }
+            for &topic in java_hash_order(&whole, |t| java_string_hash(t)) {
+                let n = view.partitions(topic).ok_or_else(|| {
+                    // `printError`: the message (stdout), then the exception, which has no stack trace (stderr).
+                    "Error: Executing consumer group command failed due to This server does not host this topic-partition.\norg.apache.kafka.common.errors.UnknownTopicOrPartitionException: This server does not host this topic-partition.".to_string()
+                })?;
+                v.extend((0..n).map(|p| TopicPartition::new(topic.clone(), p)));
             }
             v
         }
     };
-    let mut offsets = Vec::new();
+    let mut requested_offsets = Vec::new();
+    let mut empty = Vec::new();
     for tp in partitions {
         let (start, end) = match (view.log_start(&tp), view.log_end(&tp)) {
             (Some(s), Some(e)) => (s, e),
@@ -166,38 +244,45 @@ pub fn plan(args: &ResetArgs, view: &dyn ResetView) -> Result<ResetPlan, String>
             // Kafka 4.1.1's tool prints this line (then its usage text) and exits 1 (seen by the reference harness).
             Strategy::ShiftBy(n) => match committed.get(&tp) {
                 Some(c) => c + n,
-                None => return Err(format!("Cannot shift offset for partition {tp} since there is no current committed offset")),
+                None => {
+                    return Err(usage_error(&format!("Cannot shift offset for partition {tp} since there is no current committed offset")))
+                }
             },
-            Strategy::ToDatetime(ts) => by_time(view, &tp, ts, end, &mut lines),
-            Strategy::ByDuration(d) => by_time(view, &tp, view.now_ms() - d, end, &mut lines),
+            Strategy::ToDatetime(ts) => by_time(view, &tp, ts, end, &mut empty),
+            Strategy::ByDuration(d) => by_time(view, &tp, view.now_ms() - d, end, &mut empty),
         };
-        // `checkOffsetsRange`: clamp into [log start, log end] with a warning.
-        let offset = if requested > end {
+        requested_offsets.push((tp, (requested, start, end)));
+    }
+    // The timestamp lookup's fallbacks, in its `HashMap`'s order, each after a blank line (stdout).
+    for (tp, _) in java_hash_map_order(&requested_offsets) {
+        if empty.contains(tp) {
+            lines.push(String::new());
+            lines.push(format!("Warn: Partition {} from topic {} is empty. Falling back to latest known offset.", tp.partition, tp.topic));
+        }
+    }
+    // `checkOffsetsRange`: clamp into [log start, log end] with a warning, walking the tool's `HashMap` of
+    // requested offsets (so the warnings come in its order, as the table's rows do).
+    for (tp, (requested, start, end)) in java_hash_map_order(&requested_offsets) {
+        if requested > end {
             lines.push(format!(
                 "WARN New offset ({requested}) is higher than latest offset for topic partition {tp}. Value will be set to {end}"
             ));
-            end
         } else if requested < start {
             lines.push(format!(
                 "WARN New offset ({requested}) is lower than earliest offset for topic partition {tp}. Value will be set to {start}"
             ));
-            start
-        } else {
-            requested
-        };
-        offsets.push((tp, offset));
+        }
     }
-    lines.push(String::new());
-    lines.push(table_header());
-    for (tp, o) in &offsets {
-        lines.push(table_line(&args.group, &tp.topic, tp.partition, o));
-    }
-    Ok(ResetPlan { offsets, execute: args.execute, lines })
+    Ok(requested_offsets
+        .into_iter()
+        .map(|(tp, (requested, start, end))| (tp, if requested > end { end } else { requested.max(start) }))
+        .collect())
 }
 
-fn by_time(view: &dyn ResetView, tp: &TopicPartition, ts: i64, end: i64, lines: &mut Vec<String>) -> i64 {
+/// The first offset at or after `ts`; the log end (noted in `empty`) when there is none.
+fn by_time(view: &dyn ResetView, tp: &TopicPartition, ts: i64, end: i64, empty: &mut Vec<TopicPartition>) -> i64 {
     view.offset_for_time(tp, ts).unwrap_or_else(|| {
-        lines.push(format!("Warn: Partition {} from topic {} is empty. Falling back to latest known offset.", tp.partition, tp.topic));
+        empty.push(tp.clone());
         end
     })
 }
@@ -207,7 +292,10 @@ fn parse_topic(s: &str) -> Result<(String, Option<Vec<i32>>), String> {
         None => Ok((s.to_string(), None)),
         Some((t, ps)) => {
             let parts: Result<Vec<i32>, _> = ps.split(',').map(|p| p.trim().parse::<i32>()).collect();
-            parts.map(|p| (t.to_string(), Some(p))).map_err(|_| format!("Invalid partition list in --topic {s}"))
+            let bad = ps.split(',').find(|p| p.trim().parse::<i32>().is_err()).unwrap_or(ps);
+            parts
+                .map(|p| (t.to_string(), Some(p)))
+                .map_err(|_| usage_error(&format!("Invalid partition '{bad}' specified in topic arg '{s}''")))
         }
     }
 }
@@ -373,8 +461,18 @@ mod tests {
     fn shift_by_without_committed_offset_fails() {
         let mut k = model();
         let e = k.reset_offsets("--group g --topic words --shift-by -1 --execute").unwrap_err();
-        assert!(e.ends_with("Cannot shift offset for partition words-0 since there is no current committed offset"), "{e}");
+        // `printUsageAndExit`: the message, then the whole option help, nothing else.
+        let out = error_output(&e);
+        assert_eq!(out[0], "Cannot shift offset for partition words-0 since there is no current committed offset");
+        assert_eq!(out[1..], USAGE.lines().collect::<Vec<_>>()[..]);
+        assert!(out[1].starts_with("Option ") && out[2].starts_with("------ "), "{out:?}");
+        assert!(out.len() > 100 && out.iter().any(|l| l.starts_with("--shift-by <Long: number-of-offsets>")), "{out:?}");
         assert!(k.committed("g").is_empty());
+        // Without --execute or --dry-run the tool's warning comes first.
+        let out = error_output(&k.reset_offsets("--group g --topic words:2 --shift-by 1").unwrap_err());
+        assert_eq!(out[0], IMPLICIT_DRY_RUN_WARNING);
+        assert_eq!(out[1], "Cannot shift offset for partition words-2 since there is no current committed offset");
+        assert_eq!(out.len(), 2 + USAGE.lines().count());
     }
 
     #[test]
@@ -393,7 +491,9 @@ mod tests {
         let out = error_output(&e);
         assert_eq!((out[0].as_str(), out[1].as_str(), out[2].as_str()), ("", e.as_str(), ""));
         assert_eq!(out[3].split_whitespace().collect::<Vec<_>>(), ["GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"]);
-        assert_eq!(error_output("Error: x"), ["Error: x"]);
+        assert_eq!(error_output("Error: x"), ["", "Error: x"]);
+        let e = k.reset_offsets("--group g --all-topics --to-earliest").unwrap_err();
+        assert_eq!(error_output(&e)[..3], [IMPLICIT_DRY_RUN_WARNING, "", e.lines().nth(1).unwrap()]);
     }
 
     #[test]
@@ -403,6 +503,9 @@ mod tests {
         assert!(!p.execute);
         assert!(p.lines[0].starts_with("WARN: No action will be performed"));
         assert_eq!(p.offsets.iter().map(|(_, o)| *o).collect::<Vec<_>>(), vec![2, 1, 1]);
+        // The table in the tool's `HashMap` order (checked against Kafka 4.1.1 in kafka-client's tests).
+        let partitions: Vec<&str> = p.lines[3..].iter().map(|l| l.split_whitespace().nth(2).unwrap()).collect();
+        assert_eq!(partitions, ["1", "2", "0"]);
         assert!(k.committed("g").is_empty());
         k.commit("g", None, &[(TopicPartition::new("words", 1), 0)]).unwrap();
         let p = k.reset_offsets("--group g --topic words --to-current --execute").unwrap();
@@ -413,9 +516,15 @@ mod tests {
 
     #[test]
     fn argument_errors() {
-        assert!(parse_args("--group g --to-earliest").unwrap_err().contains("[all-topics, topic]"));
-        assert!(parse_args("--group g --all-topics").unwrap_err().contains("exactly one"));
-        assert!(parse_args("--group g --all-topics --to-earliest --execute --dry-run").is_err());
+        let e = parse_args("--group g --to-earliest --execute").unwrap_err();
+        assert_eq!(e, format!("One of the reset scopes should be defined: --all-topics, --topic.\n{USAGE}"));
+        let e = parse_args("--group g --all-topics").unwrap_err();
+        assert!(e.starts_with(IMPLICIT_DRY_RUN_WARNING) && e.contains("\nOption '[reset-offsets]' requires one of") && e.ends_with(USAGE));
+        let e = parse_args("--group g --all-topics --to-earliest --execute --dry-run").unwrap_err();
+        assert!(e.starts_with("Option [reset-offsets] only accepts one of [execute] and [dry-run]\nOption  "));
+        let e = parse_args("--group g --topic words:0,x --to-earliest --dry-run").unwrap_err();
+        assert!(e.starts_with("Invalid partition 'x' specified in topic arg 'words:0,x''\n"));
+        assert_eq!(parse_args("--group g --all-topics --topic words --to-earliest").unwrap().scope, Scope::AllTopics);
         assert!(parse_args("--group g --all-topics --frobnicate").unwrap_err().contains("not a recognized option"));
     }
 
