@@ -36,6 +36,7 @@ const HELP: &str = "usage: cargo xtask reference <command>
   handoff <scenario.toml>...              the same, every restart of a structured scenario from the engine's checkpoint
   test                                    check every scenario in reference/test-scenarios.txt (what `cargo xtask test` runs)
   fixtures                                write real checkpoint fixtures for crates/spark-checkpoint
+  order [--write]                         the JVM's collection orders equal crates/engine's fixture (--write: rewrite it)
   bench                                   real Spark's per-batch overhead and records/s next to the engine's (figures only)";
 
 /// `cargo xtask reference <args>`.
@@ -110,6 +111,10 @@ pub fn cli(ctx: &Ctx, args: &[String]) -> Result<(), String> {
             }
         }
         "fixtures" => fixtures(ctx),
+        "order" => {
+            let cp = build(ctx)?;
+            collection_order(ctx, &cp, rest.iter().any(|a| a == "--write"))
+        }
         "bench" => bench(ctx),
         _ => {
             eprintln!("{HELP}");
@@ -167,7 +172,13 @@ pub fn test_stage(ctx: &Ctx) -> Result<(u32, u32), String> {
             eprintln!("reference: not run (see reference/test-scenarios.txt): {p}");
         }
     }
-    check_lanes(ctx, &files, &beside)
+    // the JVM judges the engine's collection-order fixture first (a second or two), then the scenarios
+    let order = build(ctx).and_then(|cp| collection_order(ctx, &cp, false));
+    if let Err(e) = &order {
+        eprintln!("reference: FAILED collection order: {e}");
+    }
+    let (p, f) = check_lanes(ctx, &files, &beside)?;
+    Ok(if order.is_ok() { (p + 1, f) } else { (p, f + 1) })
 }
 
 fn check_all(ctx: &Ctx, files: &[PathBuf]) -> Result<(u32, u32), String> {
@@ -394,6 +405,57 @@ fn diff(ctx: &Ctx, cp: &str, run: &Path, engine: &Path, scenario: &Path) -> Resu
         Some(1) => Ok(false),
         _ => Err(format!("trace diff failed ({status})")),
     }
+}
+
+/// The committed fixture `crates/engine`'s order test recomputes (`crates/engine/tests/scala_order.rs`).
+fn order_fixture(ctx: &Ctx) -> PathBuf {
+    ctx.root.join("crates/engine/tests/fixtures/collection-order.jsonl")
+}
+
+/// `offsetlab.CollectionOrder` prints the JVM's iteration orders (Java 17, Scala 2.13, kafka-clients'
+/// `TopicPartition`); they must equal the committed fixture the engine's test reads, so that a fixture edited by
+/// hand, or a JVM that orders differently, fails here. `write` rewrites the fixture instead.
+fn collection_order(ctx: &Ctx, cp: &str, write: bool) -> Result<(), String> {
+    let out = Command::new("java")
+        .args(["-Xmx256m", "-XX:+UseSerialGC", "-cp", cp, "offsetlab.CollectionOrder"])
+        .output()
+        .map_err(|e| format!("cannot run java: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("offsetlab.CollectionOrder failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let jvm = String::from_utf8_lossy(&out.stdout).into_owned();
+    let path = order_fixture(ctx);
+    if write {
+        fs::create_dir_all(path.parent().unwrap()).map_err(|e| e.to_string())?;
+        fs::write(&path, &jvm).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("wrote {} ({} orders)", path.display(), jvm.lines().count());
+        return Ok(());
+    }
+    let committed = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let differ: Vec<(usize, &str, &str)> = jvm
+        .lines()
+        .zip(committed.lines())
+        .enumerate()
+        .filter(|(_, (a, b))| a != b)
+        .map(|(i, (a, b))| (i + 1, a, b))
+        .collect();
+    if let Some((line, a, b)) = differ.first() {
+        return Err(format!(
+            "{}: line {line} differs from the JVM ({} line(s) differ)\n  JVM:     {a}\n  fixture: {b}",
+            path.display(),
+            differ.len()
+        ));
+    }
+    if jvm.lines().count() != committed.lines().count() {
+        return Err(format!(
+            "{}: {} lines, the JVM prints {}",
+            path.display(),
+            committed.lines().count(),
+            jvm.lines().count()
+        ));
+    }
+    println!("collection order: the JVM's {} orders equal {}", jvm.lines().count(), path.display());
+    Ok(())
 }
 
 /// Real checkpoint files for the decoder's tests (what `crates/spark-checkpoint`'s own generator does not cover:

@@ -15,6 +15,7 @@ mod jobs;
 pub mod kafka;
 pub mod offsets;
 pub mod pipeline;
+pub mod scala_order;
 pub mod state;
 pub mod storage;
 mod stream;

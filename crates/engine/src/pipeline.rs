@@ -108,10 +108,7 @@ pub fn hash_partition(key: &str) -> i32 {
     java_string_hash(key).rem_euclid(SHUFFLE_PARTITIONS)
 }
 
-/// `java.lang.String.hashCode` over UTF-16 code units.
-pub fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32))
-}
+pub use crate::scala_order::java_string_hash;
 
 /// `DStream.print(num)`: the header, up to `num` elements, `...` if there are more, an empty line.
 pub fn print_lines(time: Time, data: &[Datum], num: usize) -> Vec<String> {

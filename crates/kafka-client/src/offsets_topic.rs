@@ -5,8 +5,7 @@ use kafka_model::{GroupMetadataMember, GroupMetadataValue, OffsetCommitValue, Of
 
 /// The `__consumer_offsets` partition of a group: `Utils.abs(groupId.hashCode()) % partitions`.
 pub fn partition_for_group(group: &str, partitions: i32) -> i32 {
-    // Java's String.hashCode over UTF-16 code units.
-    let h = group.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32));
+    let h = engine::scala_order::java_string_hash(group);
     // Kafka's Utils.abs maps i32::MIN to 0 rather than overflowing.
     let abs = if h == i32::MIN { 0 } else { h.abs() };
     abs % partitions

@@ -3,6 +3,7 @@
 
 use crate::GroupState;
 use engine::offsets::{Offsets, TopicPartition};
+use engine::scala_order::{java_hash_order, java_string_hash, topic_partition_hash};
 
 /// What the tool reads from the cluster.
 pub trait ResetView {
@@ -168,29 +169,8 @@ pub fn plan(args: &ResetArgs, view: &dyn ResetView) -> Result<ResetPlan, String>
 
 /// The order in which a `java.util.HashMap<TopicPartition, _>` filled in `entries`' order iterates: the tool
 /// collects the new offsets with `Collectors.toMap` and prints the map.
-fn java_hash_map_order<V>(entries: &[(TopicPartition, V)]) -> Vec<&(TopicPartition, V)> {
-    // `TopicPartition.hashCode`: 31 × (31 + partition) + `String.hashCode` of the topic.
-    java_hash_order(entries, |(tp, _)| 31i32.wrapping_mul(31i32.wrapping_add(tp.partition)).wrapping_add(java_string_hash(&tp.topic)))
-}
-
-/// `String.hashCode`.
-fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
-}
-
-/// A `java.util.HashMap`'s iteration order for keys put in `items`' order: buckets ascending (`hash ^ hash >>> 16`,
-/// masked by the table size: 16, doubled while more than ¾ full), insertion order within a bucket.
-fn java_hash_order<T>(items: &[T], hash: impl Fn(&T) -> i32) -> Vec<&T> {
-    let mut capacity = 16usize;
-    while items.len() * 4 > capacity * 3 {
-        capacity *= 2;
-    }
-    let mut ordered: Vec<&T> = items.iter().collect();
-    ordered.sort_by_key(|item| {
-        let h = hash(item) as u32;
-        (h ^ (h >> 16)) as usize & (capacity - 1)
-    });
-    ordered
+fn java_hash_map_order<V: Clone>(entries: &[(TopicPartition, V)]) -> Vec<(TopicPartition, V)> {
+    java_hash_order(entries, |(tp, _)| topic_partition_hash(tp))
 }
 
 /// The new offsets, with the clamping and fallback warnings in `lines`.
@@ -219,7 +199,7 @@ fn plan_offsets(args: &ResetArgs, view: &dyn ResetView, lines: &mut Vec<String>)
                     whole.push(topic);
                 }
             }
-            for &topic in java_hash_order(&whole, |t| java_string_hash(t)) {
+            for topic in java_hash_order(&whole, |t| java_string_hash(t)) {
                 let n = view.partitions(topic).ok_or_else(|| {
                     // `printError`: the message (stdout), then the exception, which has no stack trace (stderr).
                     "Error: Executing consumer group command failed due to This server does not host this topic-partition.\norg.apache.kafka.common.errors.UnknownTopicOrPartitionException: This server does not host this topic-partition.".to_string()
@@ -255,7 +235,7 @@ fn plan_offsets(args: &ResetArgs, view: &dyn ResetView, lines: &mut Vec<String>)
     }
     // The timestamp lookup's fallbacks, in its `HashMap`'s order, each after a blank line (stdout).
     for (tp, _) in java_hash_map_order(&requested_offsets) {
-        if empty.contains(tp) {
+        if empty.contains(&tp) {
             lines.push(String::new());
             lines.push(format!("Warn: Partition {} from topic {} is empty. Falling back to latest known offset.", tp.partition, tp.topic));
         }

@@ -2,6 +2,7 @@
 //! `JsonUtils.partitionOffsets` produces and read in any order.
 
 use crate::options::ScalaVersion;
+use engine::scala_order::mutable_hash_order;
 use engine::offsets::{Offsets, TopicPartition};
 use std::collections::BTreeMap;
 
@@ -14,7 +15,7 @@ pub fn partition_offsets(offsets: &Offsets, scala: ScalaVersion) -> String {
         by_topic.entry(tp.topic.as_str()).or_default().push((tp.partition, *o));
     }
     let topics: Vec<&str> = by_topic.keys().copied().collect();
-    let topic_order = hash_map_order(&topics, |t| java_string_hash(t), scala);
+    let topic_order = mutable_hash_order(&topics, |t| java_string_hash(t), scala);
     let mut out = String::from("{");
     for (i, topic) in topic_order.iter().enumerate() {
         if i > 0 {
@@ -24,7 +25,7 @@ pub fn partition_offsets(offsets: &Offsets, scala: ScalaVersion) -> String {
         out.push_str(":{");
         let parts = &by_topic[topic];
         let keys: Vec<i32> = parts.iter().map(|(p, _)| *p).collect();
-        for (j, p) in hash_map_order(&keys, |p| *p, scala).iter().enumerate() {
+        for (j, p) in mutable_hash_order(&keys, |p| *p, scala).iter().enumerate() {
             if j > 0 {
                 out.push(',');
             }
@@ -74,69 +75,8 @@ pub fn parse_partitions(s: &str) -> Result<Vec<TopicPartition>, String> {
     Ok(out)
 }
 
-/// Java's `String.hashCode` (UTF-16 code units), which Spark uses for the group id's last part.
-pub fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32))
-}
-
-/// The iteration order of a `scala.collection.mutable.HashMap` filled with `keys` in the given
-/// order. Scala 2.12's `mutable.HashTable` indexes by the top bits of
-/// `rotateRight(byteswap32(hash), seed)`, prepends to a bucket, and iterates from the last bucket
-/// down (`HashTable.index`, `addEntry0`, `entriesIterator`, `resize`). Scala 2.13's new
-/// `mutable.HashMap` iterates buckets upwards by `hash ^ (hash >>> 16)`: for the small partition
-/// numbers Kafka uses that is ascending order (several topics: judged on real Spark 3.5.1 for two; sparse
-/// numbers inferred — real Spark decides).
-fn hash_map_order<K: Clone>(keys: &[K], hash: impl Fn(&K) -> i32, scala: ScalaVersion) -> Vec<K> {
-    match scala {
-        ScalaVersion::V2_12 => scala_212_order(keys, hash),
-        ScalaVersion::V2_13 => scala_213_order(keys, hash),
-    }
-}
-
-fn byteswap32(v: i32) -> i32 {
-    let hc = v.wrapping_mul(0x9e37_75cd_u32 as i32);
-    hc.swap_bytes().wrapping_mul(0x9e37_75cd_u32 as i32)
-}
-
-fn scala_212_order<K: Clone>(keys: &[K], hash: impl Fn(&K) -> i32) -> Vec<K> {
-    // `tableSizeSeed` is taken once from the initial table (16 buckets) and kept across resizes.
-    let seed = 15u32.count_ones();
-    let index = |h: i32, len: usize| -> usize {
-        let ones = (len - 1) as u32;
-        let improved = (byteswap32(h) as u32).rotate_right(seed);
-        ((improved >> ones.leading_zeros()) & ones) as usize
-    };
-    let mut table: Vec<Vec<K>> = vec![Vec::new(); 16];
-    let mut size = 0usize;
-    for k in keys {
-        let i = index(hash(k), table.len());
-        table[i].insert(0, k.clone());
-        size += 1;
-        if size > table.len() * 750 / 1000 {
-            let old = std::mem::take(&mut table);
-            table = vec![Vec::new(); old.len() * 2];
-            for bucket in old.iter().rev() {
-                for e in bucket {
-                    let i = index(hash(e), table.len());
-                    table[i].insert(0, e.clone());
-                }
-            }
-        }
-    }
-    table.into_iter().rev().flatten().collect()
-}
-
-fn scala_213_order<K: Clone>(keys: &[K], hash: impl Fn(&K) -> i32) -> Vec<K> {
-    let mut len = 16usize;
-    while keys.len() as f64 >= len as f64 * 0.75 {
-        len *= 2;
-    }
-    let improve = |h: i32| (h ^ ((h as u32) >> 16) as i32) as u32;
-    let mut sorted: Vec<(usize, u32, K)> =
-        keys.iter().map(|k| ((improve(hash(k)) as usize) & (len - 1), improve(hash(k)), k.clone())).collect();
-    sorted.sort_by_key(|(i, h, _)| (*i, *h));
-    sorted.into_iter().map(|(_, _, k)| k).collect()
-}
+/// Java's `String.hashCode`, which Spark also uses for the group id's last part.
+pub use engine::scala_order::java_string_hash;
 
 #[cfg(test)]
 mod tests {

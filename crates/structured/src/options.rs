@@ -14,11 +14,7 @@ pub enum SparkVersion {
 
 /// The Scala Spark is built with: it decides the key order of every map Spark writes as JSON.
 /// Spark 3.5 ships for 2.12 and 2.13 (Offset Lab's reference harness runs the 2.13 build); Spark 4 is 2.13 only.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ScalaVersion {
-    V2_12,
-    V2_13,
-}
+pub use engine::scala_order::ScalaVersion;
 
 /// `ConsumerStrategy`: `assign`, `subscribe` or `subscribePattern`.
 #[derive(Clone, Debug, PartialEq, Eq)]
