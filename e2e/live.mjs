@@ -92,7 +92,7 @@ const tests = [
     await lab.until('a fresh lab', async l => (await l.text('mode')).startsWith('LIVE') && (await l.namespace()) !== before || 'same namespace');
     await lab.chapter(1);
     await lab.chapter(2, 3);
-    eq(await lab.text('exception'), 'java.lang.IllegalStateException: Previously tracked partitions [words-0,words-1] been revoked by Kafka because of consumer rebalance. This is mostly due to another stream with same group id joined, please check if there\'re different streaming application misconfigure to use same group id. Fundamentally different stream should use different group id', 'exact exception');
+    eq(await lab.text('exception'), 'java.lang.IllegalStateException: Previously tracked partitions [words-1,words-0] been revoked by Kafka because of consumer rebalance. This is mostly due to another stream with same group id joined, please check if there\'re different streaming application misconfigure to use same group id. Fundamentally different stream should use different group id', 'exact exception');
     ok((await lab.page.locator('.members').innerText()).includes('console-consumer'), 'the console consumer is a member of the real group');
     await lab.chapter(4);
     ok((await lab.text('tool-output')).includes("Assignments can only be reset if the group 'g' is inactive, but the current state is Stable."), 'the reset is refused');

@@ -440,7 +440,7 @@ impl Engine {
                 app.stream.keep_consumer(gathered.consumer, self.now);
                 match gathered.result {
                     Ok(positions) => {
-                        app.stream.current_offsets = positions;
+                        app.stream.start_from(positions);
                         if let Some(c) = &mut app.stream.consumer {
                             c.seeks.clear();
                         }
@@ -800,7 +800,7 @@ impl App {
     fn restore(&mut self, cp: &Checkpoint) {
         self.job = cp.job.clone();
         self.zero_time = cp.zero_time;
-        self.stream.current_offsets = offsets::from_list(&cp.current_offsets);
+        self.stream.restore_current(&cp.current_offsets);
         self.stream.commit_queue = cp.commit_queue.clone();
         for b in &cp.batch_for_time {
             self.stream.generated.insert(b.batch, GeneratedRdd { ranges: b.ranges.clone(), restored: true });
@@ -831,7 +831,13 @@ impl App {
             zero_time: self.zero_time,
             batch_duration: job.batch_duration,
             remember_duration: job.remember_duration(),
-            current_offsets: offsets::to_list(&self.stream.current_offsets),
+            // in the map's order, as Java serialization of Spark's `Map1`–`Map4` keeps it
+            current_offsets: self
+                .stream
+                .current_keys()
+                .into_iter()
+                .map(|tp| offsets::PartitionOffset { offset: self.stream.current_offsets[&tp], topic: tp.topic, partition: tp.partition })
+                .collect(),
             commit_queue: self.stream.commit_queue.clone(),
             batch_for_time: self.stream.generated.iter().map(|(t, r)| BatchRanges { batch: *t, ranges: r.ranges.clone() }).collect(),
             state_files: state_files.iter().map(|(t, f)| StateFile { batch: *t, file: f.clone() }).collect(),

@@ -80,9 +80,11 @@ pub mod messages {
         SparkError::illegal_state(format!("No current assignment for partition {tp}"))
     }
 
-    /// `position()` with `auto.offset.reset=none` and no committed offset.
+    /// `position()` with `auto.offset.reset=none` and no committed offset: the partitions of a Java `HashSet`
+    /// filled in `tps`' order (`SubscriptionState.resetInitializingPositions`), printed in its order.
     pub fn no_offset_for_partition(tps: &[TopicPartition]) -> SparkError {
-        SparkError::new(NO_OFFSET_FOR_PARTITION, format!("Undefined offset with no reset policy for partitions: {}", java_list(tps)))
+        let set = crate::scala_order::java_hash_order(tps, crate::scala_order::topic_partition_hash);
+        SparkError::new(NO_OFFSET_FOR_PARTITION, format!("Undefined offset with no reset policy for partitions: {}", java_list(&set)))
     }
 
     /// `position()` of a partition the broker does not know, after `default.api.timeout.ms`.

@@ -216,6 +216,20 @@ pub fn pairs_to_map_order(pairs: &[(TopicPartition, i64)]) -> Vec<TopicPartition
     immutable_map_of_partitions(&tps)
 }
 
+/// `currentOffsets.keySet.diff(parts)`: the keys in the map's `order` that `still` does not keep, as the new
+/// immutable `Set` the difference builds iterates them (a trie of fewer keys can order them differently).
+pub fn revoked_order(order: &[TopicPartition], still: impl Fn(&TopicPartition) -> bool) -> Vec<TopicPartition> {
+    let left: Vec<TopicPartition> = order.iter().filter(|tp| !still(tp)).cloned().collect();
+    immutable_map_of_partitions(&left)
+}
+
+/// `parts.diff(currentOffsets.keySet)` on the wrapped assignment: a new Java `HashSet` filled one by one, in the
+/// assignment's `order`, with the partitions `tracked` does not hold.
+pub fn new_partitions_order(order: &[TopicPartition], tracked: impl Fn(&TopicPartition) -> bool) -> Vec<TopicPartition> {
+    let left: Vec<TopicPartition> = order.iter().filter(|tp| !tracked(tp)).cloned().collect();
+    java_hash_order(&left, topic_partition_hash)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@ use crate::error::{messages, SparkError};
 use crate::io::{Gather, Pending};
 use crate::kafka::{KafkaError, KafkaReply, KafkaRequest, OffsetSpec};
 use crate::offsets::{OffsetRange, Offsets, TopicPartition};
+use crate::scala_order;
 use crate::time::Time;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,6 +19,11 @@ pub const METADATA_MAX_AGE_MS: i64 = 300_000;
 #[derive(Clone, Debug, Default)]
 pub struct DirectKafkaInputDStream {
     pub current_offsets: Offsets,
+    /// The order Spark's `currentOffsets`, a Scala immutable `Map`, iterates its keys in (`scala_order`): it
+    /// decides which partition a restart's `seek` fails on and the order of a revoked list. A checkpoint keeps it.
+    pub current_order: Vec<TopicPartition>,
+    /// The order `untilOffsets` will give `currentOffsets` once the running `compute` succeeds.
+    until_order: Vec<TopicPartition>,
     pub commit_queue: Vec<OffsetRange>,
     /// `generatedRDDs`: the KafkaRDD of each remembered batch.
     pub generated: BTreeMap<Time, GeneratedRdd>,
@@ -56,7 +62,11 @@ pub struct Gathered<T> {
 /// What `compute` read from Kafka.
 pub struct ComputeInputs {
     pub new_positions: Offsets,
+    /// `newPartitions`' order, in which `currentOffsets ++ …` adds them.
+    pub new_order: Vec<TopicPartition>,
     pub latest: Offsets,
+    /// The assignment's order (`parts`), in which `parts.map(tp => tp -> c.position(tp)).toMap` is built.
+    pub parts_order: Vec<TopicPartition>,
 }
 
 /// What a successful `compute` produced.
@@ -91,9 +101,34 @@ impl DirectKafkaInputDStream {
         if let Err(e) = gather_poll(job, &mut consumer, g)? {
             return Ok(Gathered { consumer: Some(consumer), result: Err(e) });
         }
-        let tps: Vec<TopicPartition> = consumer.assignment.iter().cloned().collect();
+        let tps = consumer.assignment_order();
         let result = gather_positions(job, &consumer, &tps, g)?;
         Ok(Gathered { consumer: Some(consumer), result })
+    }
+
+    /// `start()`'s `currentOffsets = c.assignment().asScala.map { tp => tp -> c.position(tp) }.toMap`.
+    pub fn start_from(&mut self, positions: Offsets) {
+        let order = self.consumer.as_ref().map(DriverConsumer::assignment_order).unwrap_or_default();
+        self.current_order = pairs_order(&order, &positions);
+        self.current_offsets = positions;
+    }
+
+    /// `currentOffsets`' keys in Spark's order (any key the order lacks last, sorted: it cannot happen in a run).
+    pub fn current_keys(&self) -> Vec<TopicPartition> {
+        let mut keys: Vec<TopicPartition> =
+            self.current_order.iter().filter(|tp| self.current_offsets.contains_key(*tp)).cloned().collect();
+        for tp in self.current_offsets.keys() {
+            if !keys.contains(tp) {
+                keys.push(tp.clone());
+            }
+        }
+        keys
+    }
+
+    /// `currentOffsets` restored from a checkpoint, which lists them in the map's order.
+    pub fn restore_current(&mut self, list: &[crate::offsets::PartitionOffset]) {
+        self.current_offsets = crate::offsets::from_list(list);
+        self.current_order = list.iter().map(|p| TopicPartition::new(p.topic.clone(), p.partition)).collect();
     }
 
     /// The reads of `compute(validTime)` (§1.3 steps 1, via `latestOffsets()`).
@@ -106,7 +141,8 @@ impl DirectKafkaInputDStream {
             return Ok(Gathered { consumer: Some(consumer), result: Err(e) });
         }
         let parts = &consumer.assignment;
-        let revoked: Vec<TopicPartition> = self.current_offsets.keys().filter(|tp| !parts.contains(*tp)).cloned().collect();
+        let parts_order = consumer.assignment_order();
+        let revoked = scala_order::revoked_order(&self.current_keys(), |tp| parts.contains(tp));
         if !revoked.is_empty() {
             let e = SparkError::illegal_state(format!(
                 "Previously tracked partitions [{}] been revoked by Kafka because of consumer rebalance. This is mostly due to another stream with same group id joined, please check if there're different streaming application misconfigure to use same group id. Fundamentally different stream should use different group id",
@@ -115,23 +151,26 @@ impl DirectKafkaInputDStream {
             ));
             return Ok(Gathered { consumer: Some(consumer), result: Err(e) });
         }
-        let new_parts: Vec<TopicPartition> = parts.iter().filter(|tp| !self.current_offsets.contains_key(*tp)).cloned().collect();
+        let new_parts = scala_order::new_partitions_order(&parts_order, |tp| self.current_offsets.contains_key(tp));
         let new_positions = match gather_positions(job, &consumer, &new_parts, g)? {
             Ok(p) => p,
             Err(e) => return Ok(Gathered { consumer: Some(consumer), result: Err(e) }),
         };
-        let all: Vec<TopicPartition> = parts.iter().cloned().collect();
-        let latest = match gather_list_offsets(&all, OffsetSpec::Latest, g)? {
+        let latest = match gather_list_offsets(&parts_order, OffsetSpec::Latest, g)? {
             Ok(l) => l,
             Err(e) => return Ok(Gathered { consumer: Some(consumer), result: Err(e) }),
         };
-        Ok(Gathered { consumer: Some(consumer), result: Ok(ComputeInputs { new_positions, latest }) })
+        Ok(Gathered { consumer: Some(consumer), result: Ok(ComputeInputs { new_positions, new_order: new_parts, latest, parts_order }) })
     }
 
     /// The next part of `compute`: new partitions, the clamp, and the `KafkaRDD`'s offset ranges.
     pub fn offset_ranges(&mut self, job: &JobConfig, inputs: ComputeInputs) -> Vec<OffsetRange> {
-        // latestOffsets() adds new partitions before anything can throw.
+        // latestOffsets() adds new partitions before anything can throw: `currentOffsets ++ newPartitions…toMap`
+        let mut added = self.current_keys();
+        added.extend(pairs_order(&inputs.new_order, &inputs.new_positions));
+        self.current_order = scala_order::immutable_map_of_partitions(&added);
         self.current_offsets.extend(inputs.new_positions);
+        self.until_order = pairs_order(&inputs.parts_order, &inputs.latest);
         if let Some(consumer) = &mut self.consumer {
             consumer.seeks.clear();
             consumer.positions = inputs.latest.clone();
@@ -148,6 +187,8 @@ impl DirectKafkaInputDStream {
             return Err(messages::num_records_negative());
         }
         self.current_offsets = ranges.iter().map(|r| (r.topic_partition(), r.until_offset)).collect();
+        // `clamp`'s `Map.map`s keep `latestOffsets()`'s order
+        self.current_order = std::mem::take(&mut self.until_order);
         let commit = self.commit_all();
         Ok(Computed { ranges, num_records, commit })
     }
@@ -196,17 +237,39 @@ impl DirectKafkaInputDStream {
             }
             Strategy::Assign { partitions, .. } => c.assignment = partitions.iter().cloned().collect(),
         }
-        for (tp, &off) in to_seek {
+        // `toSeek.asScala.foreach(seek)`: the map's order decides which unassigned partition fails first
+        let order = if self.current_offsets.is_empty() { user_offsets_order(to_seek) } else { self.current_keys() };
+        for tp in &order {
             if !c.assignment.contains(tp) {
                 return Ok(Err(messages::no_current_assignment(tp)));
             }
-            c.seeks.insert(tp.clone(), off);
+            c.seeks.insert(tp.clone(), to_seek[tp]);
         }
         Ok(Ok(c))
     }
 }
 
+/// `ps.map(tp => tp -> offsets(tp)).toMap` over partitions in `order` (`scala_order::pairs_to_map_order`).
+fn pairs_order(order: &[TopicPartition], offsets: &Offsets) -> Vec<TopicPartition> {
+    let pairs: Vec<(TopicPartition, i64)> =
+        order.iter().filter_map(|tp| offsets.get(tp).map(|o| (tp.clone(), *o))).collect();
+    scala_order::pairs_to_map_order(&pairs)
+}
+
+/// The order of the strategy's `offsets` map. The reference harness builds it with `toMap` from the scenario's
+/// `"topic-partition" = offset` keys sorted as strings; a user's job builds its own.
+fn user_offsets_order(offsets: &Offsets) -> Vec<TopicPartition> {
+    let mut keys: Vec<TopicPartition> = offsets.keys().cloned().collect();
+    keys.sort_by_key(|tp| tp.to_string());
+    scala_order::immutable_map_of_partitions(&keys)
+}
+
 impl DriverConsumer {
+    /// `assignment()`: a Java `HashSet` copied from the assigned partitions.
+    pub fn assignment_order(&self) -> Vec<TopicPartition> {
+        scala_order::assignment_order(&self.assignment.iter().cloned().collect::<Vec<_>>())
+    }
+
     /// With `enable.auto.commit=true` (Kafka's default; Spark never fixes the driver's params), the
     /// driver's `poll` commits its positions once `auto.commit.interval.ms` has passed, and `close`
     /// commits them too. After `seekToEnd` they are the log end, not what was processed (§1.8).
@@ -269,12 +332,12 @@ fn gather_positions(job: &JobConfig, c: &DriverConsumer, tps: &[TopicPartition],
     }
     let mut no_offset = Vec::new();
     match job.group_id() {
-        Some(group) => match g.kafka(KafkaRequest::OffsetFetch { group: group.into(), partitions: unknown }).ok_or(Pending)? {
+        Some(group) => match g.kafka(KafkaRequest::OffsetFetch { group: group.into(), partitions: unknown.clone() }).ok_or(Pending)? {
             KafkaReply::Committed { offsets } => {
-                for (tp, o) in offsets {
-                    match o {
+                for tp in &unknown {
+                    match offsets.iter().find(|(t, _)| t == tp).and_then(|(_, o)| *o) {
                         Some(o) => {
-                            out.insert(tp.clone(), *o);
+                            out.insert(tp.clone(), o);
                         }
                         None => no_offset.push(tp.clone()),
                     }
@@ -310,13 +373,14 @@ fn gather_list_offsets(tps: &[TopicPartition], spec: OffsetSpec, g: &mut Gather)
     }
     match g.kafka(KafkaRequest::ListOffsets { partitions: tps.to_vec(), spec }).ok_or(Pending)? {
         KafkaReply::Offsets { offsets } => {
+            // `position(tp)` one partition after another, in `tps`' order: the first unknown one times out
             let mut out = Offsets::new();
-            for (tp, r) in offsets {
-                match r {
-                    Ok(o) => {
+            for tp in tps {
+                match offsets.iter().find(|(t, _)| t == tp).map(|(_, r)| r) {
+                    Some(Ok(o)) => {
                         out.insert(tp.clone(), *o);
                     }
-                    Err(_) => return Ok(Err(messages::position_timeout(tp))),
+                    _ => return Ok(Err(messages::position_timeout(tp))),
                 }
             }
             Ok(Ok(out))

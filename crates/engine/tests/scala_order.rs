@@ -15,6 +15,11 @@ fn offset(p: i32) -> i64 {
     7 * p * p + 3 * p + 5
 }
 
+/// `parts.map(tp => tp -> c.position(tp))`: the assignment's order, each with its offset.
+fn pairs(tps: &[TopicPartition]) -> Vec<(TopicPartition, i64)> {
+    assignment_order(tps).into_iter().map(|tp| (tp.clone(), offset(tp.partition))).collect()
+}
+
 fn ints(v: &Value) -> Vec<i64> {
     v.as_array().expect("an array").iter().map(|x| x.as_i64().expect("a number")).collect()
 }
@@ -43,11 +48,17 @@ fn every_order_the_jvm_printed() {
                 mutable_hash_order(&tps, topic_partition_hash, ScalaVersion::V2_13).iter().map(|tp| tp.partition).collect()
             }
             "scala_immutable_map" => immutable_map_of_partitions(&tps).iter().map(|tp| tp.partition).collect(),
-            "pairs_to_map" => {
-                let pairs: Vec<(TopicPartition, i64)> =
-                    assignment_order(&tps).into_iter().map(|tp| (tp.clone(), offset(tp.partition))).collect();
-                pairs_to_map_order(&pairs).iter().map(|tp| tp.partition).collect()
-            }
+            "pairs_to_map" => pairs_to_map_order(&pairs(&tps)).iter().map(|tp| tp.partition).collect(),
+            // `currentOffsets.keySet.diff(parts)`: the map's order, less what is still assigned (the even partitions)
+            "revoked" => revoked_order(&pairs_to_map_order(&pairs(&tps)), |tp| tp.partition % 2 == 0)
+                .iter()
+                .map(|tp| tp.partition)
+                .collect(),
+            // `parts.diff(currentOffsets.keySet)`: the assignment's order, less what is tracked (the lower half)
+            "new_partitions" => new_partitions_order(&assignment_order(&tps), |tp| tp.partition < count / 2)
+                .iter()
+                .map(|tp| tp.partition)
+                .collect(),
             "scala_mutable_hash_map_int" => {
                 let keys: Vec<i32> = (0..count).collect();
                 mutable_hash_order(&keys, |p| *p, ScalaVersion::V2_13)
@@ -60,5 +71,5 @@ fn every_order_the_jvm_printed() {
     }
     // the floor: at least three topic names with five or more partitions, every kind
     assert!(checked >= 3 * 6, "only {checked} orders in the fixture");
-    assert_eq!(kinds.len(), 7, "kinds in the fixture: {kinds:?}");
+    assert_eq!(kinds.len(), 9, "kinds in the fixture: {kinds:?}");
 }

@@ -41,6 +41,12 @@ object CollectionOrder {
       // DirectKafkaInputDStream's `parts.map(tp => tp -> c.position(tp)).toMap`, `parts` = the assignment's wrapper
       val viaPairs = copied.asScala.map(tp => tp -> offset(tp.partition)).toMap
       out += line("pairs_to_map", t, n, viaPairs.keys.toSeq.map(_.partition))
+      // latestOffsets' `currentOffsets.keySet.diff(parts)` (revoked: here the odd partitions are no longer assigned)
+      val parts = new java.util.HashSet[TopicPartition](tps.filter(_.partition % 2 == 0).asJava).asScala
+      out += line("revoked", t, n, viaPairs.keySet.diff(parts).toSeq.map(_.partition))
+      // and `parts.diff(currentOffsets.keySet)` (new partitions: currentOffsets holds the lower half)
+      val known = tps.take(n / 2).map(tp => tp -> 0L).toMap
+      out += line("new_partitions", t, n, copied.asScala.diff(known.keySet).toSeq.map(_.partition))
       // JsonUtils.partitionOffsets' inner mutable.HashMap[Int, Long]
       val byInt = mutable.HashMap[Int, Long]()
       tps.foreach(tp => byInt += tp.partition -> offset(tp.partition))

@@ -51,15 +51,17 @@ final class Run(o: Driver.Opts) {
   if (toml.hasErrors) throw new IllegalArgumentException(toml.errors.asScala.map(e => s"${o.scenario}:${e.position}: ${e.getMessage}").mkString("\n"))
   private val name = Option(toml.getString("name")).getOrElse(o.scenario.getFileName.toString.stripSuffix(".toml"))
   private val job = Option(toml.getTable("job")).getOrElse(throw new IllegalArgumentException("scenario has no [job]"))
-  /** Runs are isolated on the shared broker with suffixed topic and group names; the trace maps them back. */
-  private val suffix = s"-ref${System.currentTimeMillis() % 1000000}"
+  /** Runs are isolated on the shared broker with suffixed topic and group names (`RunNames`: each keeps its
+   *  name's hash, so collection orders are the unsuffixed names'); the trace maps them back. */
+  private val runNames = RunNames.forThisRun()
+  private val suffix = runNames.base
   private val storage = o.out.resolve("storage")
   private val control = o.out.resolve("control")
   private val traceFile = o.out.resolve("trace.jsonl")
   private val expectFile = o.out.resolve("expect.jsonl")
   private val log = o.out.resolve("driver.log")
 
-  private def real(topicOrGroup: String) = topicOrGroup + suffix
+  private def real(topicOrGroup: String) = runNames.real(topicOrGroup)
   private def durMs(s: String): Long = {
     val t = s.trim
     val ms = if (t.endsWith("ms")) t.dropRight(2).toDouble else if (t.endsWith("s")) t.dropRight(1).toDouble * 1000

@@ -26,7 +26,8 @@ final class StructuredRun(o: Driver.Opts) {
   if (toml.hasErrors) throw new IllegalArgumentException(toml.errors.asScala.map(e => s"${o.scenario}:${e.position}: ${e.getMessage}").mkString("\n"))
   private val name = Option(toml.getString("name")).getOrElse(o.scenario.getFileName.toString.stripSuffix(".toml"))
   private val job = toml.getTable("job")
-  private val suffix = s"-ref${System.currentTimeMillis() % 1000000}"
+  private val runNames = RunNames.forThisRun()
+  private val suffix = runNames.base
   private val storage = o.out.resolve("storage")
   private val control = o.out.resolve("control")
   private val traceFile = o.out.resolve("trace.jsonl")
@@ -57,7 +58,7 @@ final class StructuredRun(o: Driver.Opts) {
   private var lastExpectBatches = 0
   private var launchedAt = 0L
   private val topicsSeen = mutable.LinkedHashSet[String]()
-  private def real(topic: String) = topic + suffix
+  private def real(topic: String) = runNames.real(topic)
 
   private def say(s: String): Unit = {
     System.err.println(s"[$name] $s")
@@ -218,7 +219,7 @@ final class StructuredRun(o: Driver.Opts) {
     val options = (opts(job) ++ over.toSeq.flatMap(opts)).toMap.map { case (k, v) =>
       k -> (k.toLowerCase match {
         case "subscribe" => v.split(",").map(t => real(t.trim)).mkString(",")
-        case "subscribepattern" => v + suffix.replace("-", "\\-").replace(".", "\\.") // the suffixed names still match
+        case "subscribepattern" => runNames.pattern(v) // the suffixed names still match
         case _ => topicsSeen.toSeq.sortBy(-_.length).foldLeft(v)((acc, t) => acc.replace(s"\"$t\"", s"\"${real(t)}\""))
       })
     }
