@@ -432,13 +432,8 @@ fn collection_order(ctx: &Ctx, cp: &str, write: bool) -> Result<(), String> {
         return Ok(());
     }
     let committed = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let differ: Vec<(usize, &str, &str)> = jvm
-        .lines()
-        .zip(committed.lines())
-        .enumerate()
-        .filter(|(_, (a, b))| a != b)
-        .map(|(i, (a, b))| (i + 1, a, b))
-        .collect();
+    let differ: Vec<(usize, &str, &str)> =
+        jvm.lines().zip(committed.lines()).enumerate().filter(|(_, (a, b))| a != b).map(|(i, (a, b))| (i + 1, a, b)).collect();
     if let Some((line, a, b)) = differ.first() {
         return Err(format!(
             "{}: line {line} differs from the JVM ({} line(s) differ)\n  JVM:     {a}\n  fixture: {b}",
@@ -447,12 +442,7 @@ fn collection_order(ctx: &Ctx, cp: &str, write: bool) -> Result<(), String> {
         ));
     }
     if jvm.lines().count() != committed.lines().count() {
-        return Err(format!(
-            "{}: {} lines, the JVM prints {}",
-            path.display(),
-            committed.lines().count(),
-            jvm.lines().count()
-        ));
+        return Err(format!("{}: {} lines, the JVM prints {}", path.display(), committed.lines().count(), jvm.lines().count()));
     }
     println!("collection order: the JVM's {} orders equal {}", jvm.lines().count(), path.display());
     Ok(())

@@ -207,11 +207,7 @@ pub fn immutable_map_of_partitions(tps: &[TopicPartition]) -> Vec<TopicPartition
 /// `mutable.HashSet[(TopicPartition, Long)]`, whose order the `Map1`–`Map4` of up to four keeps; more
 /// become a `HashMap` in trie order.
 pub fn pairs_to_map_order(pairs: &[(TopicPartition, i64)]) -> Vec<TopicPartition> {
-    let via_set = mutable_hash_order(
-        pairs,
-        |(tp, v)| tuple2_hash(topic_partition_hash(tp), scala_long_hash(*v)),
-        ScalaVersion::V2_13,
-    );
+    let via_set = mutable_hash_order(pairs, |(tp, v)| tuple2_hash(topic_partition_hash(tp), scala_long_hash(*v)), ScalaVersion::V2_13);
     let tps: Vec<TopicPartition> = via_set.into_iter().map(|(tp, _)| tp).collect();
     immutable_map_of_partitions(&tps)
 }
@@ -236,10 +232,6 @@ mod tests {
 
     fn tps(topics: &[&str], partitions: i32) -> Vec<TopicPartition> {
         topics.iter().flat_map(|t| (0..partitions).map(move |p| TopicPartition::new(*t, p))).collect()
-    }
-
-    fn names(v: &[TopicPartition]) -> String {
-        v.iter().map(|tp| tp.to_string()).collect::<Vec<_>>().join(",")
     }
 
     #[test]

@@ -251,8 +251,7 @@ impl DirectKafkaInputDStream {
 
 /// `ps.map(tp => tp -> offsets(tp)).toMap` over partitions in `order` (`scala_order::pairs_to_map_order`).
 fn pairs_order(order: &[TopicPartition], offsets: &Offsets) -> Vec<TopicPartition> {
-    let pairs: Vec<(TopicPartition, i64)> =
-        order.iter().filter_map(|tp| offsets.get(tp).map(|o| (tp.clone(), *o))).collect();
+    let pairs: Vec<(TopicPartition, i64)> = order.iter().filter_map(|tp| offsets.get(tp).map(|o| (tp.clone(), *o))).collect();
     scala_order::pairs_to_map_order(&pairs)
 }
 

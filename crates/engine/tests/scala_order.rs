@@ -50,15 +50,13 @@ fn every_order_the_jvm_printed() {
             "scala_immutable_map" => immutable_map_of_partitions(&tps).iter().map(|tp| tp.partition).collect(),
             "pairs_to_map" => pairs_to_map_order(&pairs(&tps)).iter().map(|tp| tp.partition).collect(),
             // `currentOffsets.keySet.diff(parts)`: the map's order, less what is still assigned (the even partitions)
-            "revoked" => revoked_order(&pairs_to_map_order(&pairs(&tps)), |tp| tp.partition % 2 == 0)
-                .iter()
-                .map(|tp| tp.partition)
-                .collect(),
+            "revoked" => {
+                revoked_order(&pairs_to_map_order(&pairs(&tps)), |tp| tp.partition % 2 == 0).iter().map(|tp| tp.partition).collect()
+            }
             // `parts.diff(currentOffsets.keySet)`: the assignment's order, less what is tracked (the lower half)
-            "new_partitions" => new_partitions_order(&assignment_order(&tps), |tp| tp.partition < count / 2)
-                .iter()
-                .map(|tp| tp.partition)
-                .collect(),
+            "new_partitions" => {
+                new_partitions_order(&assignment_order(&tps), |tp| tp.partition < count / 2).iter().map(|tp| tp.partition).collect()
+            }
             "scala_mutable_hash_map_int" => {
                 let keys: Vec<i32> = (0..count).collect();
                 mutable_hash_order(&keys, |p| *p, ScalaVersion::V2_13)

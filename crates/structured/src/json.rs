@@ -2,8 +2,8 @@
 //! `JsonUtils.partitionOffsets` produces and read in any order.
 
 use crate::options::ScalaVersion;
-use engine::scala_order::mutable_hash_order;
 use engine::offsets::{Offsets, TopicPartition};
+use engine::scala_order::mutable_hash_order;
 use std::collections::BTreeMap;
 
 /// `JsonUtils.partitionOffsets(Map)`: the partitions are sorted, then put one by one into a

@@ -225,7 +225,9 @@ fn because(s: &Subject, run: &Run, phase: Phase, batch: Option<Time>) -> String 
 fn group_risk(s: &Subject, first: i64) -> Option<Failure> {
     let state = s.group.as_ref().and_then(|g| s.facts.groups.get(g)).and_then(|g| g.state)?;
     let busy = matches!(state, GroupState::Stable | GroupState::PreparingRebalance | GroupState::CompletingRebalance);
-    let tp = s.current.keys().next().filter(|_| busy && !s.assign())?;
+    // onStart seeks in currentOffsets' own order (the checkpoint keeps it): its first partition is the likeliest to fail
+    let tp = s.k.current_offsets.first().map(|o| Tp::new(o.topic.clone(), o.partition)).filter(|_| busy && !s.assign())?;
+    let tp = &tp;
     Some(Failure {
         exception: messages::no_current_assignment(tp),
         side: "driver".into(),

@@ -246,10 +246,12 @@ fn engine_checkpoint(s: &Subject, job: &JobConfig) -> Result<EngineCheckpoint, S
         zero_time: Time(zero_time),
         batch_duration: job.batch_duration,
         remember_duration: cp.remember_duration.map_or(job.remember_duration(), Duration),
+        // in the checkpoint's (the Map's) order, which the engine's restart seeks in
         current_offsets: s
-            .current
+            .k
+            .current_offsets
             .iter()
-            .map(|(tp, &offset)| PartitionOffset { topic: tp.topic.clone(), partition: tp.partition, offset })
+            .map(|o| PartitionOffset { topic: o.topic.clone(), partition: o.partition, offset: o.offset })
             .collect(),
         commit_queue: s.k.commit_queue.iter().map(engine_range).collect(),
         batch_for_time,

@@ -98,7 +98,7 @@ fn offset_range(view: &View, v: &Value) -> Option<OffsetRange> {
 }
 
 fn offsets(view: &View, v: &Value) -> Vec<PartitionOffset> {
-    let mut out: Vec<PartitionOffset> = map(view, v)
+    let out: Vec<PartitionOffset> = map(view, v)
         .unwrap_or_default()
         .iter()
         .filter_map(|(k, x)| {
@@ -106,7 +106,7 @@ fn offsets(view: &View, v: &Value) -> Vec<PartitionOffset> {
             Some(PartitionOffset { topic: tp.topic, partition: tp.partition, offset: view.long(x)? })
         })
         .collect();
-    out.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+    // kept in the Map's own order: a restart seeks in it (crates/engine/src/scala_order.rs)
     out
 }
 
