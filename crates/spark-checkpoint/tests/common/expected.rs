@@ -58,7 +58,15 @@ pub fn compare(ins: &Inspection, expected: &Json) -> Vec<String> {
                     .find(|(k, _)| k == key)
                     .map(|(_, v)| v.clone())
                     .unwrap_or_else(|| got_json.get(key).cloned().unwrap_or(Json::Null));
-                let ok = if key == "kafkaParams" || key == "executorKafkaParams" {
+                let ok = if key == "currentOffsets" {
+                    // the harness wrote these fixtures' expectations sorted; the decoder keeps the Map's own order
+                    let sorted = |v: &Json| {
+                        let mut xs = v.as_array().cloned().unwrap_or_default();
+                        xs.sort_by_key(|x| x.to_string());
+                        xs
+                    };
+                    sorted(want_v) == sorted(&actual)
+                } else if key == "kafkaParams" || key == "executorKafkaParams" {
                     // A subset check: Spark adds its own params the harness need not list.
                     want_v.as_object().is_some_and(|w| w.iter().all(|(k, v)| actual.get(k).is_some_and(|a| json_eq(v, a))))
                 } else {
