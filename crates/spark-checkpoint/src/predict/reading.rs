@@ -227,9 +227,8 @@ fn group_risk(s: &Subject, first: i64) -> Option<Failure> {
     let busy = matches!(state, GroupState::Stable | GroupState::PreparingRebalance | GroupState::CompletingRebalance);
     // onStart seeks in currentOffsets' own order (the checkpoint keeps it): its first partition is the likeliest to fail
     let tp = s.k.current_offsets.first().map(|o| Tp::new(o.topic.clone(), o.partition)).filter(|_| busy && !s.assign())?;
-    let tp = &tp;
     Some(Failure {
-        exception: messages::no_current_assignment(tp),
+        exception: messages::no_current_assignment(&tp),
         side: "driver".into(),
         batch_time: Some(first),
         because: format!("group {} is {state}: if its members are still there when Spark joins, the partitions are shared out and onStart seeks ones it was not given (an old driver killed less than session.timeout.ms ago leaves on its own)", s.group.as_deref().unwrap_or("?")),

@@ -97,17 +97,16 @@ fn offset_range(view: &View, v: &Value) -> Option<OffsetRange> {
     }
 }
 
+/// In the Map's own order, which a restart seeks in (crates/engine/src/scala_order.rs).
 fn offsets(view: &View, v: &Value) -> Vec<PartitionOffset> {
-    let out: Vec<PartitionOffset> = map(view, v)
+    map(view, v)
         .unwrap_or_default()
         .iter()
         .filter_map(|(k, x)| {
             let tp = topic_partition(view, k)?;
             Some(PartitionOffset { topic: tp.topic, partition: tp.partition, offset: view.long(x)? })
         })
-        .collect();
-    // kept in the Map's own order: a restart seeks in it (crates/engine/src/scala_order.rs)
-    out
+        .collect()
 }
 
 fn params(view: &View, v: &Value) -> Map<String, Json> {
